@@ -1,0 +1,81 @@
+"""Check metadata: every check has a stable id, a name, a severity, remediation in Vietnamese
+and English and its control mappings, validated when the catalogue is loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import ConfigError
+from .model import SEVERITIES, Finding
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    name: str
+    severity: str
+    remediation: Mapping[str, str]
+    controls: tuple[str, ...] = ()
+    dataset: str | None = None
+    category: tuple[str, ...] = ()
+    description: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.severity not in SEVERITIES:
+            problems.append(f"check {self.id}: severity {self.severity!r} is not one of {SEVERITIES}")
+        for lang in ("vi", "en"):
+            if not str(self.remediation.get(lang, "")).strip():
+                problems.append(f"check {self.id}: remediation.{lang} is missing")
+        if problems:
+            raise ConfigError(problems)
+
+    def finding(self, *, agency: str, verdict: str | None = None, kind: str = "state",
+                severity: str | None = None, **kw: Any) -> Finding:
+        """A finding of this check, its metadata filled in. A pass is reported at severity info."""
+        if severity is None:
+            severity = "info" if verdict in ("pass", "skipped") else self.severity
+        return Finding(check=self.id, agency=agency, kind=kind, verdict=verdict, severity=severity,
+                       check_name=self.name, dataset=self.dataset, controls=self.controls,
+                       remediation=self.remediation, category=kw.pop("category", self.category), **kw)
+
+
+class Catalogue:
+    """Checks by id. Build it from plain mappings (e.g. a YAML file's content)."""
+
+    def __init__(self, checks: Mapping[str, Check] | None = None):
+        self._checks = dict(checks or {})
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Mapping[str, Any]], source: str = "<catalogue>") -> "Catalogue":
+        checks, problems = {}, []
+        for cid, meta in data.items():
+            try:
+                checks[cid] = Check(
+                    id=cid, name=meta["name"], severity=meta["severity"],
+                    remediation=dict(meta["remediation"]), controls=tuple(meta.get("controls", ())),
+                    dataset=meta.get("dataset"), category=tuple(meta.get("category", ())),
+                    description=meta.get("description", ""),
+                    extra={k: v for k, v in meta.items() if k not in {
+                        "name", "severity", "remediation", "controls", "dataset", "category", "description"}})
+            except KeyError as exc:
+                problems.append(f"{source}: check {cid}: missing {exc.args[0]}")
+            except ConfigError as exc:
+                problems.extend(f"{source}: {p}" for p in exc.problems)
+        if problems:
+            raise ConfigError(problems)
+        return cls(checks)
+
+    def __getitem__(self, cid: str) -> Check:
+        return self._checks[cid]
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self._checks
+
+    def __iter__(self):
+        return iter(self._checks.values())
+
+    def merged(self, other: "Catalogue") -> "Catalogue":
+        return Catalogue({**self._checks, **other._checks})

@@ -1,0 +1,41 @@
+"""The one exception tree of citysec. Only the command (config.cli) maps these to exit codes."""
+
+from __future__ import annotations
+
+
+class CitysecError(Exception):
+    """Root of every error citysec raises on purpose."""
+
+    exit_code = 3
+
+
+class UsageError(CitysecError):
+    """Bad input from the user: arguments, files, targets outside scope. Exit 2."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """Invalid configuration. Carries every problem found, each naming file, YAML path and line."""
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class ScopeError(UsageError):
+    """A target outside every configured agency network (or inside an exclusion)."""
+
+
+class RuntimeFailure(CitysecError):
+    """Something failed while running: a server down, a tool that crashed. Exit 3."""
+
+    exit_code = 3
+
+
+class MissingTool(RuntimeFailure):
+    """A program citysec needs (nmap, restic, ...) is not installed. Exit 3."""
+
+
+class StoreError(RuntimeFailure):
+    """The findings store could not be read or written."""

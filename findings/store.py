@@ -1,0 +1,420 @@
+"""The findings store: SQLite in WAL mode, the lifecycle of findings, run history and the outbox.
+
+Safe for the scheduler's threads (one connection per thread) and for several processes writing
+at once (``BEGIN IMMEDIATE`` with a busy timeout, retried). Every write goes to the outbox in the
+same transaction, so nothing produced is lost before it reaches Elasticsearch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any, Callable, Iterable, Iterator
+
+from .errors import StoreError
+from .model import Finding, iso, to_document, utcnow
+
+SCHEMA_VERSION = 1
+# Migrations from version N to N+1, applied in order. Version 1 is schema.sql itself.
+MIGRATIONS: dict[int, str] = {}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a run covered. A complete run closes the open findings of its scope it did not see;
+    an incomplete one closes nothing. ``checks`` holds check ids or prefixes ending in '.'."""
+
+    checks: frozenset[str]
+    agencies: frozenset[str]
+    hosts: frozenset[str] | None = None
+    complete: bool = True
+
+    def covers_check(self, check: str) -> bool:
+        return any(check == c or (c.endswith(".") and check.startswith(c)) for c in self.checks)
+
+
+@dataclass
+class RecordResult:
+    opened: int = 0
+    reopened: int = 0
+    updated: int = 0
+    closed: int = 0
+    passed: int = 0
+    events: int = 0
+    not_decisive: int = 0
+    transitions: list[tuple[str, str]] = field(default_factory=list)  # (fingerprint, new status)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+
+
+def _retrying(fn: Callable[[], Any], attempts: int = 50) -> Any:
+    for i in range(attempts):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            msg = str(exc)
+            if ("locked" not in msg and "busy" not in msg) or i == attempts - 1:
+                raise StoreError(f"findings store: {msg}") from exc
+            time.sleep(min(0.01 * (2 ** min(i, 6)), 0.5))
+    raise AssertionError("unreachable")
+
+
+class Store:
+    """Open (and create or migrate) the store at ``path``. ``clock`` is injectable for tests."""
+
+    def __init__(self, path: str | os.PathLike, *, clock: Callable[[], datetime] = utcnow,
+                 synchronous: str = "FULL"):
+        self.path = os.fspath(path)
+        self.clock = clock
+        self._sync = synchronous
+        self._local = threading.local()
+        parent = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(parent, exist_ok=True)
+        self._migrate()
+
+    # -- connections -------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(f"PRAGMA synchronous={self._sync}")
+                conn.execute("PRAGMA busy_timeout=30000")
+                conn.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open the findings store {self.path}: {exc}") from exc
+            conn.row_factory = sqlite3.Row
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE, so writers queue instead of deadlocking)."""
+        conn = self._conn()
+        _retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            _retrying(lambda: conn.execute("COMMIT"))
+
+    def read(self) -> sqlite3.Connection:
+        """A connection for read queries (the reports' SQL aggregations use it)."""
+        return self._conn()
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return _retrying(lambda: self._conn().execute(sql, tuple(params)).fetchall())
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        with self.write():
+            # executescript() would COMMIT mid-transaction: run the statements one by one
+            sql = resources.files("findings").joinpath("schema.sql").read_text()
+            for stmt in sql.split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else SCHEMA_VERSION
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path} has schema version {version}; this citysec knows "
+                                 f"{SCHEMA_VERSION}: upgrade citysec")
+            while version < SCHEMA_VERSION:
+                for stmt in MIGRATIONS[version].split(";"):
+                    if stmt.strip():
+                        conn.execute(stmt)
+                version += 1
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.query("SELECT value FROM meta WHERE key='schema_version'")[0][0])
+
+    # -- runs --------------------------------------------------------------------------------
+    def start_run(self, job: str, sensor: str | None = None, run_id: str | None = None) -> str:
+        run_id = run_id or f"{job}-{self.clock().strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        with self.write() as c:
+            c.execute("INSERT INTO runs (id, job, sensor, started, pid) VALUES (?,?,?,?,?)",
+                      (run_id, job, sensor, iso(self.clock()), os.getpid()))
+        return run_id
+
+    def finish_run(self, run_id: str, outcome: str, counts: dict | None = None,
+                   error: str | None = None) -> None:
+        with self.write() as c:
+            c.execute("UPDATE runs SET ended=?, outcome=?, counts=?, error=? WHERE id=?",
+                      (iso(self.clock()), outcome, json.dumps(counts or {}), error, run_id))
+
+    def mark_interrupted(self, *, only_dead_pids: bool = True) -> list[str]:
+        """Runs still 'running' whose process is gone become 'interrupted'. Returns their ids."""
+        rows = self.query("SELECT id, pid FROM runs WHERE outcome='running'")
+        gone = [r["id"] for r in rows if not only_dead_pids or not _pid_alive(r["pid"])]
+        with self.write() as c:
+            for rid in gone:
+                c.execute("UPDATE runs SET outcome='interrupted', ended=?, error=? WHERE id=?",
+                          (iso(self.clock()), "the process ended before the run finished", rid))
+        return gone
+
+    def runs(self, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM runs" + (" WHERE job=?" if job else "") + " ORDER BY started DESC LIMIT ?"
+        params = (job, limit) if job else (limit,)
+        return [dict(r) | {"counts": json.loads(r["counts"])} for r in self.query(sql, params)]
+
+    def last_runs(self) -> dict[str, dict[str, Any]]:
+        rows = self.query("SELECT r.* FROM runs r JOIN (SELECT job, MAX(started) s FROM runs GROUP BY job)"
+                          " m ON r.job=m.job AND r.started=m.s")
+        return {r["job"]: dict(r) | {"counts": json.loads(r["counts"])} for r in rows}
+
+    # -- findings ----------------------------------------------------------------------------
+    def record(self, findings: Iterable[Finding], *, run_id: str | None = None,
+               scope: Scope | None = None) -> RecordResult:
+        """Store findings and apply the lifecycle. With a ``scope``, a complete run then closes
+        the open findings of that scope that this run (``run_id``) did not see."""
+        result = RecordResult()
+        batch = list(findings)
+        with self.write() as c:
+            for f in batch:
+                if run_id and f.run_id is None:
+                    f = f.with_(run_id=run_id)
+                if f.kind == "state":
+                    self._record_state(c, f, result)
+                else:
+                    self._record_event(c, f, result)
+            if scope is not None and run_id is not None:
+                self._close_unseen(c, run_id, scope, result)
+        return result
+
+    def close_unseen(self, run_id: str, scope: Scope) -> RecordResult:
+        result = RecordResult()
+        with self.write() as c:
+            self._close_unseen(c, run_id, scope, result)
+        return result
+
+    def _record_state(self, c: sqlite3.Connection, f: Finding, r: RecordResult) -> None:
+        fp, now = f.fingerprint, iso(f.timestamp)
+        row = c.execute("SELECT status, first_seen, last_seen, opened_at, closed_at, reopen_count "
+                        "FROM current WHERE fingerprint=?", (fp,)).fetchone()
+        status, first, last, opened, closed, reopens = (
+            row if row else (None, now, None, None, None, 0))
+        if f.verdict == "fail":
+            if status is None or (status == "closed" and opened is None):
+                status, opened, r.opened = "open", now, r.opened + 1
+            elif status == "closed":
+                status, opened, closed, reopens = "reopened", now, None, reopens + 1
+                r.reopened += 1
+            else:
+                r.updated += 1
+            last = now
+        elif f.verdict == "pass":
+            r.passed += 1
+            if status in ("open", "reopened"):
+                status, closed, r.closed = "closed", now, r.closed + 1
+            elif status is None:
+                status, last = "closed", now
+        else:  # error, incomplete, skipped: nothing decided; a new fingerprint is a problem to see
+            r.not_decisive += 1
+            if status is None and f.verdict in ("error", "incomplete"):
+                status, opened, last, r.opened = "open", now, now, r.opened + 1
+            last = last or now
+        if row is None or row[0] != status:
+            r.transitions.append((fp, status))
+        doc = to_document(f, status=status, first_seen=_ts(first), last_seen=_ts(last))
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        c.execute(
+            "INSERT INTO current (fingerprint, kind, check_id, dataset, agency, host, port, transport,"
+            " verdict, severity, status, first_seen, last_seen, last_checked, opened_at, closed_at,"
+            " reopen_count, last_run, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(fingerprint) DO UPDATE SET verdict=excluded.verdict, severity=excluded.severity,"
+            " status=excluded.status, last_seen=excluded.last_seen, last_checked=excluded.last_checked,"
+            " opened_at=excluded.opened_at, closed_at=excluded.closed_at,"
+            " reopen_count=excluded.reopen_count, last_run=excluded.last_run, doc=excluded.doc",
+            (fp, f.kind, f.check, doc["event"]["dataset"], f.agency, f.host_ip or f.host_name, f.port,
+             f.transport, f.verdict, f.severity, status, first, last, now, opened, closed, reopens,
+             f.run_id, body))
+        self._history(c, f.id, fp, f, doc, body, status)
+        self._enqueue(c, "state", doc["event"]["dataset"], fp, body)
+
+    def _history(self, c, doc_id, fp, f: Finding, doc, body, status) -> None:
+        c.execute("INSERT OR IGNORE INTO history (id, fingerprint, ts, run_id, check_id, dataset, agency,"
+                  " host, verdict, severity, status, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                  (doc_id, fp, doc["@timestamp"], f.run_id, f.check, doc["event"]["dataset"], f.agency,
+                   f.host_ip or f.host_name, f.verdict, f.severity, status, body))
+        self._enqueue(c, "history", doc["event"]["dataset"], doc_id, body)
+
+    def _record_event(self, c: sqlite3.Connection, f: Finding, r: RecordResult) -> None:
+        doc = to_document(f)
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        cur = c.execute("INSERT OR IGNORE INTO events (id, kind, ts, run_id, check_id, dataset, agency, host,"
+                        " severity, doc) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (f.id, f.kind, doc["@timestamp"], f.run_id, f.check, doc["event"]["dataset"],
+                         f.agency, f.host_ip or f.host_name, f.severity, body))
+        if cur.rowcount:
+            r.events += 1
+            self._enqueue(c, "event", doc["event"]["dataset"], f.id, body)
+        if f.kind == "asset":  # inventory: current row with first and last seen
+            now = doc["@timestamp"]
+            c.execute("INSERT INTO current (fingerprint, kind, check_id, dataset, agency, host, verdict,"
+                      " severity, status, first_seen, last_seen, last_checked, last_run, doc)"
+                      " VALUES (?,?,?,?,?,?,NULL,?,NULL,?,?,?,?,?) ON CONFLICT(fingerprint) DO UPDATE SET"
+                      " last_seen=excluded.last_seen, last_checked=excluded.last_checked,"
+                      " last_run=excluded.last_run, doc=excluded.doc",
+                      (f.fingerprint, "asset", f.check, doc["event"]["dataset"], f.agency,
+                       f.host_ip or f.host_name, f.severity, now, now, now, f.run_id, body))
+
+    def _close_unseen(self, c: sqlite3.Connection, run_id: str, scope: Scope, r: RecordResult) -> None:
+        if not scope.complete:
+            return
+        rows = c.execute(
+            "SELECT fingerprint, check_id, agency, host, doc FROM current WHERE kind='state'"
+            " AND status IN ('open','reopened') AND (last_run IS NULL OR last_run != ?)"
+            " AND (host IS NULL OR host NOT IN (SELECT host FROM history WHERE run_id=? AND host IS NOT NULL"
+            "      AND verdict IN ('error','incomplete')))", (run_id, run_id)).fetchall()
+        now = self.clock()
+        for fp, check, agency, host, body in rows:
+            if agency not in scope.agencies or not scope.covers_check(check):
+                continue
+            if scope.hosts is not None and host not in scope.hosts:
+                continue
+            doc = json.loads(body)
+            doc["@timestamp"] = iso(now)
+            cs = doc["citysec"]
+            cs.update(status="closed", verdict="pass", run_id=run_id)
+            doc["event"]["reason"] = f"not seen by complete run {run_id}"
+            doc["event"]["id"] = doc_id = _hist_id(fp, run_id)
+            new = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+            c.execute("UPDATE current SET status='closed', verdict='pass', closed_at=?, last_checked=?,"
+                      " last_run=?, doc=? WHERE fingerprint=?", (iso(now), iso(now), run_id, new, fp))
+            c.execute("INSERT OR IGNORE INTO history (id, fingerprint, ts, run_id, check_id, dataset, agency,"
+                      " host, verdict, severity, status, doc) VALUES (?,?,?,?,?,?,?,?,'pass',?,'closed',?)",
+                      (doc_id, fp, iso(now), run_id, check, doc["event"]["dataset"], agency, host,
+                       cs["severity"], new))
+            self._enqueue(c, "history", doc["event"]["dataset"], doc_id, new)
+            self._enqueue(c, "state", doc["event"]["dataset"], fp, new)
+            r.closed += 1
+            r.transitions.append((fp, "closed"))
+
+    # -- reading -----------------------------------------------------------------------------
+    def current(self, *, agency: str | None = None, status: str | Iterable[str] | None = None,
+                severity: str | None = None, since: datetime | None = None, check: str | None = None,
+                kind: str = "state", limit: int | None = None) -> list[dict[str, Any]]:
+        where, params = ["kind=?"], [kind]
+        if agency:
+            where.append("agency=?"), params.append(agency)
+        if status:
+            sts = [status] if isinstance(status, str) else list(status)
+            where.append(f"status IN ({','.join('?' * len(sts))})"), params.extend(sts)
+        if severity:
+            where.append("severity=?"), params.append(severity)
+        if check:
+            where.append("(check_id=? OR check_id LIKE ?)"), params.extend([check, check + ".%"])
+        if since:
+            where.append("last_checked>=?"), params.append(iso(since))
+        sql = ("SELECT * FROM current WHERE " + " AND ".join(where)
+               + " ORDER BY agency, severity DESC, check_id, host" + (f" LIMIT {int(limit)}" if limit else ""))
+        return [dict(r) for r in self.query(sql, params)]
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """A finding by fingerprint (or a unique prefix of it), with its history."""
+        rows = self.query("SELECT * FROM current WHERE fingerprint LIKE ? LIMIT 2", (key + "%",))
+        if len(rows) != 1:
+            return None
+        row = dict(rows[0])
+        row["history"] = [dict(h) for h in self.query(
+            "SELECT id, ts, run_id, verdict, status FROM history WHERE fingerprint=? ORDER BY ts",
+            (row["fingerprint"],))]
+        return row
+
+    def events(self, *, kind: str | None = None, agency: str | None = None, since: datetime | None = None,
+               check: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        where, params = ["1=1"], []
+        for col, val in (("kind", kind), ("agency", agency)):
+            if val:
+                where.append(f"{col}=?"), params.append(val)
+        if check:
+            where.append("(check_id=? OR check_id LIKE ?)"), params.extend([check, check + ".%"])
+        if since:
+            where.append("ts>=?"), params.append(iso(since))
+        return [dict(r) for r in self.query(
+            "SELECT * FROM events WHERE " + " AND ".join(where) + " ORDER BY ts LIMIT ?", [*params, limit])]
+
+    # -- outbox ------------------------------------------------------------------------------
+    def _enqueue(self, c: sqlite3.Connection, stream: str, dataset: str, doc_id: str, body: str) -> None:
+        if stream == "state":  # only the newest state of a fingerprint needs shipping
+            c.execute("DELETE FROM outbox WHERE stream='state' AND doc_id=?", (doc_id,))
+        c.execute("INSERT OR IGNORE INTO outbox (stream, dataset, doc_id, body) VALUES (?,?,?,?)",
+                  (stream, dataset, doc_id, body))
+
+    def outbox_batch(self, limit: int = 2000, after: int = 0) -> list[sqlite3.Row]:
+        return self.query("SELECT seq, stream, dataset, doc_id, body, attempts FROM outbox WHERE seq>?"
+                          " ORDER BY seq LIMIT ?", (after, limit))
+
+    def outbox_done(self, seqs: Iterable[int]) -> None:
+        seqs = list(seqs)
+        with self.write() as c:
+            c.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs])
+
+    def outbox_attempted(self, seqs: Iterable[int]) -> None:
+        with self.write() as c:
+            c.executemany("UPDATE outbox SET attempts=attempts+1 WHERE seq=?", [(s,) for s in seqs])
+
+    def dead_letter(self, items: Iterable[tuple[int, int | None, str]]) -> None:
+        """Move outbox rows (seq, http status, server's reason) to the dead letters."""
+        with self.write() as c:
+            for seq, status, reason in items:
+                c.execute("INSERT OR REPLACE INTO dead_letters SELECT seq, stream, dataset, doc_id, body, ?, ?, ?"
+                          " FROM outbox WHERE seq=?", (status, reason, iso(self.clock()), seq))
+                c.execute("DELETE FROM outbox WHERE seq=?", (seq,))
+
+    def outbox_depth(self) -> int:
+        return self.query("SELECT COUNT(*) FROM outbox")[0][0]
+
+    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.query(
+            "SELECT seq, stream, dataset, doc_id, status, reason, at FROM dead_letters ORDER BY seq LIMIT ?",
+            (limit,))]
+
+    def requeue_dead_letters(self) -> int:
+        """Put the dead letters back in the outbox (after the mapping was fixed)."""
+        with self.write() as c:
+            n = c.execute("INSERT OR IGNORE INTO outbox (stream, dataset, doc_id, body)"
+                          " SELECT stream, dataset, doc_id, body FROM dead_letters ORDER BY seq").rowcount
+            c.execute("DELETE FROM dead_letters")
+        return n
+
+
+def _ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _hist_id(fp: str, run_id: str) -> str:
+    return hashlib.sha256(f"close\x1f{fp}\x1f{run_id}".encode()).hexdigest()[:32]
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
