@@ -92,9 +92,11 @@ def register(cli: click.Group) -> None:
     @click.option("--severity", type=click.Choice(SEVERITIES), default=None, help="At least this severity.")
     @click.option("--since", default=None, help="Checked since: 7d, 12h or an ISO date.")
     @click.option("--check", default=None, help="A check id or prefix (e.g. exposure).")
+    @click.option("--fail-on", type=click.Choice(SEVERITIES), default=None,
+                  help="Exit 1 when a listed finding is at or above this severity.")
     @json_option
     @pass_app
-    def findings_list(app: App, agency, status, severity, since, check, as_json) -> None:
+    def findings_list(app: App, agency, status, severity, since, check, fail_on, as_json) -> int:
         """The current findings, most severe first."""
         if agency:
             app.agency_ids(agency)
@@ -117,6 +119,9 @@ def register(cli: click.Group) -> None:
                               r["message"])
             Console(highlight=False).print(table)
         emit(out, as_json, render)
+        if fail_on and any(SEV_RANK[r["severity"]] >= SEV_RANK[fail_on] for r in out):
+            return 1
+        return 0
 
     @findings_group.command("show")
     @click.argument("finding_id")
