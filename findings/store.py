@@ -79,7 +79,10 @@ class Store:
         self._sync = synchronous
         self._local = threading.local()
         parent = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(parent, exist_ok=True)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the findings store's folder {parent}: {exc.strerror}") from exc
         self._migrate()
 
     # -- connections -------------------------------------------------------------------------
