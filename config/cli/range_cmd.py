@@ -1,9 +1,93 @@
-"""citysec commands: range_cmd (filled in by its issue)."""
+"""citysec range up|down|status|exec and the inject primitives (the simulated city network)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+
 import click
+from rich.console import Console
+from rich.table import Table
+
+from exercises.range import Range, load_spec
+from findings.errors import UsageError
+
+from .context import emit, json_option
+
+DEFAULT_SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "exercises", "range", "examples", "haiphong.yaml")
+state_dir_option = click.option("--state-dir", default="var/range", show_default=True,
+                                help="Folder of the range's keys, host folders and state.")
+
+
+def current(state_dir: str) -> Range:
+    """The range last brought up in ``state_dir`` (its spec is kept there)."""
+    copy = os.path.join(state_dir, "spec.yaml")
+    if not os.path.exists(copy):
+        raise UsageError(f"no range in {state_dir} (run `citysec range up FILE` first)")
+    return Range(load_spec(copy), state_dir=state_dir)
+
+
+def render_status(st: dict) -> None:
+    con = Console()
+    con.print(f"range [bold]{st['name']}[/] — {'up' if st['up'] else 'DOWN'} — sensor {st['sensor']['netns']} "
+              f"{st['sensor']['ip']} — {st['namespaces']} namespaces — state {st['state_dir']}")
+    table = Table("host", "agency", "address", "role", "services", "running", "registered")
+    for h in st["hosts"]:
+        table.add_row(h["name"], h["agency"], h["ip"], h["role"], ", ".join(h["services"]),
+                      "yes" if h["running"] else "no", "yes" if h["registered"] else "ROGUE")
+    con.print(table)
+    if st["leftovers"]:
+        con.print(f"leftovers: {', '.join(st['leftovers'])}")
 
 
 def register(cli: click.Group) -> None:
-    """Add this area's commands to the `citysec` group."""
+    @cli.group("range")
+    def range_group() -> None:
+        """The range: a simulated city network of namespaces for demos, tests and drills."""
+
+    @range_group.command("up")
+    @click.argument("file", required=False, type=click.Path(dir_okay=False))
+    @state_dir_option
+    @json_option
+    def up(file: str | None, state_dir: str, as_json: bool) -> None:
+        """Build the range described in FILE (default: the Hải Phòng example); idempotent."""
+        path = os.path.abspath(file or DEFAULT_SPEC)
+        rng = Range(load_spec(path), state_dir=state_dir)
+        old = os.path.join(state_dir, "spec.yaml")
+        if os.path.exists(old):
+            previous = Range(load_spec(old), state_dir=state_dir)
+            if previous.name != rng.name:
+                previous.down()
+        result = rng.up()
+        shutil.copyfile(path, old)
+        emit({**result, "name": rng.name, "hosts": len(rng.hosts), "sensor_netns": rng.sensor_netns,
+              "operator_key": rng.operator_key}, as_json,
+             lambda d: click.echo(f"range {d['name']} up ({d['hosts']} hosts, sensor {d['sensor_netns']}, "
+                                  f"{'reused' if d['reused'] else str(d['total_s']) + ' s'}); operator key {d['operator_key']}"))
+
+    @range_group.command("down")
+    @state_dir_option
+    @json_option
+    def down(state_dir: str, as_json: bool) -> None:
+        """Remove the range: every namespace, link, process and mount it made."""
+        result = current(state_dir).down()
+        emit(result, as_json, lambda d: click.echo(f"range down: {d['removed_namespaces']} namespaces removed"))
+
+    @range_group.command("status")
+    @state_dir_option
+    @json_option
+    def status(state_dir: str, as_json: bool) -> None:
+        """Hosts, addresses, services, states and leftovers."""
+        emit(current(state_dir).status(), as_json, render_status)
+
+    @range_group.command("exec", context_settings={"ignore_unknown_options": True})
+    @click.argument("host")
+    @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
+    @state_dir_option
+    def exec_(host: str, argv: tuple[str, ...], state_dir: str) -> None:
+        """Run a command inside HOST: citysec range exec HOST -- CMD ARGS..."""
+        proc = current(state_dir).exec(host, list(argv), timeout=600)
+        sys.stdout.write(proc.stdout)
+        sys.stderr.write(proc.stderr)
+        raise click.exceptions.Exit(proc.returncode)

@@ -1,0 +1,203 @@
+"""The Range: bring a described city network up and down, run commands in its hosts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from concurrent.futures import ThreadPoolExecutor
+
+from findings.errors import RuntimeFailure, UsageError
+from findings.netns import netns_argv
+
+from . import hosts as hostmod
+from . import net
+from .spec import HostSpec, RangeSpec
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    ip: str
+    agency: str
+    netns: str
+    role: str
+    services: tuple[str, ...]
+    registered: bool
+    spec: HostSpec
+
+
+class Range:
+    def __init__(self, spec: RangeSpec, state_dir: str | None = None):
+        self.spec = spec
+        self.name = spec.name
+        self.state_dir = os.path.abspath(state_dir or f"var/range-{spec.name}")
+        p = net.prefix(self.name)
+        self.hosts = [Host(h.name, h.ip, h.agency, p + h.name, h.role, tuple(h.service_names), h.registered, h)
+                      for h in spec.hosts]
+        self._by_name = {h.name: h for h in self.hosts}
+        self.sensor_netns = p + spec.sensors[0].name
+        self.sensor_ip = spec.sensors[0].ip
+        self.core_netns = p + "core"
+
+    # ----- paths and state
+    @property
+    def operator_key(self) -> str:
+        return os.path.join(self.state_dir, "operator_key")
+
+    def var_dir(self, host: str) -> str:
+        """The folder that is ``/var`` inside ``host``."""
+        return os.path.join(self.state_dir, "hosts", self.host(host).name, "var")
+
+    def _state_file(self) -> str:
+        return os.path.join(self.state_dir, "state.json")
+
+    def _read_state(self) -> dict:
+        try:
+            with open(self._state_file()) as fh:
+                return json.load(fh)
+        except FileNotFoundError:
+            return {}
+
+    def _write_state(self, state: dict) -> None:
+        tmp = self._state_file() + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump(state, fh, indent=1)
+        os.replace(tmp, self._state_file())
+
+    def _digest(self) -> str:
+        described = {k: v for k, v in asdict(self.spec).items() if k != "source"}
+        blob = json.dumps(described, sort_keys=True, default=str) + hostmod.HOLDER
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def host(self, name: str) -> Host:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UsageError(f"range {self.name}: no host {name!r}") from None
+
+    def pid(self, host: str) -> int:
+        """The PID 1 of ``host`` (in the machine's PID namespace)."""
+        self.host(host)
+        pid = self._read_state().get("pids", {}).get(host)
+        if not pid or not os.path.exists(f"/proc/{pid}/root/run/citysec/ready"):
+            raise RuntimeFailure(f"range {self.name}: host {host} is not running (is the range up?)")
+        return pid
+
+    # ----- lifecycle
+    def is_up(self) -> bool:
+        state = self._read_state()
+        if state.get("digest") != self._digest() or set(net.namespaces(self.name)) != self._expected_ns():
+            return False
+        return all(os.path.exists(f"/proc/{pid}/root/run/citysec/ready") for pid in state.get("pids", {}).values())
+
+    def _expected_ns(self) -> set[str]:
+        p = net.prefix(self.name)
+        return {self.core_netns} | {h.netns for h in self.hosts} | {p + s.name for s in self.spec.sensors}
+
+    def up(self) -> dict:
+        """Build the range (or keep it when it already runs as described); returns timings."""
+        if os.geteuid() != 0:
+            raise UsageError("the range builds network namespaces: run as root")
+        if self.is_up():
+            return {"reused": True}
+        t0 = time.monotonic()
+        self.down()
+        net.check_free(self.spec)
+        os.makedirs(self.state_dir, exist_ok=True)
+        hostmod.keypair(self.operator_key, f"citysec-range-{self.name}-operator")
+        hostmod.ensure_user()
+        self._prepare_hosts()
+        t1 = time.monotonic()
+        try:
+            net.build(self.spec)
+            t2 = time.monotonic()
+            pids = self._start_holders()
+            self._write_state({"name": self.name, "digest": self._digest(), "pids": pids,
+                               "up_since": time.time()})
+        except BaseException:
+            self.down()
+            raise
+        t3 = time.monotonic()
+        return {"reused": False, "prepare_s": round(t1 - t0, 2), "network_s": round(t2 - t1, 2),
+                "hosts_s": round(t3 - t2, 2), "total_s": round(t3 - t0, 2)}
+
+    def _prepare_hosts(self) -> None:
+        with open(self.operator_key + ".pub") as fh:
+            operator_pub = fh.read()
+        if os.path.isdir(os.path.join(self.state_dir, "hosts")):
+            shutil.rmtree(os.path.join(self.state_dir, "hosts"))
+
+        def one(h: Host) -> None:
+            keys = os.path.join(self.state_dir, "keys", h.name)
+            hostmod.keypair(os.path.join(keys, "ssh_host_ed25519_key"), f"root@{h.name}")
+            hostmod.layout(self.var_dir(h.name), h.name, h.ip, keys, operator_pub)
+            self._populate(h)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(one, self.hosts))
+
+    def _populate(self, h: Host) -> None:
+        """Fill the host's /var with its described state (hook for the state builders)."""
+
+    def _start_holders(self) -> dict[str, int]:
+        logs = os.path.join(self.state_dir, "holders")
+        os.makedirs(logs, exist_ok=True)
+        errfiles = {h.name: os.path.join(logs, h.name + ".err") for h in self.hosts}
+        init = os.path.join(self.state_dir, "bin", "init")
+        hostmod.write_init(init)
+        procs = {h.name: hostmod.start_holder(h.netns, init, self.var_dir(h.name), h.name, errfiles[h.name])
+                 for h in self.hosts}
+        return hostmod.wait_holders(procs, errfiles)
+
+    def down(self) -> dict:
+        """Remove every namespace, process and mount of this range name (also a crashed run's)."""
+        t0 = time.monotonic()
+        removed = net.destroy(self.name)
+        if os.path.exists(self._state_file()):
+            os.remove(self._state_file())
+        return {"removed_namespaces": len(removed), "seconds": round(time.monotonic() - t0, 2)}
+
+    # ----- running things
+    def exec(self, host: str, argv: list[str], input: str | None = None, timeout: float = 30,
+             check: bool = False) -> subprocess.CompletedProcess:
+        """Run ``argv`` inside ``host`` (its network, mount, UTS and PID namespaces)."""
+        return self._run(hostmod.nsenter(self.pid(host), list(argv)), input, timeout, check)
+
+    def sensor_exec(self, argv: list[str], input: str | None = None, timeout: float = 120,
+                    check: bool = False) -> subprocess.CompletedProcess:
+        """Run ``argv`` in the city sensor's network namespace."""
+        return self._run(netns_argv(self.sensor_netns, list(argv)), input, timeout, check)
+
+    @staticmethod
+    def _run(argv: list[str], input: str | None, timeout: float, check: bool) -> subprocess.CompletedProcess:
+        proc = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise RuntimeFailure(f"{' '.join(argv[-3:])}: exit {proc.returncode}: {proc.stderr.strip()[:300]}")
+        return proc
+
+    def host_keys(self) -> dict[str, str]:
+        """{ip: "ssh-ed25519 AAAA..."} of every host, for a known_hosts file."""
+        out = {}
+        for h in self.hosts:
+            with open(os.path.join(self.state_dir, "keys", h.name, "ssh_host_ed25519_key.pub")) as fh:
+                out[h.ip] = " ".join(fh.read().split()[:2])
+        return out
+
+    def status(self) -> dict:
+        state = self._read_state()
+        present = net.namespaces(self.name)
+        pids = state.get("pids", {})
+        hosts = []
+        for h in self.hosts:
+            alive = bool(pids.get(h.name)) and os.path.exists(f"/proc/{pids[h.name]}/root/run/citysec/ready")
+            hosts.append({"name": h.name, "ip": h.ip, "agency": h.agency, "role": h.role, "netns": h.netns,
+                          "registered": h.registered, "services": list(h.services), "running": alive})
+        return {"name": self.name, "up": self.is_up(), "state_dir": self.state_dir,
+                "sensor": {"netns": self.sensor_netns, "ip": self.sensor_ip},
+                "hosts": hosts, "namespaces": len(present),
+                "leftovers": sorted(set(present) - self._expected_ns())}
