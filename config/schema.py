@@ -2,6 +2,8 @@
 
 Cross-object rules (overlapping networks, dangling references, missing key files, secrets
 written in YAML) live in :mod:`config.validate`; loading and error positions in :mod:`config.loader`.
+The descriptions below are the published JSON Schema's (``config/citysec.schema.json``) and
+docs/configuration.md's.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import datetime, time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Zone = Literal["lan", "server", "dmz", "management"]
 AgencyKind = Literal["city", "department", "district", "ward", "commune", "public_unit"]
 
@@ -22,7 +25,15 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _ip_network(value: str, strict: bool) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=strict))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"invalid CIDR {value!r}: {exc}") from None
+
+
 class Contact(Strict):
+    """A person to call about the agency's systems."""
     name: str
     role: str
     phone: str | None = None
@@ -30,19 +41,18 @@ class Contact(Strict):
 
 
 class Network(Strict):
-    cidr: str
-    zone: Zone
-    sensor: str                                   # id of the sensor that reaches this network
-    segment: Literal["local", "routed"] = "routed"  # local: ARP works from the sensor
-    exclude: list[str] = []                       # addresses or CIDRs never to touch
+    """One network of an agency: what citysec may scan, and which sensor reaches it."""
+    cidr: str = Field(description="The network, e.g. 198.18.10.0/24 (host bits must be zero).")
+    zone: Zone = Field(description="lan (offices), server, dmz (published) or management.")
+    sensor: str = Field(description="Id of the sensor that reaches this network (sensors:).")
+    segment: Literal["local", "routed"] = Field(
+        "routed", description="local: on the sensor's own segment (ARP discovery works); routed: IP probes.")
+    exclude: list[str] = Field([], description="Addresses or CIDRs inside the network never to touch.")
 
     @field_validator("cidr")
     @classmethod
     def _cidr(cls, v: str) -> str:
-        try:
-            return str(ipaddress.ip_network(v, strict=True))
-        except ValueError as exc:
-            raise ValueError(f"invalid CIDR {v!r}: {exc}") from None
+        return _ip_network(v, strict=True)
 
     @field_validator("exclude")
     @classmethod
@@ -60,15 +70,27 @@ class Network(Strict):
         return ipaddress.ip_network(self.cidr)
 
 
+class SshAccess(Strict):
+    """How the collectors log in to a host (agency default, or per host)."""
+    user: str = Field("citysec", description="Login name on the host.")
+    port: int = Field(22, ge=1, le=65535)
+    key: str | None = Field(None, description="Credential id (credentials:) of the private key.")
+    jump: str | None = Field(None, description="Name or address of a registered bastion host.")
+    legacy_algorithms: bool = Field(False, description="Allow ssh-rsa and old key exchange for old gear.")
+    windows: Literal["openssh", "winrm"] | None = Field(None, description="Windows hosts: how to reach them.")
+
+
 class KnownHost(Strict):
+    """A host in an agency's register. A host found on the network but not here is 'unknown'."""
     name: str
     ip: str
     mac: str | None = None
     role: Literal["workstation", "server", "network", "printer", "other"] = "workstation"
     os: Literal["linux", "windows", "network", "other"] = "linux"
-    system: str | None = None                     # id of the information system it belongs to
-    ssh: "SshAccess | None" = None                # how collectors reach it (None: agency default)
-    collect: list[Literal["antivirus", "backup", "logs"]] = ["antivirus", "backup", "logs"]
+    system: str | None = Field(None, description="Id of the information system it belongs to (systems:).")
+    ssh: SshAccess | None = Field(None, description="How collectors reach it (default: the agency's ssh).")
+    collect: list[Literal["antivirus", "backup", "logs"]] = Field(
+        ["antivirus", "backup", "logs"], description="What the collectors gather from it.")
 
     @field_validator("ip")
     @classmethod
@@ -79,127 +101,156 @@ class KnownHost(Strict):
             raise ValueError(f"invalid IP address {v!r}") from None
 
 
-class SshAccess(Strict):
-    user: str = "citysec"
-    port: int = Field(22, ge=1, le=65535)
-    key: str | None = None                        # credential id (credentials: section)
-    jump: str | None = None                       # name or ip of a bastion host
-    legacy_algorithms: bool = False               # allow ssh-rsa / old KEX for old gear
-    windows: Literal["openssh", "winrm"] | None = None
-
-
 class Agency(Strict):
-    id: str = Field(pattern=SLUG)
-    name: str                                     # in Vietnamese
+    """A state agency on the city's dedicated data network."""
+    id: str = Field(pattern=SLUG, description="A slug: lower-case letters, digits and '-'.")
+    name: str = Field(description="The name in Vietnamese.")
     name_en: str | None = None
     kind: AgencyKind
-    parent: str | None = None
+    parent: str | None = Field(None, description="Id of the agency above it (a ward's district).")
     contacts: list[Contact] = []
-    networks: list[Network]
-    hosts: list[KnownHost] = []
+    networks: list[Network] = Field(description="At least one network.")
+    hosts: list[KnownHost] = Field([], description="The register of known hosts.")
     ssh: SshAccess = SshAccess()
-    stale_after_days: int = Field(14, ge=1)       # registered host not seen → finding
-    allow_intrusive: bool = False                 # NSE scripts beyond the safe default set
-    policy: str | None = None                     # id of an exposure policy override
-    sensor: str | None = None                     # default sensor (else each network's own)
+    stale_after_days: int = Field(14, ge=1, description="A registered host not seen this long → a finding.")
+    allow_intrusive: bool = Field(False, description="Allow NSE scripts beyond the safe default set.")
+    policy: str | None = Field(None, description="Id of an exposure policy override.")
+    sensor: str | None = Field(None, description="Default sensor (else each network's own).")
 
 
 class InfoSystem(Strict):
+    """An information system of the register (Decree 85 levels 1–5)."""
     id: str = Field(pattern=SLUG)
     name: str
-    owner: str                                    # agency id
-    operator: str                                 # agency id
-    level: int = Field(ge=1, le=5)
+    owner: str = Field(description="Agency id of the owner.")
+    operator: str = Field(description="Agency id of the operator.")
+    level: int = Field(ge=1, le=5, description="Security level 1–5 (Decree 85).")
     type: str
-    hosts: list[str] = []                         # host names or ips of the owner's register
-    plan_approved: str | None = None              # approval date of its security plan
-    backup: str | None = None                     # id of a backup policy
+    hosts: list[str] = Field([], description="Names or addresses of hosts in the owner's register.")
+    plan_approved: str | None = Field(None, description="Approval date of its security plan.")
+    backup: str | None = Field(None, description="Id of a backup policy (policies.backups).")
 
 
 class ServiceRule(Strict):
     """Allow or forbid services (catalogue ids, ``port/proto`` or service names) for a scope."""
-    zones: list[Zone] = []                        # empty: every zone
-    agencies: list[str] = []                      # empty: every agency
-    kinds: list[AgencyKind] = []                  # empty: every kind of agency
+    zones: list[Zone] = Field([], description="Empty: every zone.")
+    agencies: list[str] = Field([], description="Empty: every agency.")
+    kinds: list[AgencyKind] = Field([], description="Empty: every kind of agency.")
     allow: list[str] = []
     forbid: list[str] = []
     reason: str | None = None
+
+
+class ConsoleImport(Strict):
+    """A CSV export of a central antivirus console."""
+    path: str
+    columns: dict[str, str] = Field(description="Our field → the CSV column holding it.")
 
 
 class AntivirusPolicy(Strict):
     max_signature_age_hours: int = Field(48, ge=1)
     require_daemon: bool = True
     require_updater: bool = True
-    console_import: "ConsoleImport | None" = None
-
-
-class ConsoleImport(Strict):
-    path: str
-    columns: dict[str, str]                       # our field → CSV column
+    console_import: ConsoleImport | None = None
 
 
 class BackupPolicy(Strict):
+    """How to verify one kind of backup on a host."""
     id: str = Field(pattern=SLUG)
     method: Literal["restic", "borg", "files", "command"]
-    repository: str | None = None                 # restic/borg repository path on the host
-    password_file: str | None = None              # on the host (never the password itself)
-    glob: str | None = None                       # files: glob on the host
+    repository: str | None = Field(None, description="restic/borg: the repository path on the host.")
+    password_file: str | None = Field(None, description="On the host (never the password itself).")
+    glob: str | None = Field(None, description="files: a glob on the host.")
     min_size_bytes: int = 1
-    command: list[str] | None = None              # command: argv printing JSON
-    max_age_hours: int = Field(30, ge=1)
-    isolated_copy: str | None = None              # second repository/glob that must be fresh too
-    restore_test_days: int = Field(92, ge=1)      # a restore test at least quarterly
-    log: str | None = None                        # backup job log on the host
+    command: list[str] | None = Field(None, description="command: an argv printing JSON.")
+    max_age_hours: int = Field(30, ge=1, description="The newest backup must be younger.")
+    isolated_copy: str | None = Field(None, description="A second repository or glob that must be fresh too.")
+    restore_test_days: int = Field(92, ge=1, description="A restore test at least this often.")
+    log: str | None = Field(None, description="The backup job's log on the host.")
+
+
+def _time_of_day(v: Any) -> Any:
+    if isinstance(v, int):  # YAML 1.1 reads an unquoted 01:00 as 60 (base 60)
+        raise ValueError("write times of day in quotes, e.g. '10:30' (unquoted YAML reads 10:30 as a number)")
+    return v
 
 
 class ScanWindow(Strict):
+    """When scans may run (local time of the sensor). No window: any time."""
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = [
         "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
     start: time = time(0, 0)
     end: time = time(23, 59, 59)
-    agencies: list[str] = []                      # empty: every agency
+    agencies: list[str] = Field([], description="Empty: every agency.")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _times(cls, v: Any) -> Any:
+        return _time_of_day(v)
 
 
 class Blackout(Strict):
+    """A period without scans (e.g. an election day); a time without zone is local time."""
     start: datetime
     end: datetime
-    agencies: list[str] = []
+    agencies: list[str] = Field([], description="Empty: every agency.")
     reason: str = ""
 
 
 class BruteForce(Strict):
+    """Failed logins from one source above this count within the window → an alert."""
     failures: int = Field(5, ge=1)
     window_seconds: int = Field(300, ge=1)
 
 
 class Policies(Strict):
-    services: list[ServiceRule] = []
+    services: list[ServiceRule] = Field([], description="Exposure rules, applied in order.")
     antivirus: AntivirusPolicy = AntivirusPolicy()
     backups: list[BackupPolicy] = []
     scan_windows: list[ScanWindow] = []
     blackouts: list[Blackout] = []
     brute_force: BruteForce = BruteForce()
-    top_ports: int = Field(100, ge=0, le=65535)
-    host_timeout_seconds: int = Field(300, ge=5)
-    discovery_rate_pps: int = Field(200, ge=1)    # per agency
+    top_ports: int = Field(100, ge=0, le=65535, description="nmap --top-ports of the service scan.")
+    host_timeout_seconds: int = Field(300, ge=5, description="nmap --host-timeout.")
+    discovery_rate_pps: int = Field(200, ge=1, description="Discovery probes per second, per agency.")
 
 
 class Credential(Strict):
     """A secret by reference only: a file path or an environment variable's name."""
-    key_file: str | None = None
-    env: str | None = None
-    check_exists: bool = True                     # key_file must exist at load time
+    key_file: str | None = Field(None, description="Path of the secret's file (relative to the config file).")
+    env: str | None = Field(None, description="Name of the environment variable holding the secret.")
+    check_exists: bool = Field(True, description="key_file must exist when the configuration is loaded.")
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        if v is not None and not ENV_NAME.match(v):
+            raise ValueError("env must be the NAME of an environment variable (letters, digits, _),"
+                             " not the secret")
+        return v
 
 
 class Sensor(Strict):
+    """A machine that runs citysec's probes (the city SOC, or a sensor at a remote site)."""
     id: str = Field(pattern=SLUG)
     name: str
-    agency: str                                   # where it sits (the SOC: so-tttt)
+    agency: str = Field(description="Agency id where it sits (the SOC: so-tttt).")
     address: str | None = None
-    netns: str | None = None                      # the range: run its probes in this namespace
+    netns: str | None = Field(None, description="The range only: run its probes in this network namespace.")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            return str(ipaddress.ip_address(v))
+        except ValueError:
+            raise ValueError(f"invalid IP address {v!r}") from None
 
 
 class Schedules(Strict):
+    """When the scheduler runs each job: 'every N minutes|hours|days', 'every day at HH:MM'."""
     discovery: str = "every 6 hours"
     services: str = "every day at 01:00"
     antivirus: str = "every 4 hours"
@@ -207,21 +258,23 @@ class Schedules(Strict):
     logs: str = "every 5 minutes"
     ship: str = "every 1 minute"
     reports: str = "every day at 06:00"
-    timeout_seconds: dict[str, int] = {}
-    workers: int = Field(4, ge=1, le=64)
+    timeout_seconds: dict[str, int] = Field({}, description="Job name → its time limit.")
+    workers: int = Field(4, ge=1, le=64, description="Jobs run at once.")
 
 
 class StoreConfig(Strict):
-    path: str = "var/citysec.db"
+    path: str = Field("var/citysec.db", description="The SQLite findings store (var/… is relative to the"
+                                                    " working directory).")
 
 
 class ElasticsearchConfig(Strict):
-    hosts: list[str] = []                         # empty: no shipping
-    namespace: str = Field("default", pattern=r"^[a-z0-9_]+$")
-    ca_file: str | None = None
-    api_key: str | None = None                    # credential id
+    """Where the outbox is shipped. No hosts: no shipping (the store alone)."""
+    hosts: list[str] = Field([], description="URLs, e.g. https://es1.soc.haiphong.gov.vn:9200.")
+    namespace: str = Field("default", pattern=r"^[a-z0-9_]+$", description="Data stream namespace.")
+    ca_file: str | None = Field(None, description="CA certificate file to verify the cluster's TLS.")
+    api_key: str | None = Field(None, description="Credential id of the API key.")
     username: str | None = None
-    password: str | None = None                   # credential id
+    password: str | None = Field(None, description="Credential id of the password.")
     retention_days: int = Field(400, ge=1)
     batch_size: int = Field(2000, ge=1)
     timeout_seconds: int = Field(30, ge=1)
@@ -230,26 +283,37 @@ class ElasticsearchConfig(Strict):
 class ReportsConfig(Strict):
     out_dir: str = "var/reports"
     lang: Literal["vi", "en"] = "vi"
-    weights: dict[str, float] = {
-        "coverage": 0.25, "exposure": 0.25, "backups": 0.15, "time_to_fix": 0.1,
-        "incidents": 0.15, "drills": 0.1}
+    weights: dict[str, float] = Field(
+        {"coverage": 0.25, "exposure": 0.25, "backups": 0.15, "time_to_fix": 0.1,
+         "incidents": 0.15, "drills": 0.1}, description="Weights of the readiness ranking.")
+
+
+def _include_in_schema(schema: dict[str, Any]) -> None:
+    schema["properties"]["include"] = {
+        "description": "Other YAML files merged into this one (relative to it).",
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 
 
 class City(Strict):
+    """The city: its agencies, sensors, register of systems, policies and where data goes."""
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              json_schema_extra=_include_in_schema, title="citysec city configuration")
+
     name: str
-    version: int = 1
-    profile: Literal["nd85", "nd331"] = "nd85"
-    sensor: str | None = None                     # this instance's sensor id (CLI --sensor overrides)
+    version: int = Field(1, description="Version of this file's format.")
+    profile: Literal["nd85", "nd331"] = Field(
+        "nd85", description="Regulatory profile (config/profiles/<profile>.yaml).")
+    sensor: str | None = Field(None, description="This instance's sensor id (--sensor overrides).")
     sensors: list[Sensor]
     agencies: list[Agency]
     systems: list[InfoSystem] = []
     policies: Policies = Policies()
-    credentials: dict[str, Credential] = {}
+    credentials: dict[str, Credential] = Field({}, description="Credential id → where the secret is.")
     schedules: Schedules = Schedules()
     store: StoreConfig = StoreConfig()
     elasticsearch: ElasticsearchConfig = ElasticsearchConfig()
     reports: ReportsConfig = ReportsConfig()
-    known_hosts: str = "var/known_hosts"          # citysec-managed SSH host keys
+    known_hosts: str = Field("var/known_hosts", description="citysec-managed SSH host keys.")
 
     def agency(self, agency_id: str) -> Agency:
         for a in self.agencies:
@@ -258,7 +322,6 @@ class City(Strict):
         raise KeyError(agency_id)
 
 
-SECRET_KEY = re.compile(r"(^|_)(password|passwd|secret|token|private_key|api_key_value|community)$", re.I)
-
-KnownHost.model_rebuild()
-AntivirusPolicy.model_rebuild()
+SECRET_KEY = re.compile(
+    r"(^|_)(password|passwd|passphrase|secret|token|private_key|api_key|api_key_value|secret_key|"
+    r"access_key|community)$", re.I)

@@ -1,127 +1,214 @@
-"""Rules across objects: duplicates, overlaps, dangling references, secrets, key files."""
+"""Rules across objects: duplicates, overlaps, dangling references, secrets, key files.
+
+Each rule is a small function that appends ``(yaml path, message)`` pairs; :func:`cross_check`
+turns them into ``file: line N: path: message`` lines. Messages never repeat a secret value.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Any
+import re
+from typing import Any, Callable
 
-from .schema import SECRET_KEY
+from .schema import SECRET_KEY, City
+
+Bad = Callable[[tuple, str], None]
+
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+# Keys whose value is a credential id, not a secret, although their name looks like one.
+CREDENTIAL_REFS = {("elasticsearch", "password"), ("elasticsearch", "api_key")}
+SECRET_HINT = ("a secret value is written in the configuration: give a credential reference "
+               "(credentials: {ID: {key_file: PATH}} or {ID: {env: VARIABLE}}) instead")
 
 
-def _secrets(data: Any, loc: tuple, out: list[tuple]) -> None:
+def find_secrets(data: Any, loc: tuple = ()) -> list[tuple[tuple, str]]:
+    """YAML paths holding a secret: a key named like one (password, token, secret, ...) with a
+    value, or any text holding a private key. Runs on the raw data, before the schema."""
+    out: list[tuple[tuple, str]] = []
     if isinstance(data, dict):
         for k, v in data.items():
-            if isinstance(k, str) and SECRET_KEY.search(k) and isinstance(v, (str, int)) and v != "":
-                if not (loc[:1] == ("elasticsearch",) and k == "password"):  # that one is a credential id
-                    out.append(loc + (k,))
-            _secrets(v, loc + (k,), out)
+            here = loc + (k,)
+            generic = tuple("*" if isinstance(p, int) else p for p in here)
+            if (isinstance(k, str) and SECRET_KEY.search(k) and isinstance(v, (str, int, float))
+                    and v != "" and generic not in CREDENTIAL_REFS):
+                out.append((here, SECRET_HINT))
+            else:
+                out.extend(find_secrets(v, here))
     elif isinstance(data, list):
         for i, v in enumerate(data):
-            _secrets(v, loc + (i,), out)
+            out.extend(find_secrets(v, loc + (i,)))
+    elif isinstance(data, str) and PRIVATE_KEY.search(data):
+        out.append((loc, "a private key is written in the configuration: put it in a file and "
+                         "give its path as a credential (credentials: {ID: {key_file: PATH}})"))
+    return out
 
 
 def cross_check(cfg, data: dict, *, check_files: bool = True) -> list[str]:
-    city, problems = cfg.city, []
+    """Every cross-object problem of a configuration that passed the schema."""
+    problems: list[str] = []
 
     def bad(loc: tuple, msg: str) -> None:
         problems.append(f"{cfg.where(*loc)}: {msg}")
 
-    found: list[tuple] = []
-    _secrets(data, (), found)
-    for loc in found:
-        bad(loc, "a secret value is written in the configuration: give a credential reference "
-                 "(credentials: {id: {key_file: PATH} or {env: VARIABLE}}) instead")
+    city: City = cfg.city
+    ref = cfg.where
+    _ids(city, bad, ref)
+    _agencies(city, bad)
+    _networks(city, bad, ref)
+    _hosts(city, bad)
+    _systems(city, bad)
+    _policies(city, bad)
+    _credentials(cfg, bad, check_files)
+    return problems
 
-    agency_ids: dict[str, int] = {}
+
+Ref = Callable[..., str]   # YAML path → "file: line N: path"
+
+
+def _dupes(items: list, key: Callable[[Any], Any], loc: Callable[[int], tuple], what: str,
+           bad: Bad, ref: Ref) -> None:
+    first: dict[Any, int] = {}
+    for i, item in enumerate(items):
+        k = key(item)
+        if k in first:
+            bad(loc(i), f"duplicate {what} {k!r} (first at {ref(*loc(first[k]))})")
+        first.setdefault(k, i)
+
+
+def _ids(city: City, bad: Bad, ref: Ref) -> None:
+    _dupes(city.agencies, lambda a: a.id, lambda i: ("agencies", i, "id"), "agency id", bad, ref)
+    _dupes(city.sensors, lambda s: s.id, lambda i: ("sensors", i, "id"), "sensor id", bad, ref)
+    _dupes(city.systems, lambda s: s.id, lambda i: ("systems", i, "id"), "system id", bad, ref)
+    _dupes(city.policies.backups, lambda b: b.id, lambda i: ("policies", "backups", i, "id"),
+           "backup policy id", bad, ref)
+    hosts = [(i, j, h) for i, a in enumerate(city.agencies) for j, h in enumerate(a.hosts)]
+    _dupes(hosts, lambda t: t[2].ip, lambda n: ("agencies", hosts[n][0], "hosts", hosts[n][1], "ip"),
+           "host address", bad, ref)
     for i, a in enumerate(city.agencies):
-        if a.id in agency_ids:
-            bad(("agencies", i, "id"), f"duplicate agency id {a.id!r} (first at agencies[{agency_ids[a.id]}])")
-        agency_ids.setdefault(a.id, i)
-        if not a.networks:
-            bad(("agencies", i, "networks"), f"agency {a.id!r} has no network")
+        _dupes(a.hosts, lambda h: h.name, lambda j, i=i: ("agencies", i, "hosts", j, "name"),
+               "host name", bad, ref)
+
+
+def _agencies(city: City, bad: Bad) -> None:
+    agency_ids = {a.id for a in city.agencies}
     sensor_ids = {s.id for s in city.sensors}
-    seen_sensor: set[str] = set()
-    for i, s in enumerate(city.sensors):
-        if s.id in seen_sensor:
-            bad(("sensors", i, "id"), f"duplicate sensor id {s.id!r}")
-        seen_sensor.add(s.id)
-        if s.agency not in agency_ids:
-            bad(("sensors", i, "agency"), f"unknown agency {s.agency!r}")
+    creds = city.credentials
     if city.sensor and city.sensor not in sensor_ids:
         bad(("sensor",), f"unknown sensor {city.sensor!r}")
-
-    nets: list[tuple[Any, str, tuple]] = []
+    for i, s in enumerate(city.sensors):
+        if s.agency not in agency_ids:
+            bad(("sensors", i, "agency"), f"unknown agency {s.agency!r}")
+    parents = {a.id: a.parent for a in city.agencies}
     for i, a in enumerate(city.agencies):
+        if not a.networks:
+            bad(("agencies", i, "networks"), f"agency {a.id!r} has no network")
         if a.parent and a.parent not in agency_ids:
             bad(("agencies", i, "parent"), f"unknown agency {a.parent!r}")
+        elif a.parent and _cycle(a.id, parents):
+            bad(("agencies", i, "parent"), f"agency {a.id!r} is its own ancestor (parent cycle)")
         if a.sensor and a.sensor not in sensor_ids:
             bad(("agencies", i, "sensor"), f"unknown sensor {a.sensor!r}")
-        if a.ssh.key and a.ssh.key not in city.credentials:
+        if a.ssh.key and a.ssh.key not in creds:
             bad(("agencies", i, "ssh", "key"), f"unknown credential {a.ssh.key!r}")
+
+
+def _cycle(start: str, parents: dict[str, str | None]) -> bool:
+    seen, node = {start}, parents.get(start)
+    while node:
+        if node in seen:
+            return node == start
+        seen.add(node)
+        node = parents.get(node)
+    return False
+
+
+def _networks(city: City, bad: Bad, ref: Ref) -> None:
+    sensor_ids = {s.id for s in city.sensors}
+    nets: list[tuple[Any, str, tuple]] = []
+    for i, a in enumerate(city.agencies):
         for j, n in enumerate(a.networks):
+            loc = ("agencies", i, "networks", j)
             if n.sensor not in sensor_ids:
-                bad(("agencies", i, "networks", j, "sensor"), f"unknown sensor {n.sensor!r}")
+                bad(loc + ("sensor",), f"unknown sensor {n.sensor!r}")
+            for k, ex in enumerate(n.exclude):
+                if not ipaddress.ip_network(ex).subnet_of(n.network):
+                    bad(loc + ("exclude", k), f"{ex} is not inside {n.cidr}")
             for other_net, other_agency, other_loc in nets:
-                if n.network.overlaps(other_net):
+                if n.network.version == other_net.version and n.network.overlaps(other_net):
                     who = "the same agency" if other_agency == a.id else f"agency {other_agency!r}"
-                    bad(("agencies", i, "networks", j, "cidr"),
-                        f"{n.cidr} overlaps {other_net} of {who} ({'.'.join(map(str, other_loc))})")
-            nets.append((n.network, a.id, ("agencies", i, "networks", j)))
-        names: set[str] = set()
+                    bad(loc + ("cidr",), f"{n.cidr} overlaps {other_net} of {who} ({ref(*other_loc, 'cidr')})")
+            nets.append((n.network, a.id, loc))
+
+
+def _hosts(city: City, bad: Bad) -> None:
+    system_ids = {s.id for s in city.systems}
+    names = {h.name for a in city.agencies for h in a.hosts} | {h.ip for a in city.agencies for h in a.hosts}
+    for i, a in enumerate(city.agencies):
         for j, h in enumerate(a.hosts):
+            loc = ("agencies", i, "hosts", j)
             ip = ipaddress.ip_address(h.ip)
             if not any(ip in n.network for n in a.networks):
-                bad(("agencies", i, "hosts", j, "ip"), f"{h.ip} is in none of agency {a.id!r}'s networks")
-            if h.name in names:
-                bad(("agencies", i, "hosts", j, "name"), f"duplicate host name {h.name!r}")
-            names.add(h.name)
-            if h.system and h.system not in {s.id for s in city.systems}:
-                bad(("agencies", i, "hosts", j, "system"), f"unknown information system {h.system!r}")
+                bad(loc + ("ip",), f"{h.ip} is in none of agency {a.id!r}'s networks")
+            if h.system and h.system not in system_ids:
+                bad(loc + ("system",), f"unknown information system {h.system!r}")
             if h.ssh and h.ssh.key and h.ssh.key not in city.credentials:
-                bad(("agencies", i, "hosts", j, "ssh", "key"), f"unknown credential {h.ssh.key!r}")
+                bad(loc + ("ssh", "key"), f"unknown credential {h.ssh.key!r}")
+            if h.ssh and h.ssh.jump and h.ssh.jump not in names:
+                bad(loc + ("ssh", "jump"), f"unknown jump host {h.ssh.jump!r} (give a registered host's name or address)")
+        if a.ssh.jump and a.ssh.jump not in names:
+            bad(("agencies", i, "ssh", "jump"), f"unknown jump host {a.ssh.jump!r} (give a registered host's name or address)")
 
+
+def _systems(city: City, bad: Bad) -> None:
+    agencies = {a.id: a for a in city.agencies}
     backup_ids = {b.id for b in city.policies.backups}
-    sys_ids: set[str] = set()
     for i, s in enumerate(city.systems):
-        if s.id in sys_ids:
-            bad(("systems", i, "id"), f"duplicate system id {s.id!r}")
-        sys_ids.add(s.id)
         for field in ("owner", "operator"):
-            if getattr(s, field) not in agency_ids:
+            if getattr(s, field) not in agencies:
                 bad(("systems", i, field), f"unknown agency {getattr(s, field)!r}")
         if s.backup and s.backup not in backup_ids:
             bad(("systems", i, "backup"), f"unknown backup policy {s.backup!r}")
-        if s.owner in agency_ids:
-            owner = city.agencies[agency_ids[s.owner]]
+        owner = agencies.get(s.owner)
+        if owner is not None:
             known = {h.name for h in owner.hosts} | {h.ip for h in owner.hosts}
             for j, h in enumerate(s.hosts):
                 if h not in known:
                     bad(("systems", i, "hosts", j), f"host {h!r} is not in agency {s.owner!r}'s register")
 
-    for i, rule in enumerate(city.policies.services):
-        for j, ag in enumerate(rule.agencies):
-            if ag not in agency_ids:
-                bad(("policies", "services", i, "agencies", j), f"unknown agency {ag!r}")
-    for section in ("scan_windows", "blackouts"):
+
+def _policies(city: City, bad: Bad) -> None:
+    agency_ids = {a.id for a in city.agencies}
+    for section in ("services", "scan_windows", "blackouts"):
         for i, item in enumerate(getattr(city.policies, section)):
             for j, ag in enumerate(item.agencies):
                 if ag not in agency_ids:
                     bad(("policies", section, i, "agencies", j), f"unknown agency {ag!r}")
+    for i, rule in enumerate(city.policies.services):
+        for j, svc in enumerate(rule.forbid):
+            if svc in rule.allow:
+                bad(("policies", "services", i, "forbid", j), f"{svc!r} is both allowed and forbidden by this rule")
     for i, b in enumerate(city.policies.blackouts):
-        if b.end <= b.start:
+        if b.end.astimezone() <= b.start.astimezone():  # a time without zone is the sensor's local time
             bad(("policies", "blackouts", i, "end"), "the blackout ends before it starts")
 
+
+def _credentials(cfg, bad: Bad, check_files: bool) -> None:
+    city: City = cfg.city
     for cid, cred in city.credentials.items():
         if bool(cred.key_file) == bool(cred.env):
             bad(("credentials", cid), "give exactly one of key_file or env")
-        elif cred.key_file and check_files and cred.check_exists and not os.path.exists(cfg.resolve(cred.key_file)):
-            bad(("credentials", cid, "key_file"), f"key file {cred.key_file} does not exist")
+        elif cred.key_file and check_files and cred.check_exists:
+            path = cfg.resolve(cred.key_file)
+            if not os.path.isfile(path):
+                bad(("credentials", cid, "key_file"), f"key file {cred.key_file} does not exist ({path})")
     es = city.elasticsearch
     for field in ("api_key", "password"):
         ref = getattr(es, field)
         if ref and ref not in city.credentials:
-            bad(("elasticsearch", field), f"unknown credential {ref!r} (give a credential id, not the secret)")
-    if es.ca_file and check_files and not os.path.exists(cfg.resolve(es.ca_file)):
+            bad(("elasticsearch", field), "unknown credential id (give the id of an entry of credentials:,"
+                                          " never the secret itself)")
+    if es.password and not es.username:
+        bad(("elasticsearch", "password"), "a password needs a username")
+    if es.ca_file and check_files and not os.path.isfile(cfg.resolve(es.ca_file)):
         bad(("elasticsearch", "ca_file"), f"CA file {es.ca_file} does not exist")
-    return problems

@@ -37,15 +37,25 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 
 def _walk(node: yaml.Node, path: tuple, fname: str, out: Positions) -> None:
-    out[path] = (fname, node.start_mark.line + 1)
+    out.setdefault(path, (fname, node.start_mark.line + 1))   # a mapping value: its key's line
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            key = k.value
+            key = _key(k)
             out[path + (key,)] = (fname, k.start_mark.line + 1)
             _walk(v, path + (key,), fname, out)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, path + (i,), fname, out)
+
+
+def _key(node: yaml.Node) -> Any:
+    """A mapping key as the data holds it (``yes`` is True, ``1`` is 1 in YAML 1.1)."""
+    if isinstance(node, yaml.ScalarNode) and not node.tag.endswith(":str"):
+        try:
+            return yaml.safe_load(node.value)
+        except yaml.YAMLError:
+            return node.value
+    return node.value if isinstance(node, yaml.ScalarNode) else f"<{node.id} key>"
 
 
 def load_one(path: str) -> tuple[Any, Positions]:
@@ -72,8 +82,17 @@ def load_one(path: str) -> tuple[Any, Positions]:
     return data, positions
 
 
-def load_with_positions(path: str) -> tuple[dict, Positions]:
-    """Load a city configuration file and its includes."""
+def load_with_positions(path: str, _stack: tuple[str, ...] = ()) -> tuple[dict, Positions]:
+    """Load a city configuration file and its includes.
+
+    ``include: [a.yaml, b.yaml]`` (or one name) at the top level of any file merges those files,
+    relative to the including file: mappings merge key by key, lists are concatenated (the
+    including file's items first), and a scalar set in two files is an error. Every value keeps
+    the file and line it came from.
+    """
+    real = os.path.realpath(path)
+    if real in _stack:
+        raise ConfigError(f"{path}: line 1: include cycle: {' -> '.join(_stack + (real,))}")
     data, pos = load_one(path)
     if data is None:
         data = {}
@@ -82,29 +101,52 @@ def load_with_positions(path: str) -> tuple[dict, Positions]:
     includes = data.pop("include", []) or []
     if isinstance(includes, str):
         includes = [includes]
+    if not isinstance(includes, list):
+        f, line = pos.get(("include",), (path, 1))
+        raise ConfigError(f"{f}: line {line}: include: give a file name or a list of file names")
     base = os.path.dirname(os.path.abspath(path))
     for i, inc in enumerate(includes):
+        f, line = pos.get(("include", i), pos.get(("include",), (path, 1)))
+        if not isinstance(inc, str):
+            raise ConfigError(f"{f}: line {line}: include[{i}]: give a file name")
         inc_path = inc if os.path.isabs(inc) else os.path.join(base, inc)
         if not os.path.exists(inc_path):
-            f, line = pos.get(("include", i), pos.get(("include",), (path, 1)))
-            raise ConfigError(f"{f}: line {line}: include: {inc}: no such file")
-        sub, sub_pos = load_with_positions(inc_path)
-        for key, value in sub.items():
-            if key in data and isinstance(data[key], list) and isinstance(value, list):
-                offset = len(data[key])
-                data[key] = data[key] + value
-                for p, where in sub_pos.items():
-                    if p[:1] == (key,) and len(p) > 1 and isinstance(p[1], int):
-                        pos[(key, p[1] + offset) + p[2:]] = where
-            elif key in data and isinstance(data[key], dict) and isinstance(value, dict):
-                data[key] = {**value, **data[key]}
-                for p, where in sub_pos.items():
-                    if p[:1] == (key,) and p not in pos:
-                        pos[p] = where
-            elif key not in data:
-                data[key] = value
-                pos.update({p: w for p, w in sub_pos.items() if p[:1] == (key,)})
+            raise ConfigError(f"{f}: line {line}: include[{i}]: {inc}: no such file")
+        sub, sub_pos = load_with_positions(inc_path, _stack + (real,))
+        conflicts: list[str] = []
+        _merge(data, sub, (), pos, sub_pos, conflicts)
+        if conflicts:
+            raise ConfigError(conflicts)
     return data, pos
+
+
+def _merge(dst: dict, src: dict, path: tuple, pos: Positions, src_pos: Positions,
+           conflicts: list[str]) -> None:
+    """Merge ``src`` (an included file's mapping at ``path``) into ``dst``, positions too."""
+    for key, value in src.items():
+        here = path + (key,)
+        if key not in dst:
+            dst[key] = value
+            _copy_positions(pos, src_pos, here, here)
+        elif isinstance(dst[key], dict) and isinstance(value, dict):
+            _merge(dst[key], value, here, pos, src_pos, conflicts)
+        elif isinstance(dst[key], list) and isinstance(value, list):
+            offset = len(dst[key])
+            dst[key] = dst[key] + value
+            for i in range(len(value)):
+                _copy_positions(pos, src_pos, here + (i,), here + (i + offset,))
+        elif dst[key] != value:
+            f1, l1 = pos.get(here, ("?", 0))
+            f2, l2 = src_pos.get(here, ("?", 0))
+            conflicts.append(f"{f2}: line {l2}: {dotted(here)}: also set in {f1} line {l1};"
+                             " set it in one file only")
+
+
+def _copy_positions(pos: Positions, src_pos: Positions, old: tuple, new: tuple) -> None:
+    n = len(old)
+    for p, w in src_pos.items():
+        if p[:n] == old:
+            pos[new + p[n:]] = w
 
 
 def where(positions: Positions, loc: tuple, default_file: str) -> tuple[str, int]:
