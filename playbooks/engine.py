@@ -1,0 +1,240 @@
+"""The case engine: a case is a run of a playbook. State lives in the store's SQLite file; every
+step, decision, approval, action result and note is appended to the case's hash-chained audit
+log and recorded as an event (``citysec.case``) so it reaches Elasticsearch. ``advance`` runs the
+steps in order until one waits for a person; a case interrupted mid-action resumes there, and an
+action whose effect is already in place (its probe says so) is not done again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterator
+
+from findings.errors import CitysecError, UsageError
+from findings.model import Finding, iso, parse_ts, utcnow
+from findings.store import Store
+
+from . import audit
+from .actions import ACTIONS, ActionContext
+from .casedb import (TERMINAL, approvals_of, case_row, condition_holds, ensure_tables, findings_of,
+                     resolve, steps_of)
+from .deadlines import Rule
+from .loader import LoadedPlaybook
+from .schema import PHASE_MODELS
+
+
+@dataclass
+class Wiring:
+    """Plain values the command passes in (the engine never reads the city config itself)."""
+    transport: Any = None
+    sensor_ips: tuple[str, ...] = ()
+    evidence_dir: str = "var/evidence"
+    reports_dir: str = "var/reports"
+    smtp: dict[str, Any] = field(default_factory=dict)
+    webhooks: dict[str, str] = field(default_factory=dict)
+    backup: dict[str, str] = field(default_factory=dict)
+    deadline_rules: list[Rule] = field(default_factory=list)
+    renderer: Callable[[dict, str, str], str] | None = None   # (case view, kind, lang) → HTML
+
+
+class CaseEngine:
+    def __init__(self, store: Store, library: dict[str, LoadedPlaybook], wiring: Wiring | None = None, *,
+                 clock: Callable[[], datetime] = utcnow):
+        self.store, self.library, self.w, self.clock = store, library, wiring or Wiring(), clock
+        ensure_tables(store)
+
+    # -- writing with audit --------------------------------------------------------------------
+    @contextmanager
+    def _writing(self) -> Iterator[tuple[Any, list]]:
+        entries: list[dict] = []
+        with self.store.write() as c:
+            yield c, entries
+        self._emit(entries)
+
+    def _audit(self, c, entries: list, case: dict, actor: str, what: str, **data: Any) -> None:
+        e = audit.append(c, case["id"], iso(self.clock()), actor, what, data)
+        entries.append(e | {"agency": case["agency"], "host": case.get("host"), "severity": case["severity"],
+                            "playbook": case["playbook"]})
+
+    def _emit(self, entries: list[dict]) -> None:
+        if entries:
+            self.store.record([_event(e) for e in entries])
+
+    def _ack(self, c, case: dict) -> None:
+        c.execute("UPDATE cases SET acknowledged_at=COALESCE(acknowledged_at, ?) WHERE id=?",
+                  (iso(self.clock()), case["id"]))
+
+    # -- opening -------------------------------------------------------------------------------
+    def playbook(self, playbook_id: str) -> LoadedPlaybook:
+        if playbook_id not in self.library:
+            raise UsageError(f"unknown playbook {playbook_id!r}; known: {', '.join(sorted(self.library))}")
+        return self.library[playbook_id]
+
+    def open_case(self, playbook_id: str, *, agency: str, findings: list[dict] = (), host: str | None = None,
+                  system: str | None = None, level: int | None = None, detected_at: datetime | None = None,
+                  context: dict | None = None, actor: str = "citysec", dry_run: bool = False,
+                  trigger_key: str | None = None, by_hand: bool = True) -> str:
+        lp = self.playbook(playbook_id)
+        pb = lp.playbook
+        if by_hand and not pb.manual_start:
+            raise UsageError(f"playbook {pb.id} cannot be opened by hand (manual_start: false)")
+        now = self.clock()
+        detected = detected_at or min((parse_ts(f["@timestamp"]) for f in findings), default=now)
+        case_id = f"IR-{now:%Y%m%d}-{secrets.token_hex(3)}"
+        with self._writing() as (c, entries):
+            if trigger_key:
+                row = c.execute("SELECT id FROM cases WHERE playbook=? AND trigger_key=? AND status!='closed'",
+                                (pb.id, trigger_key)).fetchone()
+                if row:
+                    return row[0]
+            record = {"context": context or {}, "summary": pb.title.en}
+            c.execute("INSERT INTO cases (id, playbook, playbook_version, playbook_sha256, title, incident_type,"
+                      " severity, agency, host, system, level, status, phase, dry_run, trigger_key, detected_at,"
+                      " opened_at, record) VALUES (?,?,?,?,?,?,?,?,?,?,?,'open',?,?,?,?,?,?)",
+                      (case_id, pb.id, pb.version, lp.sha256, pb.title.vi, pb.incident_type, pb.severity, agency,
+                       host, system, level, pb.phases[0].id, int(dry_run), trigger_key, iso(detected), iso(now),
+                       json.dumps(record, ensure_ascii=False)))
+            for f in findings:
+                ref = f.get("citysec", {}).get("fingerprint") if f["event"]["kind"] == "state" else f["event"]["id"]
+                c.execute("INSERT OR IGNORE INTO case_findings VALUES (?,?,?)", (case_id, ref, json.dumps(f)))
+            c.executemany("INSERT INTO case_steps (case_id, step_id, state) VALUES (?,?,'pending')",
+                          [(case_id, s.id) for _, s in pb.steps()])
+            case = {"id": case_id, "agency": agency, "host": host, "severity": pb.severity, "playbook": pb.id}
+            self._audit(c, entries, case, actor, "opened", playbook=pb.id, version=pb.version,
+                        sha256=lp.sha256, detected_at=iso(detected), dry_run=dry_run, trigger=trigger_key,
+                        findings=[f["event"]["id"] for f in findings], by_hand=by_hand)
+        return case_id
+
+    # -- running -------------------------------------------------------------------------------
+    def advance(self, case_id: str, actor: str = "citysec") -> dict:
+        """Run steps in order until one waits for a person, fails, or the case closes."""
+        for _ in range(1000):
+            case = case_row(self.store, case_id)
+            if case["status"] == "closed":
+                break
+            pb = self.playbook(case["playbook"]).playbook
+            steps = steps_of(self.store, case["id"])
+            self._phase_marks(case, pb, steps, actor)
+            nxt = next(((p, s) for p, s in pb.steps() if steps[s.id]["state"] not in TERMINAL), None)
+            if nxt is None:
+                self._close(case, actor)
+                break
+            if not self._step(case, pb, nxt[0], nxt[1], steps, actor):
+                break
+        return self.show(case_id)
+
+    def _step(self, case, pb, phase, step, steps, actor) -> bool:
+        """Handle one step; True when the engine may go on to the next."""
+        st = steps[step.id]
+        if st["state"] == "failed":
+            return False
+        if not condition_holds(step.when, case, findings_of(self.store, case["id"])):
+            self._set_state(case, step.id, "skipped", actor, "step_skipped", reason="condition not met")
+            return True
+        if step.kind == "manual":
+            if st["state"] != "waiting":
+                self._set_state(case, step.id, "waiting", actor, "step_waiting", role=step.role)
+            return False
+        if step.kind == "approval":
+            return self._approval_state(case, step, actor)
+        from .runner import run_action  # the action runner needs the engine's writing helpers
+        return run_action(self, case, pb, step, st, actor)
+
+    def _approval_state(self, case, step, actor) -> bool:
+        approvals = [a for a in approvals_of(self.store, case["id"]) if a["step_id"] == step.id]
+        if any(a["decision"] == "decline" for a in approvals):
+            return True
+        if len({a["actor"] for a in approvals if a["decision"] == "approve"}) >= step.approvers:
+            self._set_state(case, step.id, "done", actor, "approval_granted",
+                            approvers=[a["actor"] for a in approvals])
+            return True
+        if steps_of(self.store, case["id"])[step.id]["state"] != "waiting":
+            self._set_state(case, step.id, "waiting", actor, "approval_waiting", role=step.role,
+                            approvers_needed=step.approvers)
+        return False
+
+    def _set_state(self, case, step_id, state, actor, what, result: dict | None = None, **data) -> None:
+        now = iso(self.clock())
+        status = {"waiting": "waiting", "failed": "blocked"}.get(state, "open")
+        with self._writing() as (c, entries):
+            c.execute("UPDATE case_steps SET state=?, ended_at=CASE WHEN ? IN ('done','skipped','declined','failed')"
+                      " THEN ? ELSE ended_at END, result=COALESCE(?, result) WHERE case_id=? AND step_id=?",
+                      (state, state, now, json.dumps(result, default=str) if result is not None else None,
+                       case["id"], step_id))
+            c.execute("UPDATE cases SET status=? WHERE id=? AND status!='closed'", (status, case["id"]))
+            self._audit(c, entries, case, actor, what, step=step_id, state=state, **data)
+
+    def _phase_marks(self, case, pb, steps, actor) -> None:
+        model = PHASE_MODELS[pb.phase_model]
+        done = {p.id for p in pb.phases if all(steps[s.id]["state"] in TERMINAL for s in p.steps)}
+        current = next((p.id for p in pb.phases if p.id not in done), pb.phases[-1].id)
+        marks = {"contained_at": model["contained"] in done, "response_ended_at": model["response_ended"] in done}
+        todo = {k for k, v in marks.items() if v and not case[k]}
+        if current == case["phase"] and not todo:
+            return
+        with self._writing() as (c, entries):
+            for col in sorted(todo):
+                c.execute(f"UPDATE cases SET {col}=? WHERE id=?", (iso(self.clock()), case["id"]))
+                self._audit(c, entries, case, actor, col.removesuffix("_at"))
+            if current != case["phase"]:
+                c.execute("UPDATE cases SET phase=? WHERE id=?", (current, case["id"]))
+                self._audit(c, entries, case, actor, "phase_entered", phase=current, left=case["phase"])
+
+    def _close(self, case, actor) -> None:
+        with self._writing() as (c, entries):
+            c.execute("UPDATE cases SET status='closed', closed_at=? WHERE id=?", (iso(self.clock()), case["id"]))
+            self._audit(c, entries, case, actor, "closed")
+
+    def resume_all(self, actor: str = "citysec") -> list[str]:
+        """After a crash or restart: re-send every audit entry as an event (ids are deterministic,
+        so nothing duplicates) and advance every case that is not closed."""
+        ids = [r["id"] for r in self.store.query("SELECT id FROM cases WHERE status!='closed' ORDER BY opened_at")]
+        for case_id in ids:
+            case = case_row(self.store, case_id)
+            rows = self.store.query("SELECT * FROM case_audit WHERE case_id=? ORDER BY seq", (case_id,))
+            self._emit([dict(r) | {"data": json.loads(r["data"]), "agency": case["agency"], "host": case["host"],
+                                   "severity": case["severity"], "playbook": case["playbook"]} for r in rows])
+            try:
+                self.advance(case_id, actor)
+            except CitysecError:
+                continue  # recorded as a failed step by the runner; other cases still resume
+        return ids
+
+    def action_context(self, case: dict, step_id: str | None, actor: str) -> ActionContext:
+        view = {"id": case["id"], "playbook": case["playbook"], "title": case["title"], "agency": case["agency"],
+                "host": case["host"], "severity": case["severity"], "status": case["status"],
+                "detected_at": case["detected_at"], "step": step_id, "actor": actor}
+        render = None
+        if self.w.renderer is not None:
+            from .views import case_view
+            render = lambda kind, lang: self.w.renderer(case_view(self, case["id"]), kind, lang)  # noqa: E731
+        return ActionContext(case=view, transport=self.w.transport, clock=self.clock,
+                             sensor_ips=tuple(self.w.sensor_ips), evidence_dir=self.w.evidence_dir,
+                             reports_dir=self.w.reports_dir, smtp=self.w.smtp, webhooks=self.w.webhooks,
+                             render_report=render, backup=self.w.backup)
+
+    def show(self, case_id: str) -> dict:
+        from .views import case_view
+        return case_view(self, case_id)
+
+
+def _ip_or_none(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _event(e: dict) -> Finding:
+    data = {k: v for k, v in e["data"].items() if k not in ("output", "custody", "payload")}
+    return Finding(check=f"case.{e['what']}", agency=e["agency"], kind="event", dataset="citysec.case",
+                   severity=e["severity"], message=f"{e['case_id']} #{e['seq']} {e['what']}",
+                   host_ip=_ip_or_none(e.get("host")), host_name=e.get("host"), subject=e["case_id"], timestamp=parse_ts(e["ts"]),
+                   type=("info",), user_name=e["actor"],
+                   details={"id": e["case_id"], "playbook": e["playbook"], "seq": e["seq"], "what": e["what"],
+                            "actor": e["actor"], "hash": e["hash"], "data": json.dumps(data, default=str)[:4000]})
