@@ -1,4 +1,5 @@
--- citysec findings store, schema version 1. Applied by findings.store.migrate().
+-- citysec findings store, schema version 2 (findings.store.SCHEMA_VERSION). A new store is made
+-- from this file; an older one is migrated first (findings.store.MIGRATIONS), then this file runs.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 -- Current state: one row per fingerprint (state findings and assets).
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_ts ON history (ts, agency);
 CREATE INDEX IF NOT EXISTS history_fp ON history (fingerprint, ts);
 CREATE INDEX IF NOT EXISTS history_run ON history (run_id, verdict);
+CREATE INDEX IF NOT EXISTS history_check ON history (check_id, ts);
 
 -- Append-only alerts, workflow events, metrics and asset sightings.
 CREATE TABLE IF NOT EXISTS events (
@@ -59,6 +61,7 @@ CREATE TABLE IF NOT EXISTS events (
     doc         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events (kind, ts, agency);
+CREATE INDEX IF NOT EXISTS events_check ON events (check_id, ts);
 
 -- Runs of jobs (scheduler, commands).
 CREATE TABLE IF NOT EXISTS runs (

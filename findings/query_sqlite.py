@@ -1,0 +1,105 @@
+"""The query interface over the local SQLite store: each call is one SQL ``GROUP BY``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .query import Query, Source, Where, check_source, doc_path, normalise, sort_rows
+from .store import Store
+
+# logical field → column, per source (what is not a column is read from the JSON document)
+_COLUMNS: dict[str, dict[str, str]] = {
+    "history": {"agency": "agency", "check": "check_id", "host": "host", "verdict": "verdict",
+                "severity": "severity", "status": "status", "fingerprint": "fingerprint",
+                "dataset": "dataset", "kind": "'state'"},
+    "events": {"agency": "agency", "check": "check_id", "host": "host", "severity": "severity",
+               "dataset": "dataset", "kind": "kind"},
+}
+_TABLES = {"history": "history", "events": "events"}
+
+
+def _expr(source: str, name: str) -> str:
+    col = _COLUMNS[source].get(name)
+    if col:
+        return col
+    path = doc_path(name)
+    return f"json_extract(doc, '$.{path}')"
+
+
+def _in(expr: str, values: tuple, params: list) -> str:
+    params.extend(values)
+    return f"{expr} IN ({','.join('?' * len(values))})"
+
+
+def where_sql(source: str, w: Where) -> tuple[str, list[Any]]:
+    """The WHERE clause of a :class:`Where` (parameters separate, never spliced into SQL)."""
+    parts, params = ["1=1"], []
+    if w.start:
+        parts.append("ts >= ?"), params.append(w.start_iso)
+    if w.end:
+        parts.append("ts < ?"), params.append(w.end_iso)
+    exact, prefixes = w.check_ids()
+    ors = []
+    if exact:
+        ors.append(_in("check_id", exact, params))
+    for p in prefixes:
+        ors.append("substr(check_id, 1, ?) = ?"), params.extend([len(p), p])
+    if ors:
+        parts.append("(" + " OR ".join(ors) + ")")
+    for name, values in (("agency", w.agencies), ("kind", w.kinds), ("verdict", w.verdicts),
+                         ("dataset", w.datasets)):
+        if values:
+            parts.append(_in(_expr(source, name), values, params))
+    for name, value in w.equals:
+        parts.append(f"{_expr(source, name)} = ?"), params.append(value)
+    return " AND ".join(parts), params
+
+
+class SqliteQuery(Query):
+    """Reads the store's ``history`` and ``events`` tables."""
+
+    name = "sqlite"
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.store.query(sql, params)]
+
+    def group(self, source: Source, where: Where, by: tuple[str, ...], *,
+              times: bool = False) -> list[dict[str, Any]]:
+        check_source(source)
+        cond, params = where_sql(source, where)
+        exprs = [_expr(source, b) for b in by]
+        cols = [f"{e} AS g{i}" for i, e in enumerate(exprs)]
+        not_null = "".join(f" AND {e} IS NOT NULL" for e in exprs)
+        stats = ", MIN(ts) AS first, MAX(ts) AS last" if times else ""
+        group = f" GROUP BY {', '.join(f'g{i}' for i in range(len(by)))}" if by else ""
+        sql = (f"SELECT {', '.join(cols + ['COUNT(*) AS count'])}{stats} FROM {_TABLES[source]}"
+               f" WHERE {cond}{not_null}{group}")
+        out = []
+        for r in self._rows(sql, params):
+            if not by and r["count"] == 0:
+                continue
+            row = {b: normalise(r[f"g{i}"]) for i, b in enumerate(by)} | {"count": r["count"]}
+            if times:
+                row |= {"first": r["first"], "last": r["last"]}
+            out.append(row)
+        return sort_rows(out, by)
+
+    def latest(self, source: Source, where: Where, key: str,
+               fields: tuple[str, ...]) -> list[dict[str, Any]]:
+        check_source(source)
+        cond, params = where_sql(source, where)
+        kexpr = _expr(source, key)
+        cols = [f"{_expr(source, f)} AS f{i}" for i, f in enumerate(fields)]
+        # SQLite: in an aggregate query with one MAX(), bare columns come from the row of the max.
+        sql = (f"SELECT {kexpr} AS k, MAX(ts) AS ts, COUNT(*) AS count"
+               f"{''.join(', ' + c for c in cols)} FROM {_TABLES[source]}"
+               f" WHERE {cond} AND {kexpr} IS NOT NULL GROUP BY k")
+        out = []
+        for r in self._rows(sql, params):
+            row = {key: normalise(r["k"]), "ts": r["ts"], "count": r["count"]}
+            row |= {f: normalise(r[f"f{i}"]) for i, f in enumerate(fields)}
+            out.append(row)
+        return sort_rows(out, (key,))
