@@ -99,3 +99,15 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     reason   TEXT NOT NULL,
     at       TEXT NOT NULL
 );
+
+-- Documents the server acknowledged, kept until a later ship finds them on the server (a server
+-- that lost its last writes in a crash gets them again). Written by findings.elastic_journal.
+CREATE TABLE IF NOT EXISTS outbox_sent (
+    seq      INTEGER PRIMARY KEY,
+    stream   TEXT NOT NULL,
+    dataset  TEXT NOT NULL,
+    doc_id   TEXT NOT NULL,
+    body     TEXT NOT NULL,
+    sent_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_sent_at ON outbox_sent (sent_at);

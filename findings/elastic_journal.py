@@ -1,0 +1,54 @@
+"""The sent journal: outbox rows the server acknowledged, until a later ship confirms them.
+
+A real Elasticsearch acknowledges a write after its translog is on disk; a server that does not
+(noida-db writes a snapshot about a second later) loses the last acknowledged writes when it is
+killed. So an acknowledged row moves from ``outbox`` to ``outbox_sent`` in one transaction, and a
+later ship looks the journal up on the server: found and older than the settle time → dropped;
+missing → back into the outbox (its original ``seq``), delivered again with the same id.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable, Sequence
+
+from .store import Store
+
+
+def mark_sent(store: Store, seqs: Sequence[int], now: float | None = None) -> None:
+    """Move acknowledged outbox rows to the journal (one transaction)."""
+    if not seqs:
+        return
+    when = time.time() if now is None else now
+    params = [(when, s) for s in seqs]
+    with store.write() as c:
+        c.executemany("INSERT OR REPLACE INTO outbox_sent (seq, stream, dataset, doc_id, body, sent_at)"
+                      " SELECT seq, stream, dataset, doc_id, body, ? FROM outbox WHERE seq=?", params)
+        c.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs])
+
+
+def unconfirmed(store: Store, limit: int = 5000, after: int = 0) -> list[dict[str, Any]]:
+    return [dict(r) for r in store.query(
+        "SELECT seq, stream, dataset, doc_id, body, sent_at FROM outbox_sent WHERE seq>?"
+        " ORDER BY seq LIMIT ?", (after, limit))]
+
+
+def confirmed(store: Store, seqs: Iterable[int]) -> None:
+    with store.write() as c:
+        c.executemany("DELETE FROM outbox_sent WHERE seq=?", [(s,) for s in seqs])
+
+
+def requeue(store: Store, seqs: Iterable[int]) -> int:
+    """Missing on the server: back to the outbox (unless a newer row of that id waits there)."""
+    n = 0
+    with store.write() as c:
+        for s in seqs:
+            n += c.execute("INSERT OR IGNORE INTO outbox (seq, stream, dataset, doc_id, body)"
+                           " SELECT seq, stream, dataset, doc_id, body FROM outbox_sent WHERE seq=?",
+                           (s,)).rowcount
+            c.execute("DELETE FROM outbox_sent WHERE seq=?", (s,))
+    return n
+
+
+def depth(store: Store) -> int:
+    return store.query("SELECT COUNT(*) FROM outbox_sent")[0][0]

@@ -1,0 +1,195 @@
+"""The shipper: delivers the store's outbox to Elasticsearch in bulk, exactly once.
+
+- ids are deterministic: ``_id`` = the outbox ``doc_id`` (a history or event id, or for ``state``
+  the fingerprint). History and events go to data streams with ``create``: a 409 means the
+  document is there already, which is success. State goes to ``citysec-state`` with ``index`` and
+  an external version (timestamp and outbox seq), so an old state never overwrites a newer one
+  and a repeat is a harmless 409.
+- connection errors, 429 and 5xx are retried with exponential backoff for ``retry_for`` seconds,
+  then :class:`ElasticUnreachable` (exit 3) with every undelivered row still in the outbox.
+- a document the server rejects (400: mapping error) becomes a dead letter with the server's
+  reason; other per-document failures are retried and given up after ``max_attempts`` ships.
+- acknowledged rows go to the sent journal (:mod:`elastic_journal`) until a later ship finds them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Sequence
+
+from elasticsearch import Elasticsearch
+
+from . import elastic, elastic_journal as journal
+from . import elastic_templates as T
+from .model import parse_ts
+from .store import Store
+
+ITEM_RETRIES = 4         # per-document 429/5xx retried this many times within one ship
+LOOKUP_CHUNK = 1000
+
+
+@dataclass
+class ShipResult:
+    sent: int = 0              # acknowledged (created, indexed)
+    already: int = 0           # 409: the server had it (a repeat after a crash or retry)
+    dead_letters: int = 0
+    deferred: int = 0          # still failing per document: stays in the outbox
+    requeued: int = 0          # acknowledged earlier, missing on the server: sent again
+    confirmed: int = 0         # journal rows found on the server
+    batches: int = 0
+    retries: int = 0
+    remaining: int = 0         # outbox depth at the end
+    unconfirmed: int = 0       # journal depth at the end
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def action_line(row: Any, namespace: str) -> str:
+    """The bulk action of one outbox row."""
+    if row["stream"] == "state":
+        return json.dumps({"index": {"_index": T.STATE_INDEX, "_id": row["doc_id"],
+                                     "version": state_version(row), "version_type": "external"}})
+    return json.dumps({"create": {"_index": T.stream_name(row["dataset"], namespace), "_id": row["doc_id"]}})
+
+
+def state_version(row: Any) -> int:
+    """Newer observations of a fingerprint have higher versions: timestamp (ms), then outbox seq."""
+    ts = parse_ts(json.loads(row["body"])["@timestamp"])
+    return int(ts.timestamp() * 1000) * 1000 + row["seq"] % 1000
+
+
+def target(row: Any, namespace: str) -> str:
+    return T.STATE_INDEX if row["stream"] == "state" else T.stream_name(row["dataset"], namespace)
+
+
+def classify(rows: Sequence[Any], items: Sequence[dict]) -> tuple[list[int], list[int], list[tuple], list]:
+    """Judge a bulk response: (delivered seqs, already-there seqs, dead letters, rows to retry)."""
+    done, already, dead, retry = [], [], [], []
+    for row, item in zip(rows, items, strict=True):
+        res = next(iter(item.values()))
+        status = res.get("status", 0)
+        if 200 <= status < 300:
+            done.append(row["seq"])
+        elif status == 409:
+            already.append(row["seq"])
+        elif status == 400:
+            dead.append((row["seq"], status, reason_of(res)))
+        else:
+            retry.append((row, status, reason_of(res)))
+    return done, already, dead, retry
+
+
+def reason_of(res: dict) -> str:
+    err = res.get("error") or {}
+    if isinstance(err, str):
+        return err
+    text = f"{err.get('type', 'error')}: {err.get('reason', '')}"
+    cause = err.get("caused_by") or {}
+    if cause.get("reason"):
+        text += f" (caused by {cause.get('type')}: {cause['reason']})"
+    return text[:2000]
+
+
+class Shipper:
+    def __init__(self, client: Elasticsearch, store: Store, *, namespace: str, where: str,
+                 batch_size: int = 2000, retry_for: float = 60.0, settle_seconds: float = 10.0,
+                 max_attempts: int = 10, retention_days: int = 400,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.client, self.store, self.namespace = client, store, namespace
+        self.batch_size, self.settle, self.max_attempts = batch_size, settle_seconds, max_attempts
+        self.retention_days, self.sleep = retention_days, sleep
+        self.call = elastic.Retrier(where=where, retry_for=retry_for, sleep=sleep)
+        self.areas: set[str] = set()
+        self.result = ShipResult()
+
+    def run(self) -> ShipResult:
+        self.prepare()
+        self.confirm()
+        after = 0
+        while rows := self.store.outbox_batch(self.batch_size, after):
+            after = rows[-1]["seq"]
+            self.map_areas(rows)
+            self.deliver(rows)
+            self.result.batches += 1
+        self.result.retries = self.call.retries
+        self.result.remaining = self.store.outbox_depth()
+        self.result.unconfirmed = journal.depth(self.store)
+        return self.result
+
+    def prepare(self) -> None:
+        """Run setup if it never ran (so nothing is dynamically mapped), and learn the mapped areas."""
+        areas = self.call(lambda: elastic.known_areas(self.client), "reading the templates")
+        if areas is None:
+            self.call(lambda: elastic.setup(self.client, retention_days=self.retention_days), "setup")
+            areas = self.call(lambda: elastic.known_areas(self.client), "reading the templates")
+        self.areas = areas or set()
+
+    def map_areas(self, rows: Sequence[Any]) -> None:
+        wanted = {T.area_of(r["dataset"]) for r in rows}
+        if not wanted <= self.areas:
+            self.areas = self.call(lambda: elastic.ensure_areas(self.client, wanted, self.areas), "mapping")
+
+    def deliver(self, rows: Sequence[Any]) -> None:
+        pending = list(rows)
+        for attempt in range(ITEM_RETRIES + 1):
+            payload = "".join(f"{action_line(r, self.namespace)}\n{r['body']}\n" for r in pending)
+            resp = self.call(lambda: self.client.bulk(operations=payload.encode("utf-8")).body, "bulk")
+            done, already, dead, retry = classify(pending, resp["items"])
+            journal.mark_sent(self.store, done + already)
+            if dead:
+                self.store.dead_letter(dead)
+            self.result.sent += len(done)
+            self.result.already += len(already)
+            self.result.dead_letters += len(dead)
+            if not retry:
+                return
+            if attempt < ITEM_RETRIES:
+                self.sleep(elastic.backoff(attempt))
+                pending = [r for r, _, _ in retry]
+        self.give_up(retry)
+
+    def give_up(self, retry: list[tuple]) -> None:
+        """Per-document failures left after this ship: count an attempt; dead letter at the limit."""
+        self.store.outbox_attempted([r["seq"] for r, _, _ in retry])
+        final = [(r["seq"], status, f"gave up after {r['attempts'] + 1} attempts: {reason}")
+                 for r, status, reason in retry if r["attempts"] + 1 >= self.max_attempts]
+        if final:
+            self.store.dead_letter(final)
+        self.result.dead_letters += len(final)
+        self.result.deferred += len(retry) - len(final)
+
+    def confirm(self) -> None:
+        """Look the sent journal up on the server; requeue what it lost."""
+        after, now = 0, time.time()
+        while rows := journal.unconfirmed(self.store, LOOKUP_CHUNK, after):
+            after = rows[-1]["seq"]
+            found = self.lookup(rows)
+            missing = [r["seq"] for r in rows if r["seq"] not in found]
+            settled = [s for s in found if now - found[s] >= self.settle]
+            if missing:
+                self.result.requeued += journal.requeue(self.store, missing)
+            journal.confirmed(self.store, settled)
+            self.result.confirmed += len(settled)
+
+    def lookup(self, rows: Sequence[dict]) -> dict[int, float]:
+        """seq → sent_at of the journal rows the server has (state: at this version or newer)."""
+        by_index: dict[str, list[dict]] = {}
+        for r in rows:
+            by_index.setdefault(target(r, self.namespace), []).append(r)
+        names = ",".join(sorted(by_index))
+        self.call(lambda: self.client.indices.refresh(index=names, ignore_unavailable=True,
+                                                      allow_no_indices=True), "refresh")
+        found: dict[int, float] = {}
+        for index, group in by_index.items():
+            ids = [r["doc_id"] for r in group]
+            resp = self.call(lambda: self.client.search(
+                index=index, query={"ids": {"values": ids}}, size=len(ids), source=False, version=True,
+                ignore_unavailable=True, allow_no_indices=True), "lookup")
+            have = {h["_id"]: h.get("_version", 0) for h in resp["hits"]["hits"]}
+            for r in group:
+                if r["doc_id"] in have and (r["stream"] != "state" or have[r["doc_id"]] >= state_version(r)):
+                    found[r["seq"]] = r["sent_at"]
+        return found
