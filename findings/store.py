@@ -23,9 +23,18 @@ from typing import Any, Callable, Iterable, Iterator
 from .errors import StoreError
 from .model import Finding, iso, to_document, utcnow
 
-SCHEMA_VERSION = 1
-# Migrations from version N to N+1, applied in order. Version 1 is schema.sql itself.
-MIGRATIONS: dict[int, str] = {}
+SCHEMA_VERSION = 2
+# Migrations from version N to N+1, applied in order to an existing store; a new store is made
+# from schema.sql (always the newest version), which is also run after the migrations, so a
+# purely additive change (a new table, CREATE ... IF NOT EXISTS) needs no migration.
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE INDEX IF NOT EXISTS history_check ON history (check_id, ts);
+    CREATE INDEX IF NOT EXISTS events_check ON events (check_id, ts);
+    """,
+}
+SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2" \
+                 " WHEN 'low' THEN 1 ELSE 0 END"
 
 
 @dataclass(frozen=True)
@@ -92,9 +101,11 @@ class Store:
             try:
                 conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                        check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute(f"PRAGMA synchronous={self._sync}")
                 conn.execute("PRAGMA busy_timeout=30000")
+                # switching a new file to WAL takes an exclusive lock: another process opening
+                # the same new store at that moment sees "locked" (no busy handler there)
+                _retrying(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+                conn.execute(f"PRAGMA synchronous={self._sync}")
                 conn.execute("PRAGMA foreign_keys=ON")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the findings store {self.path}: {exc}") from exc
@@ -109,11 +120,13 @@ class Store:
         _retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
             _retrying(lambda: conn.execute("COMMIT"))
+        except BaseException as exc:
+            if conn.in_transaction:       # SQLite may have rolled back already (disk full, I/O)
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"findings store {self.path}: {exc}") from exc
+            raise
 
     def read(self) -> sqlite3.Connection:
         """A connection for read queries (the reports' SQL aggregations use it)."""
@@ -129,24 +142,20 @@ class Store:
             self._local.conn = None
 
     def _migrate(self) -> None:
-        conn = self._conn()
-        with self.write():
-            # executescript() would COMMIT mid-transaction: run the statements one by one
-            sql = resources.files("findings").joinpath("schema.sql").read_text()
-            for stmt in sql.split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
-            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else SCHEMA_VERSION
-            if version > SCHEMA_VERSION:
+        """Create a new store, or bring an older one to SCHEMA_VERSION, in one transaction (several
+        processes opening the store at once queue on it). A newer store is refused, untouched."""
+        with self.write() as conn:
+            version = _stored_version(conn)
+            if version is not None and version > SCHEMA_VERSION:
                 raise StoreError(f"{self.path} has schema version {version}; this citysec knows "
                                  f"{SCHEMA_VERSION}: upgrade citysec")
-            while version < SCHEMA_VERSION:
-                for stmt in MIGRATIONS[version].split(";"):
-                    if stmt.strip():
-                        conn.execute(stmt)
-                version += 1
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
+            for v in range(version or SCHEMA_VERSION, SCHEMA_VERSION):
+                if v not in MIGRATIONS:
+                    raise StoreError(f"{self.path}: no migration from schema version {v}")
+                _run_sql(conn, MIGRATIONS[v])
+            # executescript() would COMMIT mid-transaction: _run_sql runs statement by statement
+            _run_sql(conn, resources.files("findings").joinpath("schema.sql").read_text())
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @property
     def schema_version(self) -> int:
@@ -195,7 +204,7 @@ class Store:
         batch = list(findings)
         with self.write() as c:
             for f in batch:
-                if run_id and f.run_id is None:
+                if run_id and f.run_id != run_id:   # the run recording it is the run that saw it
                     f = f.with_(run_id=run_id)
                 if f.kind == "state":
                     self._record_state(c, f, result)
@@ -331,7 +340,7 @@ class Store:
         if since:
             where.append("last_checked>=?"), params.append(iso(since))
         sql = ("SELECT * FROM current WHERE " + " AND ".join(where)
-               + " ORDER BY agency, severity DESC, check_id, host" + (f" LIMIT {int(limit)}" if limit else ""))
+               + f" ORDER BY agency, {SEVERITY_ORDER} DESC, check_id, host" + (f" LIMIT {int(limit)}" if limit else ""))
         return [dict(r) for r in self.query(sql, params)]
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -401,6 +410,23 @@ class Store:
                           " SELECT stream, dataset, doc_id, body FROM dead_letters ORDER BY seq").rowcount
             c.execute("DELETE FROM dead_letters")
         return n
+
+
+def _stored_version(conn: sqlite3.Connection) -> int | None:
+    """The store's schema version; None for a new (empty) file."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type='table'").fetchone():
+            raise StoreError("not a citysec findings store (it has tables but no schema version)")
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    return int(row[0]) if row else 1
+
+
+def _run_sql(conn: sqlite3.Connection, script: str) -> None:
+    lines = [ln for ln in script.splitlines() if not ln.lstrip().startswith("--")]
+    for stmt in "\n".join(lines).split(";"):
+        if stmt.strip():
+            conn.execute(stmt)
 
 
 def _ts(value: str | None) -> datetime | None:
