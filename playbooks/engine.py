@@ -63,7 +63,23 @@ class CaseEngine:
 
     def _emit(self, entries: list[dict]) -> None:
         if entries:
-            self.store.record([_event(e) for e in entries])
+            attrs = {cid: self._attrs(cid) for cid in {e["case_id"] for e in entries}}
+            self.store.record([_event(e, attrs[e["case_id"]]) for e in entries])
+
+    def _attrs(self, case_id: str) -> dict[str, Any]:
+        """The case's attributes every event carries (the reports read the latest one)."""
+        from .operations import case_deadlines
+        case = case_row(self.store, case_id)
+        rec = case["record"]
+        ds = case_deadlines(self, case, self.clock())
+        due = [d for d in ds if d.met_at or d.missed]
+        try:
+            damage = float(rec.get("damage_vnd") or 0)
+        except ValueError:
+            damage = 0.0
+        return {"title": case["title"], "type": case["incident_type"], "help": rec.get("help") or "self",
+                "damage_vnd": damage, "supporters": list(rec.get("supporters", [])), "status": case["status"],
+                "phase": case["phase"], "deadline_met": (not any(d.missed for d in due)) if due else None}
 
     def _ack(self, c, case: dict) -> None:
         c.execute("UPDATE cases SET acknowledged_at=COALESCE(acknowledged_at, ?) WHERE id=?",
@@ -109,6 +125,17 @@ class CaseEngine:
                         sha256=lp.sha256, detected_at=iso(detected), dry_run=dry_run, trigger=trigger_key,
                         findings=[f["event"]["id"] for f in findings], by_hand=by_hand)
         return case_id
+
+    def attach(self, case_id: str, doc: dict, actor: str = "citysec") -> int:
+        """Attach another finding or alert to an open case (a repeat of what opened it)."""
+        case = case_row(self.store, case_id)
+        ref = doc["event"]["id"]
+        with self._writing() as (c, entries):
+            n = c.execute("INSERT OR IGNORE INTO case_findings VALUES (?,?,?)",
+                          (case["id"], ref, json.dumps(doc))).rowcount
+            if n:
+                self._audit(c, entries, case, actor, "finding_attached", finding=ref)
+        return n
 
     # -- running -------------------------------------------------------------------------------
     def advance(self, case_id: str, actor: str = "citysec") -> dict:
@@ -230,11 +257,12 @@ def _ip_or_none(value: str | None) -> str | None:
         return None
 
 
-def _event(e: dict) -> Finding:
+def _event(e: dict, attrs: dict) -> Finding:
     data = {k: v for k, v in e["data"].items() if k not in ("output", "custody", "payload")}
     return Finding(check=f"case.{e['what']}", agency=e["agency"], kind="event", dataset="citysec.case",
                    severity=e["severity"], message=f"{e['case_id']} #{e['seq']} {e['what']}",
                    host_ip=_ip_or_none(e.get("host")), host_name=e.get("host"), subject=e["case_id"], timestamp=parse_ts(e["ts"]),
                    type=("info",), user_name=e["actor"],
-                   details={"id": e["case_id"], "playbook": e["playbook"], "seq": e["seq"], "what": e["what"],
-                            "actor": e["actor"], "hash": e["hash"], "data": json.dumps(data, default=str)[:4000]})
+                   details={"id": e["case_id"], "playbook": e["playbook"], "seq": e["seq"], "action": e["what"],
+                            "actor": e["actor"], "hash": e["hash"], "data": json.dumps(data, default=str)[:4000],
+                            **attrs})

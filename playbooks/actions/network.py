@@ -94,4 +94,4 @@ ISOLATE = Action(name="isolate_host", doc="Cut a host off the network except the
 RELEASE = Action(name="release_host", doc="Undo isolate_host.", required=("host",), dry_run=True,
                  destructive=False, run=_release, probe=_release_probe)
 BLOCK = Action(name="block_address", doc="Drop traffic from and to an address on a host (nftables set).",
-               required=("host", "address"), dry_run=True, destructive=True, run=_block)
+               required=("host", "address"), dry_run=True, destructive=False, run=_block)
