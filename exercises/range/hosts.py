@@ -38,6 +38,11 @@ mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts /dev/pts
 ln -s pts/ptmx ptmx; ln -s /proc/self/fd fd
 ln -s /proc/self/fd/0 stdin; ln -s /proc/self/fd/1 stdout; ln -s /proc/self/fd/2 stderr
 cd /
+if [ -e /var/lib/citysec-range/no-clamav ]; then
+  for b in /usr/bin/clamscan /usr/bin/freshclam /usr/bin/sigtool /usr/bin/clamdscan /usr/sbin/clamd; do
+    [ -e "$b" ] && mount --bind /var/lib/citysec-range/no-clamav "$b"
+  done
+fi
 hostname "$2"
 busybox syslogd -O /var/log/auth.log
 /usr/sbin/sshd -f /var/lib/citysec-range/ssh/sshd_config

@@ -9,6 +9,7 @@ machine's interfaces, and routes cover 198.18.0.0/15 only (no default route).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import signal
@@ -108,10 +109,21 @@ def build(spec: RangeSpec) -> None:
         list(pool.map(setup, eps))
 
 
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone; our own zombies are reaped)."""
+    with contextlib.suppress(ChildProcessError):  # not our child: its own parent reaps it
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
 def kill_all(nss: list[str], grace: float = 2.0) -> None:
     """Stop every process inside these namespaces (TERM, then KILL)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = [p for ns in nss for p in pids_in(ns)]
+        pids = [p for ns in nss for p in pids_in(ns) if alive(p)]
         if not pids:
             return
         for pid in pids:
@@ -120,9 +132,9 @@ def kill_all(nss: list[str], grace: float = 2.0) -> None:
             except ProcessLookupError:
                 continue
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in pids):
+        while time.monotonic() < deadline and any(alive(p) for p in pids):
             time.sleep(0.05)
-    left = [p for ns in nss for p in pids_in(ns)]
+    left = [p for ns in nss for p in pids_in(ns) if alive(p)]
     if left:
         raise RuntimeFailure(f"processes still alive in the range's namespaces: {left[:10]}")
 

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,8 @@ from findings.errors import RuntimeFailure, UsageError
 from findings.netns import netns_argv
 
 from . import hosts as hostmod
-from . import net
+from . import net, services, state
+from .inject import Injects
 from .spec import HostSpec, RangeSpec
 
 
@@ -31,7 +33,7 @@ class Host:
     spec: HostSpec
 
 
-class Range:
+class Range(Injects):
     def __init__(self, spec: RangeSpec, state_dir: str | None = None):
         self.spec = spec
         self.name = spec.name
@@ -111,6 +113,8 @@ class Range:
         os.makedirs(self.state_dir, exist_ok=True)
         hostmod.keypair(self.operator_key, f"citysec-range-{self.name}-operator")
         hostmod.ensure_user()
+        self._now = time.time()
+        self._tls_pem()
         self._prepare_hosts()
         t1 = time.monotonic()
         try:
@@ -118,7 +122,8 @@ class Range:
             t2 = time.monotonic()
             pids = self._start_holders()
             self._write_state({"name": self.name, "digest": self._digest(), "pids": pids,
-                               "up_since": time.time()})
+                               "up_since": self._now})
+            self._start_services()
         except BaseException:
             self.down()
             raise
@@ -142,7 +147,40 @@ class Range:
             list(pool.map(one, self.hosts))
 
     def _populate(self, h: Host) -> None:
-        """Fill the host's /var with its described state (hook for the state builders)."""
+        """Fill the host's /var with its described state before it starts."""
+        var, now = self.var_dir(h.name), self._now
+        services.write_files(var, h.spec, self._tls_pem())
+        state.write_antivirus(var, h.spec.antivirus, os.path.join(self.state_dir, "cache"), now)
+        state.write_backup(var, h.spec, now)
+        state.write_auth_log(var, h.spec, self.sensor_ip, now)
+
+    def _tls_pem(self) -> str:
+        pem = os.path.join(self.state_dir, "tls.pem")
+        if not os.path.exists(pem):
+            net.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                     "-nodes", "-days", "3650", "-subj", f"/O=citysec range {self.name}/CN={self.name}.range.invalid",
+                     "-keyout", pem + ".key", "-out", pem + ".crt"])
+            with open(pem, "w") as out:
+                for part in (".key", ".crt"):
+                    with open(pem + part) as fh:
+                        out.write(fh.read())
+            os.chmod(pem, 0o600)
+        return pem
+
+    def _start_services(self) -> None:
+        def one(h: Host) -> None:
+            for svc in h.spec.services:
+                self.service(h.name, svc.name, "start")
+            av = h.spec.antivirus
+            if av is not None and av.installed and av.daemon:
+                self.service(h.name, "clamd", "start")
+            if h.spec.backup is not None and h.spec.backup.method == "restic":
+                for argv in state.restic_commands(h.name, h.spec.backup, self._now):
+                    self.exec(h.name, argv, timeout=120, check=True)
+                self.exec(h.name, ["sh", "-c", "chgrp -R adm /var/backups && chmod -R g+rX /var/backups"], check=True)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(one, self.hosts))
 
     def _start_holders(self) -> dict[str, int]:
         logs = os.path.join(self.state_dir, "holders")
@@ -167,6 +205,14 @@ class Range:
              check: bool = False) -> subprocess.CompletedProcess:
         """Run ``argv`` inside ``host`` (its network, mount, UTS and PID namespaces)."""
         return self._run(hostmod.nsenter(self.pid(host), list(argv)), input, timeout, check)
+
+    def spawn(self, host: str, argv: list[str], timeout: float = 30) -> tuple[int, str]:
+        """Start a daemon inside ``host``: output not captured through pipes (they would stay open)."""
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.run(hostmod.nsenter(self.pid(host), list(argv)), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=err, timeout=timeout)
+            err.seek(0)
+            return proc.returncode, err.read().decode(errors="replace")
 
     def sensor_exec(self, argv: list[str], input: str | None = None, timeout: float = 120,
                     check: bool = False) -> subprocess.CompletedProcess:

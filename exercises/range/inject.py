@@ -1,0 +1,141 @@
+"""The primitives drills use on a running range: files, services, AV and backup states, logs,
+SSH brute force, rogue hosts. Mixed into ``Range``; each acts on one host of this range only."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+
+import paramiko
+
+from findings.errors import RuntimeFailure, UsageError
+from findings.netns import connect_in_netns
+
+from . import services, state
+from .spec import AntivirusSpec, BackupSpec, ServiceSpec, SERVICES
+
+CLAMD = ["clamd", "-c", "/var/lib/citysec-range/clamd.conf"]
+
+
+class Injects:
+    def _host_path(self, host: str, path: str) -> str:
+        if not path.startswith("/") or ".." in path.split("/"):
+            raise UsageError(f"{path!r}: give an absolute path without '..'")
+        return f"/proc/{self.pid(host)}/root{path}"
+
+    def drop_file(self, host: str, path: str, content: str | bytes, mode: int = 0o644) -> None:
+        """Write ``content`` at ``path`` inside ``host``."""
+        real = self._host_path(host, path)
+        os.makedirs(os.path.dirname(real), exist_ok=True)
+        with open(real, "wb") as fh:
+            fh.write(content.encode() if isinstance(content, str) else content)
+        os.chmod(real, mode)
+
+    def append_log(self, host: str, file: str, lines: list[str]) -> None:
+        """Append lines to a log file inside ``host`` (written as given)."""
+        with open(self._host_path(host, file), "a") as fh:
+            fh.write("".join(line.rstrip("\n") + "\n" for line in lines))
+
+    def _service_spec(self, host: str, name: str) -> ServiceSpec:
+        listed = {s.name: s for s in self.host(host).spec.services}
+        if name in listed:
+            return listed[name]
+        if name in SERVICES:
+            return ServiceSpec(name, SERVICES[name], "public" if name == "snmp" else None)
+        raise UsageError(f"unknown service {name!r} (known: {', '.join(SERVICES)}, clamd)")
+
+    def service(self, host: str, name: str, action: str) -> None:
+        """Start or stop a listener (or ``clamd``) on ``host``."""
+        if action not in ("start", "stop"):
+            raise UsageError(f"action {action!r}: start or stop")
+        ip = self.host(host).ip
+        if name == "clamd":
+            argvs = [CLAMD] if action == "start" else [["pkill", "-x", "clamd"]]
+        elif name == "ssh":
+            argvs = [["/usr/sbin/sshd", "-f", "/var/lib/citysec-range/ssh/sshd_config"]] if action == "start" \
+                else services.stop_argv(ip, ServiceSpec("ssh", 22))
+        else:
+            svc = self._service_spec(host, name)
+            if svc.name == "snmp" and action == "start":
+                self._ensure_snmp_conf(host, svc)
+            argvs = services.start_argv(ip, svc) if action == "start" else services.stop_argv(ip, svc)
+        for argv in argvs:
+            rc, err = self.spawn(host, argv)
+            if rc != 0 and not (action == "stop" and rc == 1):
+                raise RuntimeFailure(f"{host}: {action} {name}: {' '.join(argv[:3])}: exit {rc}: {err.strip()[:300]}")
+
+    def _ensure_snmp_conf(self, host: str, svc: ServiceSpec) -> None:
+        conf = self._host_path(host, "/var/lib/citysec-range/snmpd.conf")
+        if not os.path.exists(conf):
+            h = self.host(host)
+            with open(conf, "w") as fh:
+                fh.write(f"agentAddress udp:{h.ip}:{svc.port}\nrocommunity {svc.community} default\nsysName {h.name}\n")
+
+    def service_running(self, host: str, name: str) -> bool:
+        if name == "clamd":
+            return self.exec(host, ["pgrep", "-x", "clamd"]).returncode == 0
+        svc = self._service_spec(host, name) if name != "ssh" else ServiceSpec("ssh", 22)
+        return self.exec(host, services.running_argv(self.host(host).ip, svc)).returncode == 0
+
+    def set_antivirus(self, host: str, state_: str | dict) -> None:
+        """``running`` / ``stopped`` (clamd), or a mapping {installed, daemon, signature_age_hours}
+        that rewrites the signature database with that age (installed: false removes it)."""
+        if state_ in ("running", "stopped"):
+            self.service(host, "clamd", "start" if state_ == "running" else "stop")
+            return
+        if not isinstance(state_, dict):
+            raise UsageError(f"antivirus state {state_!r}: running, stopped, or a mapping")
+        av = AntivirusSpec(**{"installed": True, "daemon": True, "signature_age_hours": 6.0, **state_})
+        self.service(host, "clamd", "stop")
+        db = self._host_path(host, "/var/lib/clamav/daily.cud")
+        if not av.installed:
+            if os.path.exists(db):
+                os.remove(db)
+            return
+        built = time.time() - av.signature_age_hours * 3600
+        with open(db, "wb") as out, open(state.signature_db(os.path.join(self.state_dir, "cache", "clamav"), built), "rb") as src:
+            out.write(src.read())
+        os.utime(db, (built, built))
+        if av.daemon:
+            self.service(host, "clamd", "start")
+
+    def set_backup(self, host: str, state_: str) -> None:
+        """``failing``: the job fails now (log line); ``ok``: a new snapshot (restic) or file now."""
+        h = self.host(host)
+        b = h.spec.backup or BackupSpec("files")
+        now = time.time()
+        if state_ == "failing":
+            lines = state.backup_log_lines(host, replace(b, snapshots_hours_ago=(), files=(), failing=True), now)
+            self.append_log(host, "/var/log/backup.log", lines[-3:])
+        elif state_ == "ok":
+            if b.method == "restic":
+                self.exec(host, state.restic_commands(host, replace(b, snapshots_hours_ago=(0,)), now)[1],
+                          timeout=120, check=True)
+            else:
+                state.write_files_backup(self._host_path(host, "/var"), host, replace(b, files=((0, 4096),)), now)
+            self.append_log(host, "/var/log/backup.log", state.backup_log_lines(
+                host, replace(b, snapshots_hours_ago=(0,), files=(), failing=False), now))
+        else:
+            raise UsageError(f"backup state {state_!r}: failing or ok")
+
+    def brute_force(self, attacker_host: str, target_ip: str, user: str = "admin", attempts: int = 10) -> int:
+        """Real SSH password failures from ``attacker_host`` against ``target_ip``; returns the count."""
+        if target_ip not in {h.ip for h in self.hosts}:
+            raise UsageError(f"{target_ip} is not a host of range {self.name}")
+        netns, failures = self.host(attacker_host).netns, 0
+        while failures < attempts:
+            sock = connect_in_netns(netns, target_ip, 22, timeout=10)
+            transport = paramiko.Transport(sock)
+            try:
+                transport.start_client(timeout=10)
+                for _ in range(min(5, attempts - failures)):
+                    try:
+                        transport.auth_password(user, f"wrong-{failures}")
+                    except paramiko.AuthenticationException:
+                        failures += 1
+                    else:
+                        raise RuntimeFailure(f"brute force: a wrong password was accepted on {target_ip}")
+            finally:
+                transport.close()
+        return failures
