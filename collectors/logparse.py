@@ -1,0 +1,135 @@
+"""Log lines → events: auth.log, syslog, ClamAV and backup logs, in the formats hosts write them
+(RFC 3164-style ``Nov 30 14:39:01 host prog[pid]: msg``, busybox's ``host facility.level prog:``,
+RFC 3339 timestamps of newer rsyslog, and sshd's ``-E`` lines with no prefix).
+
+The hot path is one regex per line and a dispatch on the program name; the result is a light
+:class:`LogEvent` (slots), turned into a :class:`findings.Finding` only when stored.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import datetime, timezone
+
+MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
+_PREFIX = re.compile(
+    r"(?:(?P<bsd>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)|(?P<iso>\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?)) "
+    r"(?P<host>\S+) (?:(?P<fac>[a-z0-9]+\.[a-z]+) )?(?P<prog>[^\s:\[]+)(?:\[(?P<pid>\d+)\])?: (?P<msg>.*)")
+_SSH_FAILED = re.compile(r"Failed (\S+) for (?:invalid user )?(\S*) from (\S+) port (\d+)")
+_SSH_ACCEPTED = re.compile(r"Accepted (\S+) for (\S+) from (\S+) port (\d+)")
+_SSH_CLOSED = re.compile(r"(?:Connection closed|Disconnected) by (?:authenticating|invalid) user (\S*) (\S+) port (\d+)"
+                         r".*\[preauth\]")
+_SSH_INVALID = re.compile(r"Invalid user (\S*) from (\S+) port (\d+)")
+_NEW_USER = re.compile(r"new user: name=([^,\s]+)")
+_SUDO = re.compile(r"^\s*(\S+) : .*?COMMAND=(.*)$")
+_FOUND = re.compile(r"^(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d [\d:]{8} \d{4} -> )?(.+?): (\S+) FOUND\s*$")
+_BACKUP_FAIL = re.compile(r"\b(fail(ed|ure)?|error|fatal)\b", re.I)
+
+
+class LogEvent:
+    __slots__ = ("ts", "host", "program", "pid", "message", "action", "outcome", "user", "source_ip",
+                 "source_port", "extra", "file", "offset")
+
+    def __init__(self, ts, host, program, pid, message, file=None, offset=None):
+        self.ts, self.host, self.program, self.pid, self.message = ts, host, program, pid, message
+        self.action = self.outcome = self.user = self.source_ip = self.source_port = self.extra = None
+        self.file, self.offset = file, offset
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
+
+
+class TimeParser:
+    """BSD timestamps carry no year: the year that puts the time at most a day in the future."""
+
+    def __init__(self, now: datetime | None = None):
+        self.now = (now or datetime.now(timezone.utc)).timestamp()
+        self.year = datetime.fromtimestamp(self.now, timezone.utc).year
+        self._days: dict[str, float] = {}
+
+    def bsd(self, s: str) -> float:
+        day_key = s[:6]
+        base = self._days.get(day_key)
+        if base is None:
+            base = calendar.timegm((self.year, MONTHS[s[:3]], int(s[4:6]), 0, 0, 0))
+            if base > self.now + 86400:
+                base = calendar.timegm((self.year - 1, MONTHS[s[:3]], int(s[4:6]), 0, 0, 0))
+            self._days[day_key] = base
+        return base + int(s[7:9]) * 3600 + int(s[10:12]) * 60 + int(s[13:15])
+
+    def iso(self, s: str) -> float:
+        ts = datetime.fromisoformat(s.replace("Z", "+00:00"))
+        return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def parse_line(line: str, clock: TimeParser, *, default_ts: float | None = None, default_host: str | None = None,
+               file: str | None = None, offset: int | None = None) -> LogEvent:
+    m = _PREFIX.match(line)
+    if m:
+        bsd = m.group("bsd")
+        ts = clock.bsd(bsd) if bsd else clock.iso(m.group("iso"))
+        ev = LogEvent(ts, m.group("host"), m.group("prog"), m.group("pid"), m.group("msg"), file, offset)
+    else:  # sshd -E, clamav.log and backup logs: no syslog prefix
+        ev = LogEvent(default_ts, default_host, _program_of(file), None, line, file, offset)
+    classify(ev)
+    return ev
+
+
+def _program_of(file: str | None) -> str | None:
+    if not file:
+        return None
+    if "clam" in file:
+        return "clamav"
+    if "backup" in file:
+        return "backup"
+    return "sshd" if "auth" in file else None
+
+
+def classify(ev: LogEvent) -> None:
+    """Set action, outcome, user and source from the message (ECS event.action values)."""
+    prog, msg = ev.program, ev.message
+    if prog == "sshd" or (prog is None and ("Failed " in msg or "Accepted " in msg)):
+        _classify_sshd(ev, msg)
+    elif prog == "sudo":
+        m = _SUDO.match(msg)
+        if m:
+            ev.action, ev.outcome, ev.user, ev.extra = "sudo", "success", m.group(1), m.group(2)[:512]
+    elif prog in ("useradd", "adduser"):
+        m = _NEW_USER.search(msg)
+        if m:
+            ev.action, ev.outcome, ev.user = "user-created", "success", m.group(1)
+    elif prog == "backup" or (ev.file and "backup" in ev.file):
+        ev.action = "backup-job"
+        ev.outcome = "failure" if _BACKUP_FAIL.search(msg) else "success"
+    if " FOUND" in msg and ev.action is None:
+        m = _FOUND.match(msg)
+        if m:
+            ev.action, ev.outcome, ev.extra = "malware-detected", "success", m.group(2)
+
+
+def _classify_sshd(ev: LogEvent, msg: str) -> None:
+    if msg.startswith("Failed "):
+        m = _SSH_FAILED.match(msg)
+        if m:
+            ev.action, ev.outcome, ev.extra = "ssh-login", "failure", m.group(1)
+            ev.user, ev.source_ip, ev.source_port = m.group(2), m.group(3), m.group(4)
+    elif msg.startswith("Accepted "):
+        m = _SSH_ACCEPTED.match(msg)
+        if m:
+            ev.action, ev.outcome, ev.extra = "ssh-login", "success", m.group(1)
+            ev.user, ev.source_ip, ev.source_port = m.group(2), m.group(3), m.group(4)
+    elif msg.startswith("Invalid user "):
+        m = _SSH_INVALID.match(msg)
+        if m:
+            ev.action, ev.outcome = "ssh-invalid-user", "unknown"
+            ev.user, ev.source_ip, ev.source_port = m.group(1), m.group(2), m.group(3)
+    elif msg.endswith("[preauth]"):
+        m = _SSH_CLOSED.search(msg)
+        if m:
+            ev.action, ev.outcome = "ssh-preauth-closed", "failure"
+            ev.user, ev.source_ip, ev.source_port = m.group(1), m.group(2), m.group(3)
+
+
+def parse_lines(lines, clock: TimeParser, **kw) -> list[LogEvent]:
+    return [parse_line(line, clock, **kw) for line in lines]

@@ -1,0 +1,139 @@
+"""ClamAV and Windows antivirus parsing and judging, from recorded outputs."""
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from collectors import antivirus, windows
+from collectors.catalogue import catalogue
+from collectors.script import Section
+
+FIX = Path(__file__).parent.parent / "fixtures" / "collectors"
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+
+
+def test_db_header_gives_build_time_and_version():
+    info = antivirus.parse_db_header((FIX / "clamav-range.cud.header").read_text())
+    assert info["time"] == datetime(2026, 10, 15, 3, 0, tzinfo=timezone.utc)
+    assert info["version"] == 7 and info["builder"] == "citysec-range"
+
+
+def test_sigtool_info_agrees_with_header():
+    info = antivirus.parse_sigtool_info((FIX / "sigtool-info.txt").read_text())
+    assert info["time"] == datetime(2026, 10, 15, 3, 0, tzinfo=timezone.utc)
+    assert info["version"] == 7 and info["signatures"] == 1
+
+
+def _sections(**texts):
+    return {name: Section(name, 0, text.encode()) for name, text in texts.items()}
+
+
+HEADER = (FIX / "clamav-range.cud.header").read_text().strip()
+
+
+def test_linux_state_healthy_and_outdated():
+    secs = _sections(**{"av.which": "/usr/bin/clamscan\n/usr/sbin/clamd\n", "av.pkg": "nodb\n",
+                        "av.version": "ClamAV 1.4.6\n", "av.db": f"/var/lib/clamav/range.cud\t1\t{HEADER}\n",
+                        "av.clamd": "proc 31\n", "av.freshclam": "", "av.found": ""})
+    state = antivirus.parse_linux(secs)
+    assert state.installed and state.enabled and state.updater is False
+    assert state.db_time == datetime(2026, 10, 15, 3, 0, tzinfo=timezone.utc)
+    h = antivirus.health(state, max_age_hours=72, require_daemon=True, require_updater=False, now=NOW)
+    assert not h.healthy and h.reason.startswith("outdated")
+    fresh = antivirus.health(state, max_age_hours=72, require_daemon=True, require_updater=False,
+                             now=state.db_time + timedelta(hours=5))
+    assert fresh.healthy
+
+
+def test_linux_programs_without_database_or_daemon_is_not_installed():
+    secs = _sections(**{"av.which": "/usr/bin/clamscan\n", "av.pkg": "nodb\n", "av.db": "", "av.clamd": "",
+                        "av.freshclam": "", "av.version": "ClamAV 1.4.6\n", "av.found": ""})
+    state = antivirus.parse_linux(secs)
+    assert state.installed is False
+    checks = {f.check: f.verdict for f in antivirus.judge(
+        state, catalogue(), agency="a", host_ip="198.19.33.1", host_name="x", max_age_hours=72,
+        require_daemon=True, require_updater=False, now=NOW)}
+    assert checks == {"av.missing": "fail"}
+
+
+def test_package_database_decides_when_present():
+    secs = _sections(**{"av.which": "/usr/bin/clamscan\n", "av.pkg": "clamav deinstall ok config-files 1.0\n",
+                        "av.db": f"/var/lib/clamav/x.cvd\t1\t{HEADER}\n", "av.clamd": "", "av.freshclam": ""})
+    assert antivirus.parse_linux(secs).installed is False
+
+
+def test_daemon_stopped_is_a_fail_with_reason():
+    secs = _sections(**{"av.which": "/usr/bin/clamscan\n/usr/sbin/clamd\n", "av.pkg": "nodb",
+                        "av.db": f"/var/lib/clamav/range.cud\t1\t{HEADER}\n", "av.clamd": "", "av.freshclam": ""})
+    state = antivirus.parse_linux(secs)
+    fs = {f.check: f for f in antivirus.judge(state, catalogue(), agency="a", host_ip="198.19.33.1", host_name="x",
+                                              max_age_hours=10000, require_daemon=True, require_updater=False,
+                                              now=NOW)}
+    assert fs["av.daemon"].verdict == "fail" and "scanner not running" in fs["av.daemon"].reason
+    assert fs["av.outdated"].verdict == "pass"
+
+
+@pytest.mark.parametrize("value,enabled,current", [
+    (397568, True, True), (393472, False, True), (397584, True, False), (266240, True, True),
+    (262144, False, True), (266256, True, False), (393488, False, False)])
+def test_product_state_decoding(value, enabled, current):
+    d = windows.decode_product_state(value)
+    assert (d["enabled"], d["up_to_date"], d["raw"]) == (enabled, current, value)
+
+
+def test_wsc_prefers_enabled_product_over_stale_entry_and_keeps_raw():
+    state = windows.parse_wsc((FIX / "wsc-stale-and-kaspersky-outdated.json").read_text())
+    assert state.product.startswith("Kaspersky") and state.enabled and state.up_to_date is False
+    assert state.raw["productState"] == 266256 and len(state.raw["products"]) == 2
+    h = antivirus.health(state, max_age_hours=72, require_daemon=True, require_updater=False, now=NOW)
+    assert h.reason.startswith("outdated")
+
+
+def test_wsc_single_product_ok_and_disabled():
+    ok = windows.parse_wsc((FIX / "wsc-defender-ok.json").read_text())
+    assert antivirus.health(ok, max_age_hours=72, require_daemon=True, require_updater=False, now=NOW).healthy
+    off = windows.parse_wsc((FIX / "wsc-disabled.json").read_text())
+    assert antivirus.health(off, max_age_hours=72, require_daemon=True, require_updater=False,
+                            now=NOW).reason == "not running"
+
+
+def test_defender_status_on_servers():
+    ok = windows.parse_mp_status((FIX / "mpstatus-server2019.json").read_text())
+    assert ok.enabled and ok.db_time == datetime.fromtimestamp(1795850220, timezone.utc)
+    assert antivirus.health(ok, max_age_hours=72, require_daemon=True, require_updater=False,
+                            now=ok.db_time + timedelta(hours=3)).healthy
+    bad = windows.parse_mp_status((FIX / "mpstatus-rtp-off-old.json").read_text())
+    assert bad.enabled is False and bad.raw["AntivirusSignatureAge"] == 60
+
+
+def test_winrm_outputs_parse_the_same_and_missing_class_is_unknown():
+    state = windows.parse_windows("workstation", 0, (FIX / "winrm-wsc-stdout.txt").read_text())
+    assert state.product == "Bkav Pro Internet Security" and state.enabled and state.up_to_date
+    err = windows.parse_windows("workstation", 1, (FIX / "winrm-wsc-notfound-stderr.txt").read_text())
+    assert err.installed is None
+    assert antivirus.health(err, max_age_hours=72, require_daemon=True, require_updater=False,
+                            now=NOW).reason.startswith("unknown")
+
+
+def test_powershell_command_is_encoded():
+    cmd = windows.powershell_command(windows.WSC_PS)
+    assert cmd.startswith("powershell -NoProfile -NonInteractive -EncodedCommand ") and ";" not in cmd
+
+
+def test_console_csv_import_with_column_mapping():
+    from collectors.console import parse_console_csv
+    cols = {"ip": "IP Address", "host": "Computer Name", "product": "Product", "signature_time": "Pattern Date",
+            "realtime": "Real-time Scan"}
+    states = parse_console_csv((FIX / "av-console-export.csv").read_text(), cols, "export.csv")
+    verdicts = {ip: antivirus.health(s, max_age_hours=72, require_daemon=True, require_updater=False,
+                                     now=NOW).reason.split(":")[0] for ip, s in states.items()}
+    assert verdicts == {"198.19.33.11": "installed, running and up to date", "198.19.33.12": "outdated",
+                        "198.19.33.13": "not running"}
+
+
+def test_console_csv_bad_column_names_the_file():
+    from collectors.console import parse_console_csv
+    from findings.errors import UsageError
+    with pytest.raises(UsageError, match="export.csv: the CSV has no column 'IP'"):
+        parse_console_csv((FIX / "av-console-export.csv").read_text(), {"ip": "IP"}, "export.csv")
