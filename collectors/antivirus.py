@@ -39,12 +39,13 @@ class AvState:
 
 # -- Linux: the shell snippets of one cycle ------------------------------------------------------
 def _pid_check(name: str) -> str:
-    """Print pids of ``name`` that run in this host's network namespace, and live pid files."""
+    """Print pids of ``name`` in this host's network namespace (or whose namespace an unprivileged
+    account cannot read), and pid files naming a live process."""
     return (f"me=$(readlink /proc/self/ns/net); for p in $(pgrep -x {name}); do "
             f"ns=$(readlink /proc/$p/ns/net 2>/dev/null); "
-            f"if [ \"$ns\" = \"$me\" ]; then echo \"proc $p\"; fi; done; "
+            f"if [ -z \"$ns\" ] || [ \"$ns\" = \"$me\" ]; then echo \"proc $p\"; fi; done; "
             f"for f in /run/clamav/{name}.pid /var/run/clamav/{name}.pid; do "
-            f"[ -s \"$f\" ] && p=$(cat \"$f\") && kill -0 \"$p\" 2>/dev/null && echo \"pidfile $p\"; done; true")
+            f"[ -s \"$f\" ] && p=$(cat \"$f\") && [ -d \"/proc/$p\" ] && echo \"pidfile $p\"; done; true")
 
 
 def linux_sections() -> list[tuple[str, str]]:

@@ -92,14 +92,20 @@ _SINGLE = {
 }
 
 
-def single_line(events: Iterable[LogEvent]) -> list[Detection]:
+def single_line(events: Iterable[LogEvent], backup_gap: float = 120) -> list[Detection]:
+    """One alert per line; the failure lines of one backup run (within ``backup_gap`` s) give one."""
     out = []
+    last_backup_fail: dict[str | None, float] = {}
     for ev in events:
         if ev.action in _SINGLE:
             check, text = _SINGLE[ev.action]
             out.append(Detection(check, ev.ts, ev.host, text(ev)[:1000], source_ip=ev.source_ip, user=ev.user,
                                  details={"line": ev.message[:1000], "file": ev.file, "offset": ev.offset}))
         elif ev.action == "backup-job" and ev.outcome == "failure":
+            prev = last_backup_fail.get(ev.host)
+            last_backup_fail[ev.host] = ev.ts or 0.0
+            if prev is not None and ev.ts is not None and ev.ts - prev <= backup_gap:
+                continue
             out.append(Detection("log.backup_failed", ev.ts, ev.host, f"backup job failed on {ev.host}: "
                                  f"{ev.message[:300]}", details={"line": ev.message[:1000], "file": ev.file,
                                                                  "offset": ev.offset}))

@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 
 MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
 _PREFIX = re.compile(
-    r"(?:(?P<bsd>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)|(?P<iso>\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?)) "
-    r"(?P<host>\S+) (?:(?P<fac>[a-z0-9]+\.[a-z]+) )?(?P<prog>[^\s:\[]+)(?:\[(?P<pid>\d+)\])?: (?P<msg>.*)")
+    r"(?:(?P<bsd>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)|(?P<iso>\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d)?)) "
+    r"(?:(?P<host>[^\s\[\]:]+) )?(?:(?P<fac>[a-z0-9]+\.[a-z]+) )?(?P<prog>[^\s:\[]+)(?:\[(?P<pid>[^\]\s]{1,64})\])?: "
+    r"(?P<msg>.*)")
 _SSH_FAILED = re.compile(r"Failed (\S+) for (?:invalid user )?(\S*) from (\S+) port (\d+)")
 _SSH_ACCEPTED = re.compile(r"Accepted (\S+) for (\S+) from (\S+) port (\d+)")
 _SSH_CLOSED = re.compile(r"(?:Connection closed|Disconnected) by (?:authenticating|invalid) user (\S*) (\S+) port (\d+)"
@@ -25,6 +26,7 @@ _NEW_USER = re.compile(r"new user: name=([^,\s]+)")
 _SUDO = re.compile(r"^\s*(\S+) : .*?COMMAND=(.*)$")
 _FOUND = re.compile(r"^(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d [\d:]{8} \d{4} -> )?(.+?): (\S+) FOUND\s*$")
 _BACKUP_FAIL = re.compile(r"\b(fail(ed|ure)?|error|fatal)\b", re.I)
+_BACKUP_OK = re.compile(r"\b(ok|success(ful)?|completed|finished|saved)\b", re.I)
 
 
 class LogEvent:
@@ -68,7 +70,10 @@ def parse_line(line: str, clock: TimeParser, *, default_ts: float | None = None,
     m = _PREFIX.match(line)
     if m:
         bsd = m.group("bsd")
-        ts = clock.bsd(bsd) if bsd else clock.iso(m.group("iso"))
+        try:
+            ts = clock.bsd(bsd) if bsd else clock.iso(m.group("iso"))
+        except (KeyError, ValueError, OverflowError):   # "Xyz 01 ..." or a date that does not exist
+            ts = default_ts
         ev = LogEvent(ts, m.group("host"), m.group("prog"), m.group("pid"), m.group("msg"), file, offset)
     else:  # sshd -E, clamav.log and backup logs: no syslog prefix
         ev = LogEvent(default_ts, default_host, _program_of(file), None, line, file, offset)
@@ -101,7 +106,7 @@ def classify(ev: LogEvent) -> None:
             ev.action, ev.outcome, ev.user = "user-created", "success", m.group(1)
     elif prog == "backup" or (ev.file and "backup" in ev.file):
         ev.action = "backup-job"
-        ev.outcome = "failure" if _BACKUP_FAIL.search(msg) else "success"
+        ev.outcome = "failure" if _BACKUP_FAIL.search(msg) else "success" if _BACKUP_OK.search(msg) else None
     if " FOUND" in msg and ev.action is None:
         m = _FOUND.match(msg)
         if m:

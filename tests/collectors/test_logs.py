@@ -1,0 +1,81 @@
+"""Log lines → events, and the detections over them."""
+
+from datetime import datetime, timezone
+
+from collectors import detections, logparse
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+AUTH = """Nov 30 10:00:01 pc1 auth.info sshd[101]: Invalid user admin from 198.19.34.66 port 40001
+Nov 30 10:00:01 pc1 auth.info sshd[101]: Failed password for invalid user admin from 198.19.34.66 port 40001 ssh2
+Nov 30 10:00:03 pc1 auth.info sshd[101]: Failed password for invalid user admin from 198.19.34.66 port 40001 ssh2
+Nov 30 10:00:04 pc1 auth.info sshd[101]: Connection closed by invalid user admin 198.19.34.66 port 40001 [preauth]
+Nov 30 10:00:05 pc1 auth.info sshd[102]: Connection closed by authenticating user root 198.19.34.66 port 40002 [preauth]
+Nov 30 10:00:06 pc1 auth.info sshd[103]: Failed password for root from 198.19.34.66 port 40003 ssh2
+Nov 30 10:00:07 pc1 auth.info sshd[103]: Failed password for root from 198.19.34.66 port 40003 ssh2
+Nov 30 10:00:09 pc1 auth.info sshd[104]: Accepted password for root from 198.19.34.66 port 40004 ssh2
+Nov 30 10:05:00 pc1 authpriv.notice sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id
+2026-11-30T10:06:00.123456+07:00 pc1 useradd[300]: new user: name=backdoor, UID=1002, GID=1002, home=/home/backdoor
+""".splitlines()
+
+
+def parse(lines, **kw):
+    return logparse.parse_lines(lines, logparse.TimeParser(NOW), **kw)
+
+
+def test_auth_lines_become_events():
+    evs = parse(AUTH, file="/var/log/auth.log")
+    first = evs[1]
+    assert (first.program, first.action, first.outcome, first.user, first.source_ip, first.host) == (
+        "sshd", "ssh-login", "failure", "admin", "198.19.34.66", "pc1")
+    assert first.ts == datetime(2026, 11, 30, 10, 0, 1, tzinfo=timezone.utc).timestamp()
+    assert evs[8].action == "sudo" and evs[8].user == "alice" and evs[8].extra == "/usr/bin/id"
+    assert evs[9].action == "user-created" and evs[9].user == "backdoor"
+    assert evs[9].ts == datetime(2026, 11, 30, 3, 6, 0, 123456, tzinfo=timezone.utc).timestamp()
+
+
+def test_year_rollover_puts_december_in_last_year():
+    clock = logparse.TimeParser(datetime(2027, 1, 1, 0, 5, tzinfo=timezone.utc))
+    ev = logparse.parse_line("Dec 31 23:59:00 h sshd[1]: x", clock)
+    assert datetime.fromtimestamp(ev.ts, timezone.utc).year == 2026
+
+
+def test_each_attempt_counts_once_and_brute_force_fires():
+    evs = parse(AUTH)
+    found = detections.detect(evs, failures=5, window=300)
+    kinds = sorted(d.check for d in found)
+    assert kinds == ["log.login_after_failures", "log.new_account", "log.ssh_bruteforce", "log.sudo"]
+    bf = next(d for d in found if d.check == "log.ssh_bruteforce")
+    # 2 Failed (conn 40001, its close not counted) + 1 preauth close (40002) + 2 Failed (40003)
+    assert bf.details["attempts"] == 5 and bf.source_ip == "198.19.34.66"
+    assert detections.brute_force(evs, failures=6, window=300) == []
+
+
+def test_slow_attempts_outside_window_do_not_fire():
+    lines = [f"Nov 30 {h:02d}:00:00 pc1 auth.info sshd[1]: Failed password for root from 198.19.34.9 port {h} ssh2"
+             for h in range(10)]
+    assert detections.brute_force(parse(lines), failures=5, window=300) == []
+
+
+def test_clamav_and_backup_logs():
+    clam = parse(["Mon Nov 30 09:00:00 2026 -> /home/u/eicar.com: Eicar-Test-Signature FOUND"],
+                 file="/var/log/clamav/clamav.log")
+    assert clam[0].action == "malware-detected" and clam[0].extra == "Eicar-Test-Signature"
+    bk = parse(["2026-11-30 09:00:00 backup[srv1]: starting restic backup",
+                "2026-11-30 09:00:05 backup[srv1]: ERROR: Fatal: unable to open config file",
+                "2026-11-30 09:00:05 backup[srv1]: backup finished: FAILED (exit 1)",
+                "2026-11-30 10:00:40 backup[srv1]: backup finished: OK"], file="/var/log/backup.log")
+    assert [e.outcome for e in bk] == [None, "failure", "failure", "success"]
+    assert bk[1].program == "backup" and bk[1].pid == "srv1"
+    found = detections.single_line(clam + bk)
+    assert [d.check for d in found] == ["log.av_detection", "log.backup_failed"]
+
+
+def test_garbage_and_control_characters_do_not_break_parsing():
+    evs = parse(["\x00\x1b[31m\xff garbage", "", "Nov 99 99:99:99"], default_ts=1.0, default_host="h")
+    assert len(evs) == 3 and all(e.action is None for e in evs)
+
+
+def test_impossible_dates_fall_back_to_collection_time():
+    evs = parse(["Xyz 01 10:00:00 h sshd[1]: Failed password for root from 198.19.34.9 port 1 ssh2",
+                 "2026-13-45T10:00:00 h sshd[1]: x"], default_ts=5.0)
+    assert [e.ts for e in evs] == [5.0, 5.0] and evs[0].action == "ssh-login"
