@@ -24,6 +24,7 @@ from .actions import ACTIONS, ActionContext
 from .casedb import (TERMINAL, approvals_of, case_row, condition_holds, ensure_tables, findings_of,
                      resolve, steps_of)
 from .deadlines import Rule
+from .incident_report import render
 from .loader import LoadedPlaybook
 from .schema import PHASE_MODELS
 
@@ -39,7 +40,8 @@ class Wiring:
     webhooks: dict[str, str] = field(default_factory=dict)
     backup: dict[str, str] = field(default_factory=dict)
     deadline_rules: list[Rule] = field(default_factory=list)
-    renderer: Callable[[dict, str, str], str] | None = None   # (case view, kind, lang) → HTML
+    renderer: Callable[[dict, str, str], str] | None = render   # (case view, kind, lang) → HTML
+    privileged: tuple[str, ...] = ("sudo", "-n")   # prefix of the commands that need root on a host
 
 
 class CaseEngine:
@@ -243,7 +245,8 @@ class CaseEngine:
         return ActionContext(case=view, transport=self.w.transport, clock=self.clock,
                              sensor_ips=tuple(self.w.sensor_ips), evidence_dir=self.w.evidence_dir,
                              reports_dir=self.w.reports_dir, smtp=self.w.smtp, webhooks=self.w.webhooks,
-                             render_report=render, backup=self.w.backup)
+                             render_report=render, backup=self.w.backup,
+                             privileged=tuple(self.w.privileged))
 
     def show(self, case_id: str) -> dict:
         from .views import case_view

@@ -53,6 +53,8 @@ def build_argv(command: str, args: dict) -> list[str]:
 
 def _run(ctx: ActionContext, params: dict, dry_run: bool) -> dict:
     argv = build_argv(params["command"], dict(params.get("args") or {}))
+    if COMMANDS[params["command"]][2]:  # changes the host: needs root
+        argv = [*ctx.privileged, *argv]
     if dry_run:
         return {"host": params["host"], "would_run": argv}
     ok = COMMANDS[params["command"]][3]

@@ -30,13 +30,14 @@ def isolation_ruleset(sensor_ips: tuple[str, ...]) -> str:
 
 
 def _table_exists(ctx: ActionContext, host: str, table: str) -> bool:
-    rc, _, _ = ctx.need_transport().exec(host, ["nft", "list", "table", "inet", table], timeout=30)
+    rc, _, _ = ctx.need_transport().exec(host, [*ctx.privileged, "nft", "list", "table", "inet", table],
+                                          timeout=30)
     return rc == 0
 
 
 def _isolate(ctx: ActionContext, params: dict, dry_run: bool) -> dict:
     script = isolation_ruleset(ctx.sensor_ips)
-    argv = ["nft", script]
+    argv = [*ctx.privileged, "nft", script]
     if dry_run:
         return {"host": params["host"], "would_run": argv}
     run_checked(ctx.need_transport(), params["host"], argv)
@@ -53,7 +54,7 @@ def _isolate_probe(ctx: ActionContext, params: dict) -> dict | None:
 
 def _release(ctx: ActionContext, params: dict, dry_run: bool) -> dict:
     t = f"inet {ISOLATE_TABLE}"
-    argv = ["nft", f"add table {t}; delete table {t}"]
+    argv = [*ctx.privileged, "nft", f"add table {t}; delete table {t}"]
     if dry_run:
         return {"host": params["host"], "would_run": argv}
     run_checked(ctx.need_transport(), params["host"], argv)
@@ -82,7 +83,7 @@ def _block(ctx: ActionContext, params: dict, dry_run: bool) -> dict:
     address = ip_param(params, "address")
     if address in ctx.sensor_ips:
         raise ParamError(f"refusing to block {address}: it is a city sensor")
-    argv = ["nft", block_script(address)]
+    argv = [*ctx.privileged, "nft", block_script(address)]
     if dry_run:
         return {"host": params["host"], "would_run": argv}
     run_checked(ctx.need_transport(), params["host"], argv)

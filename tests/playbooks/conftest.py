@@ -79,6 +79,6 @@ def transport():
 
 @pytest.fixture
 def engine(store, library, transport, clock, tmp_path):
-    return CaseEngine(store, library, Wiring(transport=transport, sensor_ips=("198.19.48.10",),
+    return CaseEngine(store, library, Wiring(transport=transport, sensor_ips=("198.19.48.10",), privileged=(),
                                              evidence_dir=str(tmp_path / "evidence"),
                                              reports_dir=str(tmp_path / "reports")), clock=clock)
