@@ -71,7 +71,7 @@ def yaml_loc(data: Any, loc: tuple) -> tuple:
 
 
 def format_pydantic(exc: ValidationError, positions: Positions, path: str, data: Any = None,
-                    skip: frozenset = frozenset()) -> list[str]:
+                    skip: frozenset = frozenset(), root: type[BaseModel] | None = None) -> list[str]:
     """One line per error: ``file: line N: yaml.path: message`` (duplicates of union members
     merged; locations in ``skip`` already reported, e.g. as a secret, left out)."""
     problems: list[str] = []
@@ -82,7 +82,7 @@ def format_pydantic(exc: ValidationError, positions: Positions, path: str, data:
         f, line = where(positions, loc, path)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r}" + _suggest(loc, err)
+            msg = f"unknown key {loc[-1]!r}" + _suggest(loc, root or City)
         elif err["type"] == "missing":
             msg = f"missing required key {loc[-1]!r}"
         elif msg.startswith("Value error, "):
@@ -93,16 +93,16 @@ def format_pydantic(exc: ValidationError, positions: Positions, path: str, data:
     return problems
 
 
-def _suggest(loc: tuple, err: dict) -> str:
+def _suggest(loc: tuple, root: type[BaseModel]) -> str:
     """' (did you mean ...?)' for a misspelt key, from the field names of the model there."""
-    model = _model_at(loc[:-1])
+    model = _model_at(loc[:-1], root)
     names = list(model.model_fields) if model else []
     close = difflib.get_close_matches(str(loc[-1]), names, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    t: Any = City
+def _model_at(loc: tuple, root: type[BaseModel]) -> type[BaseModel] | None:
+    t: Any = root
     for part in loc:
         t = _unwrap(t)
         if isinstance(t, type) and issubclass(t, BaseModel):
@@ -137,6 +137,7 @@ def _line_order(problem: str) -> tuple:
 def load_config(path: str | None = None, *, check_files: bool = True) -> LoadedConfig:
     """Parse, validate and cross-check. Raises ConfigError listing every problem found, each
     naming file, YAML path and line, in file and line order."""
+    from .profiles import load_profile
     from .validate import cross_check, find_secrets  # late: validate needs LoadedConfig
 
     path = path or default_config_path()
@@ -150,6 +151,10 @@ def load_config(path: str | None = None, *, check_files: bool = True) -> LoadedC
         raise ConfigError(sorted(problems, key=_line_order)) from None
     loaded = LoadedConfig(city=city, path=path, positions=positions)
     problems += cross_check(loaded, data, check_files=check_files)
+    try:
+        load_profile(city.profile)
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
         raise ConfigError(sorted(problems, key=_line_order))
     return loaded
