@@ -77,8 +77,13 @@ def parse_stats(path: str, text: str) -> tuple[FileStat | None, list[FileStat]]:
     return current, siblings
 
 
-def read_snippet(r: Read) -> str:
-    return f"tail -c +{r.start + 1} {q(r.path)} | head -c {r.length}"
+def read_snippet(r: Read, path: str | None = None) -> str:
+    """Read the planned bytes from the file that has the planned inode: the file may have been
+    rotated between the stat and this read (then it is found among the siblings)."""
+    f = q(path or r.path)
+    return (f"for g in {q(r.path)} {f} {f}.1 {f}.0 {f}-[0-9]*; do [ -f \"$g\" ] || continue; "
+            f"if [ \"$(stat -L -c %i \"$g\")\" = {r.inode} ]; then "
+            f"tail -c +{r.start + 1} \"$g\" | head -c {r.length}; break; fi; done; true")
 
 
 def plan(cursor: Cursor | None, current: FileStat | None, siblings: list[FileStat], cap: int) -> Plan:

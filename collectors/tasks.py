@@ -105,7 +105,7 @@ class LogsTask:
             current, siblings = cursor.parse_stats(path, sec.text if sec else "")
             old = self.load(target.ip, path)
             plans[path] = (old, cursor.plan(old, current, siblings, self.cap))
-        reads = [(f"rd:{i}:{j}", cursor.read_snippet(r)) for i, path in enumerate(files)
+        reads = [(f"rd:{i}:{j}", cursor.read_snippet(r, path)) for i, path in enumerate(files)
                  for j, r in enumerate(plans[path][1].reads)]
         data: dict[str, Section] = {}
         if reads:

@@ -37,13 +37,15 @@ class LocalLog:
     def __init__(self, path):
         self.path, self.cur, self.seen = str(path), None, []
 
-    def collect(self, cap=1 << 20):
+    def collect(self, cap=1 << 20, between=None):
         text, nonce = script.build([("st", cursor.stat_snippet(self.path))])
         current, siblings = cursor.parse_stats(self.path, script.parse(sh(text), nonce)["st"].text)
         p = cursor.plan(self.cur, current, siblings, cap)
         chunks = []
+        if between:
+            between()
         if p.reads:
-            text, nonce = script.build([(f"r{i}", cursor.read_snippet(r)) for i, r in enumerate(p.reads)])
+            text, nonce = script.build([(f"r{i}", cursor.read_snippet(r, self.path)) for i, r in enumerate(p.reads)])
             secs = script.parse(sh(text), nonce)
             chunks = [secs[f"r{i}"].data for i in range(len(p.reads))]
         self.cur, lines = cursor.consume(self.cur, p, chunks, self.path)
@@ -136,3 +138,22 @@ def test_cap_reads_in_pieces(tmp_path):
     for _ in range(20):
         c.collect(cap=64)
     assert c.seen == [f"line-{i:04d}" for i in range(100)]
+
+
+def test_rotation_between_stat_and_read(tmp_path):
+    log = tmp_path / "auth.log"
+    write(log, ["a0", "a1"])
+    c = LocalLog(log)
+    c.collect()
+    write(log, ["a2"])
+
+    def rotate():
+        write(log, ["a3"])
+        os.rename(log, str(log) + ".1")
+        write(log, ["b0"], mode="w")
+
+    c.collect(between=rotate)        # planned on the old file, which moved before the read
+    write(log, ["b1"])
+    c.collect()
+    c.collect()
+    assert c.seen == ["a0", "a1", "a2", "a3", "b0", "b1"]

@@ -1,0 +1,70 @@
+"""`citysec hosts enroll|list`: the operator's step that puts host keys in the managed known_hosts."""
+
+from __future__ import annotations
+
+import click
+import paramiko
+
+from collectors.hostkeys import KnownHosts, fetch_host_key, host_id, parse_accept_file
+from findings.errors import UsageError
+from findings.model import clean_text
+
+from ..jobs.collect import targets
+
+
+def _targets(app, agency):
+    seen, out = set(), []
+    for task in ("antivirus", "backup", "logs"):
+        for t in targets(app, agency, task):
+            if t.ip not in seen:
+                seen.add(t.ip)
+                out.append(t)
+    return out
+
+
+def enroll(app, agency: str | None, accept_from: str | None, *, interactive: bool) -> list[dict]:
+    known = KnownHosts(app.config.resolve(app.city.known_hosts))
+    accepted: set[str] | None = None
+    if accept_from:
+        try:
+            with open(accept_from, encoding="utf-8") as fh:
+                accepted = parse_accept_file(fh.read())
+        except OSError as exc:
+            raise UsageError(f"--accept-from {accept_from}: {exc.strerror}") from None
+    rows = []
+    for t in _targets(app, agency):
+        row = {"agency": t.agency, "name": t.name, "hid": host_id(t.ip, t.port)}
+        try:
+            offered = fetch_host_key(t.ip, t.port, netns=t.netns)
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            rows.append({**row, "status": "error", "reason": clean_text(str(exc) or type(exc).__name__, 300)})
+            continue
+        state = known.state(offered.hid, offered.key)
+        row.update(fingerprint=offered.fingerprint, key_type=offered.key_type)
+        if state == "known":
+            rows.append({**row, "status": "known"})
+            continue
+        ok = False
+        if accepted is not None:
+            ok = offered.fingerprint in accepted
+        elif interactive:
+            warn = " — THE KEY CHANGED (possible interception)" if state == "changed" else ""
+            ok = click.confirm(f"{t.name} {offered.hid} {offered.key_type} {offered.fingerprint}{warn}\n"
+                               "  record this key?", default=False, err=True)
+        if ok:
+            known.record(offered.hid, offered.key, replace=state == "changed")
+            rows.append({**row, "status": "recorded" if state == "unknown" else "replaced"})
+        else:
+            rows.append({**row, "status": "changed" if state == "changed" else "not recorded"})
+    return rows
+
+
+def listing(app, agency: str | None) -> list[dict]:
+    known = KnownHosts(app.config.resolve(app.city.known_hosts))
+    rows = []
+    for t in _targets(app, agency):
+        keys = known.keys_for(host_id(t.ip, t.port))
+        rows.append({"agency": t.agency, "name": t.name, "ip": t.ip, "user": t.user, "port": t.port,
+                     "jump": t.jump.name if t.jump else None, "os": t.os, "collect": list(t.collect),
+                     "enrolled": ", ".join(k.fingerprint for k in keys) or None})
+    return rows

@@ -1,0 +1,229 @@
+"""Jobs antivirus, backup and logs: wire the city config to the collectors and record findings.
+
+Each job builds plain :class:`collectors.ssh.Target` values from the register, runs one cycle
+(one SSH connection per host), judges the results and records them in the store.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from collectors import detections, logparse, outcomes
+from collectors.catalogue import catalogue
+from collectors.console import parse_console_csv
+from collectors.engine import HostResult, run_cycle
+from collectors.hostkeys import KnownHosts
+from collectors.logevents import alert_finding, event_finding
+from collectors.ssh import Target
+from collectors.state import CollectorState
+from collectors.tasks import AntivirusTask, BackupPlan, BackupTask, LogsTask
+from findings.errors import UsageError
+from findings.model import Finding, utcnow
+from findings.store import Scope
+
+LOG_FILES = ("/var/log/auth.log", "/var/log/syslog", "/var/log/clamav/clamav.log")
+WORKERS = int(os.environ.get("CITYSEC_COLLECT_WORKERS", "32"))
+
+
+def _sensor(app):
+    sid = app.sensor
+    return next((s for s in app.city.sensors if s.id == sid), None)
+
+
+def _host_system(city) -> dict[tuple[str, str], str]:
+    """(agency, host name or ip) → system id."""
+    out = {}
+    for s in city.systems:
+        for h in s.hosts:
+            out[(s.owner, h)] = s.id
+    return out
+
+
+def _target(app, agency, host, *, system: str | None, depth: int = 0) -> Target:
+    city = app.city
+    ssh = host.ssh or agency.ssh
+    cred = city.credentials.get(ssh.key) if ssh.key else None
+    key_file = app.config.resolve(cred.key_file) if cred and cred.key_file else None
+    jump = None
+    if ssh.jump and depth == 0:
+        found = [(a, h) for a in city.agencies for h in a.hosts if ssh.jump in (h.name, h.ip)]
+        if not found:
+            raise UsageError(f"host {host.name}: jump host {ssh.jump!r} is in no agency's register")
+        jump = _target(app, found[0][0], found[0][1], system=None, depth=1)
+    sensor = _sensor(app)
+    return Target(agency=agency.id, name=host.name, ip=host.ip, user=ssh.user, port=ssh.port, key_file=key_file,
+                  key_env=cred.env if cred else None, jump=jump, legacy_algorithms=ssh.legacy_algorithms,
+                  netns=sensor.netns if sensor else None, os=host.os, role=host.role, system=system,
+                  collect=tuple(host.collect))
+
+
+def targets(app, agency: str | None, task: str) -> list[Target]:
+    systems = _host_system(app.city)
+    out = []
+    for aid in app.agency_ids(agency):
+        a = app.city.agency(aid)
+        for h in a.hosts:
+            if task in h.collect and h.os in ("linux", "windows"):
+                system = h.system or systems.get((aid, h.name)) or systems.get((aid, h.ip))
+                out.append(_target(app, a, h, system=system))
+    return out
+
+
+def _known(app) -> KnownHosts:
+    return KnownHosts(app.config.resolve(app.city.known_hosts))
+
+
+def _record(app, run_id: str, findings: list[Finding], checks: set[str], agencies: list[str]) -> dict:
+    sensor = app.sensor
+    findings = [f.with_(sensor=sensor) if sensor and f.sensor is None else f for f in findings]
+    res = app.store.record(findings, run_id=run_id,
+                           scope=Scope(checks=frozenset(checks), agencies=frozenset(agencies)) if checks else None)
+    return res.as_dict()
+
+
+def _ok_findings(results: list[HostResult], task: str, now) -> list[Finding]:
+    """A pass of collect.error for every host collected: it closes that host's earlier error."""
+    cat = catalogue()
+    return [cat["collect.error"].finding(agency=r.target.agency, verdict="pass", host_ip=r.target.ip,
+                                         host_name=r.target.name, subject=task, timestamp=now,
+                                         message=f"{r.target.name}: {task} collected")
+            for r in results if r.error is None]
+
+
+def _discovered(app, agency: str) -> tuple[dict[str, str | None], str]:
+    assets = app.store.current(kind="asset", agency=agency)
+    if assets:
+        import json
+        return {r["host"]: json.loads(r["doc"]).get("host", {}).get("name") for r in assets if r["host"]}, "scan"
+    return {h.ip: h.name for h in app.city.agency(agency).hosts}, "register"
+
+
+def antivirus(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
+    cat, now = catalogue(), utcnow()
+    pol = app.city.policies.antivirus
+    policy = outcomes.AvPolicy(pol.max_signature_age_hours, pol.require_daemon, pol.require_updater)
+    results = run_cycle(targets(app, agency, "antivirus"), [AntivirusTask()], _known(app), workers=WORKERS)
+    findings, health = outcomes.antivirus_findings(results, cat, policy, now)
+    if pol.console_import:
+        findings += _console(app, pol, policy, health, now)
+    agencies = app.agency_ids(agency)
+    for aid in agencies:
+        discovered, source = _discovered(app, aid)
+        findings += outcomes.coverage(aid, discovered, health, cat, now, source=source,
+                                      agency_name=app.city.agency(aid).name)
+    findings += _ok_findings(results, "antivirus", now)
+    counts = _record(app, run_id, findings, {"av."}, agencies)
+    return {"hosts": len(results), "errors": sum(r.error is not None for r in results), **counts}
+
+
+def _console(app, pol, policy, health: dict, now) -> list[Finding]:
+    """States from the AV console for hosts SSH gave nothing for."""
+    from collectors import antivirus as av
+    path = app.config.resolve(pol.console_import.path)
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            states = parse_console_csv(fh.read(), dict(pol.console_import.columns), path)
+    except OSError as exc:
+        raise UsageError(f"{app.config.where('policies', 'antivirus', 'console_import', 'path')}: {exc}") from None
+    for ip, st in states.items():
+        if ip not in health or health[ip].reason.startswith("unknown"):
+            health[ip] = av.health(st, max_age_hours=policy.max_signature_age_hours,
+                                   require_daemon=policy.require_daemon, require_updater=False, now=now)
+    return []
+
+
+def backup_plans(app) -> dict[str, BackupPlan]:
+    pols = {p.id: p for p in app.city.policies.backups}
+    plans = {}
+    for s in app.city.systems:
+        if s.backup and s.backup in pols:
+            p = pols[s.backup]
+            loc = p.repository if p.method in ("restic", "borg") else p.glob
+            plans[s.id] = BackupPlan(s.id, p.id, p.method, loc, p.password_file, p.min_size_bytes,
+                                     tuple(p.command) if p.command else None, p.max_age_hours, p.isolated_copy,
+                                     p.restore_test_days, p.log)
+    return plans
+
+
+def backup(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
+    cat, now = catalogue(), utcnow()
+    plans = backup_plans(app)
+    tgts = [t for t in targets(app, agency, "backup") if t.system in plans]
+    results = run_cycle(tgts, [BackupTask(plans)], _known(app), workers=WORKERS)
+    tests = CollectorState(app.store).last_restore_tests()
+    findings = outcomes.backup_findings(results, cat, plans, tests, now) + _ok_findings(results, "backup", now)
+    counts = _record(app, run_id, findings, {"backup."}, app.agency_ids(agency))
+    return {"hosts": len(results), "errors": sum(r.error is not None for r in results), **counts}
+
+
+def log_files(app, plans: dict[str, BackupPlan]):
+    def files_for(t: Target) -> list[str]:
+        extra = [plans[t.system].log] if t.system in plans and plans[t.system].log else []
+        return list(dict.fromkeys([*LOG_FILES, *extra]))
+    return files_for
+
+
+def logs(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
+    cat, now = catalogue(), utcnow()
+    state = CollectorState(app.store)
+    cursors = state.cursors()
+    task = LogsTask(log_files(app, backup_plans(app)), lambda host, path: cursors.get((host, path)))
+    results = run_cycle(targets(app, agency, "logs"), [task], _known(app), workers=WORKERS)
+    bf = app.city.policies.brute_force
+    findings: list[Finding] = []
+    new_cursors, lines_n, gaps = [], 0, []
+    for r in results:
+        if r.error is not None:
+            findings += outcomes.error_findings(r, cat, task="logs", now=now)
+            continue
+        t, clock = r.target, logparse.TimeParser(now)
+        events = []
+        for path, got in r.values["logs"].items():
+            if got["cursor"] is not None:
+                new_cursors.append((t.ip, got["cursor"]))
+            if got["gap"]:
+                gaps.append(f"{t.name}: {got['gap']}")
+            for file, offset, raw in got["lines"]:
+                events.append(logparse.parse_line(raw.decode("utf-8", "replace"), clock, default_ts=now.timestamp(),
+                                                  default_host=t.name, file=file, offset=offset))
+        lines_n += len(events)
+        recent = _recent_attempts(app, t, now, bf.window_seconds)
+        first_new = min((e.ts for e in events if e.ts is not None), default=None)
+        found = detections.detect(recent + events, failures=bf.failures, window=bf.window_seconds)
+        found = [d for d in found if first_new is not None and d.ts is not None and d.ts >= first_new]
+        kw = {"agency": t.agency, "host_ip": t.ip, "host_name": t.name, "now": now}
+        findings += [event_finding(e, cat, **kw) for e in events]
+        findings += [alert_finding(d, cat, **kw) for d in found]
+    findings += _ok_findings(results, "logs", now)
+    counts = _record(app, run_id, findings, set(), app.agency_ids(agency))
+    state.save_cursors(new_cursors, now)   # after the events are stored: a crash re-reads, never skips
+    return {"hosts": len(results), "errors": sum(r.error is not None for r in results), "lines": lines_n,
+            "alerts": sum(f.kind == "alert" for f in findings), "gaps": len(gaps), **counts}
+
+
+def _recent_attempts(app, t: Target, now, window: int) -> list[logparse.LogEvent]:
+    """Stored SSH attempts of the last window on this host, so a brute force spanning two cycles counts."""
+    import json
+    since = (now - timedelta(seconds=window * 2)).isoformat()
+    rows = app.store.query("SELECT doc FROM events WHERE check_id='log.event' AND host=? AND ts>=?",
+                           (t.ip, since.replace("+00:00", "Z")))
+    out = []
+    for row in rows:
+        doc = json.loads(row["doc"])
+        d = doc.get("citysec", {}).get("logs", {})
+        if d.get("action") not in ("ssh-login", "ssh-preauth-closed"):
+            continue
+        ev = logparse.LogEvent(logparse.TimeParser(now).iso(doc["@timestamp"]), d.get("reported_host"),
+                               d.get("program"), d.get("pid"), doc.get("message", ""), d.get("file"), d.get("offset"))
+        ev.action, ev.outcome, ev.extra = d.get("action"), d.get("outcome"), d.get("extra")
+        ev.user, ev.source_ip = doc.get("user", {}).get("name"), doc.get("source", {}).get("ip")
+        ev.source_port = _port_of(ev.message)
+        out.append(ev)
+    return out
+
+
+def _port_of(message: str) -> str | None:
+    parts = message.split(" port ")
+    return parts[1].split()[0] if len(parts) > 1 and parts[1].split() else None
