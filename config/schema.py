@@ -294,6 +294,20 @@ def _include_in_schema(schema: dict[str, Any]) -> None:
         "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 
 
+class SmtpRelay(Strict):
+    """Incident notifications by email (playbooks' notify_email)."""
+    host: str
+    port: int = Field(25, ge=1, le=65535)
+    sender: str = "citysec@localhost"
+    recipients: list[str] = []
+    starttls: bool = False
+
+
+class Notify(Strict):
+    smtp: SmtpRelay | None = None
+    webhooks: dict[str, str] = {}                 # name → URL (playbooks' notify_webhook)
+
+
 class City(Strict):
     """The city: its agencies, sensors, register of systems, policies and where data goes."""
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
@@ -313,6 +327,7 @@ class City(Strict):
     store: StoreConfig = StoreConfig()
     elasticsearch: ElasticsearchConfig = ElasticsearchConfig()
     reports: ReportsConfig = ReportsConfig()
+    notify: Notify = Notify()
     known_hosts: str = Field("var/known_hosts", description="citysec-managed SSH host keys.")
 
     def agency(self, agency_id: str) -> Agency:

@@ -14,7 +14,8 @@ from findings.store import Store
 TERMINAL = ("done", "skipped", "declined")
 # Fields a responder may set on a case: the NIST SP 800-61 record and Decision 05/2017 art. 11.4.
 LIST_FIELDS = ("indicators", "related_incidents", "contacts", "evidence", "comments", "measures",
-               "helpers", "attachments", "public_addresses", "services", "security_measures", "supporters")
+               "helpers", "attachments", "public_addresses", "services", "security_measures", "supporters",
+               "conditions")
 TEXT_FIELDS = ("summary", "impact", "symptoms", "harm_estimate", "spread", "infrastructure_provider",
                "first_result", "recommendations", "detection_method", "handled", "root_cause", "lessons",
                "help", "damage_vnd")

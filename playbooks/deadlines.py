@@ -24,6 +24,7 @@ class Rule:
     hours: float
     start: str = "detection"     # detection | response_end
     min_severity: str = "info"   # applies to cases at least this severe
+    when: str | None = None      # applies only once a person flags this condition on the case
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ def rules_from_profile(profile_name: str, items: list[dict]) -> list[Rule]:
     for i, item in enumerate(items or []):
         try:
             rule = Rule(name=str(item["name"]), report=str(item["report"]), hours=float(item["hours"]),
-                        start=str(item.get("from", "detection")), min_severity=str(item.get("min_severity", "info")))
+                        start=str(item.get("from", "detection")), min_severity=str(item.get("min_severity", "info")),
+                        when=item.get("when"))
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"profile {profile_name}: incident deadlines[{i}]: {exc}")
             continue
@@ -62,11 +64,11 @@ def rules_from_profile(profile_name: str, items: list[dict]) -> list[Rule]:
 
 
 def compute(rules: list[Rule], *, severity: str, detected_at: str | datetime, response_ended_at: str | None,
-            met: dict[str, str], now: datetime) -> list[Deadline]:
+            met: dict[str, str], now: datetime, conditions: frozenset[str] = frozenset()) -> list[Deadline]:
     """The deadlines of one case at ``now``."""
     out = []
     for r in rules:
-        if SEVERITIES.index(severity) < SEVERITIES.index(r.min_severity):
+        if SEVERITIES.index(severity) < SEVERITIES.index(r.min_severity) or (r.when and r.when not in conditions):
             continue
         start = parse_ts(detected_at) if r.start == "detection" else (
             parse_ts(response_ended_at) if response_ended_at else None)

@@ -135,7 +135,8 @@ def case_deadlines(engine, case: dict, now: datetime) -> list[deadlines.Deadline
     met = {r["name"]: r["met_at"] for r in engine.store.query(
         "SELECT name, met_at FROM case_deadlines WHERE case_id=?", (case["id"],))}
     return deadlines.compute(engine.w.deadline_rules, severity=case["severity"], detected_at=case["detected_at"],
-                             response_ended_at=case["response_ended_at"], met=met, now=now)
+                             response_ended_at=case["response_ended_at"], met=met, now=now,
+                             conditions=frozenset(case["record"].get("conditions", [])))
 
 
 def raise_missed_deadlines(engine, actor: str = "citysec") -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ JOBS: dict[str, str] = {
     "logs": "config.jobs.collect:logs",
     "ship": "config.jobs.ship:ship",
     "reports": "config.jobs.reports:reports",
+    "cases": "config.jobs.cases:cases",
 }
 
 
