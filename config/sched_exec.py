@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from findings import Store
@@ -156,6 +157,24 @@ def run_child(store: Store, job: str, spec: ChildSpec, timeout: float, stop: Sto
     rows = store.query("SELECT outcome FROM runs WHERE pid=? AND job=? ORDER BY started DESC LIMIT 1",
                        (proc.pid, job))
     return rows[0]["outcome"] if rows else ("ok" if rc == 0 else "failed")
+
+
+def process_gone(pid: int | None, started: datetime) -> bool:
+    """True when the process that started a run at ``started`` no longer runs: no such pid, a zombie
+    nobody reaped (a container's init may not), or a newer process that reused the pid."""
+    if not pid:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read().rsplit(") ", 1)[1].split()
+        with open("/proc/stat", encoding="ascii") as fh:
+            btime = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
+    except (FileNotFoundError, ProcessLookupError, IndexError, StopIteration):
+        return True
+    if fields[0] in ("Z", "X"):
+        return True
+    began = btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    return began > started.timestamp() + 2.0
 
 
 def _rc_text(rc: int) -> str:

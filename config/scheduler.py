@@ -33,7 +33,7 @@ from findings import Store
 from findings.model import utcnow
 
 from .sched_calendar import CalendarEntry, draft_triggers, reminders
-from .sched_exec import JobLock, StopControl
+from .sched_exec import JobLock, StopControl, process_gone
 from .sched_jobs import PlannedJob
 from .sched_scope import (agencies_for_sensor, hosts_for_sensor, networks_for_sensor,  # noqa: F401
                           scan_allowed, scan_gate)
@@ -184,6 +184,10 @@ class Scheduler:
     def recover(self) -> list[str]:
         """Runs left 'running' by a dead process (kill -9, power loss) become 'interrupted'."""
         ids = self.store.mark_interrupted()
+        for row in self.store.query("SELECT id, pid, started FROM runs WHERE outcome='running'"):
+            if process_gone(row["pid"], _parse(row["started"])):
+                self.store.finish_run(row["id"], "interrupted", error="the process ended before the run finished")
+                ids.append(row["id"])
         if ids:
             log.warning("marked %d run(s) of a dead process as interrupted", len(ids),
                         extra={"citysec": {"runs": ids}})
