@@ -32,14 +32,25 @@ def _paths(params: dict) -> list[str]:
 
 
 def _copy_one(ctx: ActionContext, host: str, path: str, actor: str) -> dict:
+    """Freeze the file first (a log grows while we read it: our own SSH login writes to auth.log),
+    then hash, copy and hash the frozen copy, and remove it."""
     t = ctx.need_transport()
-    _, size_out = run_checked(t, host, ["stat", "-c", "%s", "--", path])
+    frozen = f"/var/tmp/citysec-evidence-{_safe_name(ctx.case['id'])}-{_safe_name(path)}"
+    run_checked(t, host, ["cp", "--preserve=timestamps", "--", path, frozen])
+    try:
+        return _copy_frozen(ctx, t, host, path, frozen, actor)
+    finally:
+        run_checked(t, host, ["rm", "-f", "--", frozen])
+
+
+def _copy_frozen(ctx: ActionContext, t, host: str, path: str, frozen: str, actor: str) -> dict:
+    _, size_out = run_checked(t, host, ["stat", "-c", "%s", "--", frozen])
     size = int(size_out.strip() or 0)
     if size > MAX_BYTES:
         raise ActionError(f"{host}:{path} is {size} bytes, more than the {MAX_BYTES} evidence limit")
-    _, sum_out = run_checked(t, host, ["sha256sum", "--", path])
+    _, sum_out = run_checked(t, host, ["sha256sum", "--", frozen])
     remote = sum_out.split()[0] if sum_out.split() else ""
-    _, b64 = run_checked(t, host, ["base64", "-w", "0", "--", path], timeout=300)
+    _, b64 = run_checked(t, host, ["base64", "-w", "0", "--", frozen], timeout=300)
     data = base64.b64decode(b64.strip())
     local = hashlib.sha256(data).hexdigest()
     if local != remote:

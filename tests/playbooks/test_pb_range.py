@@ -1,0 +1,151 @@
+"""Playbooks on the range `pb` with the collectors' real SSH transport: a brute force opens the
+brute-force case by itself and the case walks its phases; isolation cuts the host off from the
+other agency but not from the sensor, and undo restores it; evidence carries SHA-256 custody."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from collectors.catalogue import catalogue
+from collectors.detections import brute_force
+from collectors.hostkeys import KnownHosts
+from collectors.logevents import alert_finding
+from collectors.logparse import TimeParser, parse_lines
+from collectors.ssh import Target
+from findings import Store
+from findings.netns import connect_in_netns
+from playbooks import CaseEngine, Wiring, load_library
+from playbooks import operations as op
+from playbooks.actions import ACTIONS, ActionContext
+from playbooks.transport import SshTransport
+from playbooks.triggers import evaluate
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, ".."))
+from range_support import build_range  # noqa: E402  (tests/range_support.py)
+
+pytestmark = pytest.mark.range
+SPEC = os.path.join(HERE, "..", "fixtures", "playbooks", "range.yaml")
+TARGET, OTHER, SENSOR = "198.19.49.11", "198.19.50.11", "198.19.48.10"
+SUDOERS = "/etc/sudoers.d/citysec-pb-test"
+
+
+@pytest.fixture(scope="module")
+def rng(tmp_path_factory):
+    state = tmp_path_factory.mktemp("range-pb")
+    # the responders' account may run nft and usermod as root (a real agency grants this by sudoers)
+    with open(SUDOERS, "w") as fh:
+        fh.write("citysec ALL=(root) NOPASSWD: /usr/sbin/nft, /usr/sbin/usermod\n")
+    os.chmod(SUDOERS, 0o440)
+    try:
+        with build_range(SPEC, "pb", state) as r:
+            yield r
+    finally:
+        os.remove(SUDOERS)
+
+
+@pytest.fixture(scope="module")
+def transport(rng, tmp_path_factory):
+    kh = tmp_path_factory.mktemp("kh") / "known_hosts"
+    kh.write_text("".join(f"{ip} {key}\n" for ip, key in rng.host_keys().items()))
+    targets = {h.ip: Target(agency=h.agency, name=h.name, ip=h.ip, key_file=rng.operator_key,
+                            netns=rng.sensor_netns) for h in rng.hosts}
+    return SshTransport(targets, KnownHosts(str(kh)))
+
+
+def reachable(rng, from_host: str, ip: str) -> bool:
+    try:
+        connect_in_netns(rng.host(from_host).netns, ip, 22, 2).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_isolation_cuts_other_agencies_but_not_the_sensor_and_undo_restores(rng, transport, tmp_path):
+    ctx = ActionContext(case={"id": "IR-test"}, transport=transport, sensor_ips=(SENSOR,),
+                        privileged=("sudo", "-n"))
+    assert reachable(rng, "b-pc01", TARGET)
+    assert ACTIONS["isolate_host"].probe(ctx, {"host": TARGET}) is None
+    out = ACTIONS["isolate_host"].run(ctx, {"host": TARGET}, False)
+    assert out["isolated"]
+    assert not reachable(rng, "b-pc01", TARGET), "another agency's host still reaches the isolated host"
+    rc, who, _ = transport.exec(TARGET, ["hostname"])      # the sensor keeps its SSH access
+    assert rc == 0 and who.strip()
+    assert ACTIONS["isolate_host"].probe(ctx, {"host": TARGET})["isolated"]
+    ACTIONS["isolate_host"].run(ctx, {"host": TARGET}, False)   # idempotent: a second run is a clean replace
+    assert rng.exec("a-pc01", ["nft", "list", "tables"]).stdout.count("citysec_isolate") == 1
+    ACTIONS["release_host"].run(ctx, {"host": TARGET}, False)
+    assert reachable(rng, "b-pc01", TARGET)
+    assert ACTIONS["release_host"].probe(ctx, {"host": TARGET})["isolated"] is False
+
+
+def test_dry_run_changes_nothing(rng, transport):
+    ctx = ActionContext(case={"id": "IR-dry"}, transport=transport, sensor_ips=(SENSOR,), privileged=("sudo", "-n"))
+    out = ACTIONS["isolate_host"].run(ctx, {"host": TARGET}, True)
+    assert out["would_run"][:3] == ["sudo", "-n", "nft"]
+    assert "citysec_isolate" not in rng.exec("a-pc01", ["nft", "list", "tables"]).stdout
+    assert reachable(rng, "b-pc01", TARGET)
+
+
+def _record_brute_force_alerts(rng, transport, store) -> int:
+    """What the collectors' logs job does for this host: read auth.log over SSH, detect, record."""
+    rc, text, _ = transport.exec(TARGET, ["cat", "/var/log/auth.log"])
+    assert rc == 0
+    now = datetime.now(timezone.utc)
+    events = parse_lines(text.splitlines(), TimeParser(now), default_host="a-pc01", file="/var/log/auth.log")
+    dets = brute_force(events, failures=5, window=300)
+    cat = catalogue()
+    store.record([alert_finding(d, cat, agency="pb-a", host_ip=TARGET, host_name="a-pc01", now=now)
+                  for d in dets])
+    return len(dets)
+
+
+def test_brute_force_opens_the_case_by_itself_and_it_walks_its_phases(rng, transport, tmp_path):
+    store = Store(tmp_path / "citysec.db")
+    engine = CaseEngine(store, load_library(), Wiring(
+        transport=transport, sensor_ips=(SENSOR,), evidence_dir=str(tmp_path / "evidence"),
+        reports_dir=str(tmp_path / "reports")))
+    assert rng.brute_force("b-atk", TARGET, "admin", 8) >= 8
+    assert _record_brute_force_alerts(rng, transport, store) >= 1
+    counts = evaluate(engine, context_of=lambda a, h: {"agency_name": "Agency A", "contacts": [
+        {"name": "Nguyễn Văn A", "role": "IT", "phone": "+84 1", "email": "it@a.example"}]})
+    assert counts["opened"] == 1
+    (case,) = store.query("SELECT id FROM cases WHERE playbook='ssh-brute-force'")
+    cid = case["id"]
+    assert evaluate(engine)["opened"] == 0, "the cursor: the same alert never opens a second case"
+    view = engine.show(cid)
+    assert view["host"] == TARGET and view["phase"] == "receive"
+    assert {s["id"]: s["state"] for s in view["steps"]}["triage"] == "waiting"
+
+    view = op.complete_step(engine, cid, "triage", "soc-an")
+    st = {s["id"]: s for s in view["steps"]}
+    assert st["collect-auth-log"]["state"] == "done", (st["collect-auth-log"]["state"], op_tl(engine, cid))
+    custody = st["collect-auth-log"]["result"]["custody"][0]
+    with open(custody["stored_as"], "rb") as fh:
+        import hashlib
+        assert hashlib.sha256(fh.read()).hexdigest() == custody["sha256"] == custody["sha256_on_host"]
+    assert st["notice"]["state"] == "done" and st["approve-block"]["state"] == "waiting"
+    assert st["block-source"]["state"] == "pending" and reachable(rng, "b-atk", TARGET)
+
+    view = op.decide(engine, cid, "approve-block", "incident_lead", "lead-1", "approve")
+    st = {s["id"]: s["state"] for s in view["steps"]}
+    assert st["block-source"] == "done" and st["lock-account"] == "skipped"
+    assert not reachable(rng, "b-atk", TARGET) and reachable(rng, "b-pc01", TARGET)
+    assert view["phase"] == "respond"
+    op.complete_step(engine, cid, "scope", "soc-an")
+    view = op.complete_step(engine, cid, "system-test", "agency-it")
+    assert view["response_ended_at"] and view["phase"] == "wrapup"
+    view = op.complete_step(engine, cid, "lessons", "lead-1")
+    assert view["status"] == "closed"
+    assert op.verify(engine, cid) == []
+    assert os.path.exists(tmp_path / "reports" / "cases" / cid / "incident_final.vi.html")
+    rng.exec("a-pc01", ["nft", "delete", "table", "inet", "citysec_block"])
+
+
+def op_tl(engine, cid):
+    from playbooks.views import timeline
+    return [(e["what"], e["data"].get("error")) for e in timeline(engine, cid)][-4:]
