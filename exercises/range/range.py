@@ -73,7 +73,8 @@ class Range(Injects):
 
     def _digest(self) -> str:
         described = {k: v for k, v in asdict(self.spec).items() if k != "source"}
-        blob = json.dumps(described, sort_keys=True, default=str) + hostmod.HOLDER
+        code = "".join(open(m.__file__).read() for m in (hostmod, services, state))
+        blob = json.dumps(described, sort_keys=True, default=str) + code
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def host(self, name: str) -> Host:

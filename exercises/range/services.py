@@ -1,7 +1,7 @@
 """The listeners of a range host, each started inside the host (its namespaces, its /var).
 
 Real daemons where Debian has a light one: sshd, inetutils-inetd + telnetd (telnet), vsftpd
-(ftp), BusyBox httpd (http, the http-admin login page, and https behind a socat TLS front),
+(ftp), lighttpd (http, the http-admin login page, and https behind a socat TLS front),
 redis-server (redis), net-snmp snmpd (snmp, with the host's community). For protocols whose
 server is heavy (SMB, RDP, VNC, MySQL, PostgreSQL, Elasticsearch, the Docker API) an ncat
 listener answers with the protocol's real greeting bytes, so ``nmap -sV`` names the service
@@ -38,6 +38,16 @@ def _mysql_greeting() -> bytes:
 
 _SMB = (b"\xffSMBr\0\0\0\0\x88\x01@\0\0\0\0\0\0\0\0\0\0\0\0\0\0@\x06\0\0\x01\0\x11\x07\0\x03\n\0\x01\0\x04\x11\0"
         b"\0\0\0\x01\0\0\0\0\0\xfd\xe3\x03\0" + b"\0" * 16)
+ES_BODY = ('{\n  "name" : "node-1",\n  "cluster_name" : "elasticsearch",\n  "version" : {\n'
+           '    "number" : "7.17.9",\n    "build_flavor" : "default",\n    "lucene_version" : "8.11.1"\n  },\n'
+           '  "tagline" : "You Know, for Search"\n}\n')
+
+
+def _http_json(body: str) -> bytes:
+    return (f"HTTP/1.0 200 OK\r\ncontent-type: application/json; charset=UTF-8\r\n"
+            f"content-length: {len(body)}\r\n\r\n{body}").encode()
+
+
 GREETINGS: dict[str, tuple[bytes, bool]] = {
     # service -> (bytes, answer only after the client spoke)
     "vnc": (b"RFB 003.008\n", False),
@@ -45,9 +55,7 @@ GREETINGS: dict[str, tuple[bytes, bool]] = {
     "rdp": (b"\x03\0\0\x13\x0e\xd0\0\0\x124\0\x02\x1f\x08\0\x02\0\0\0", True),
     "smb": (b"\0\0\0" + bytes([len(_SMB)]) + _SMB, True),
     "postgresql": (b"EFATAL:  invalid length of startup packet\n\0", True),
-    "elasticsearch": (b"HTTP/1.0 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n"
-                      b'{"name":"node-1","cluster_name":"elasticsearch","version":{"number":"7.17.9",'
-                      b'"lucene_version":"8.11.1"},"tagline":"You Know, for Search"}\n', True),
+    "elasticsearch": (_http_json(ES_BODY), True),
     "docker-api": (b"HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\nDocker-Experimental: false\r\nOstype: linux\r\n"
                    b"Server: Docker/20.10.24 (linux)\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
                    b"Content-Length: 0\r\n\r\n", True),
@@ -77,12 +85,30 @@ def write_files(var: str, h: HostSpec, tls_pem: str) -> None:
                         "xferlog_enable=YES\nvsftpd_log_file=/var/log/vsftpd.log\nseccomp_sandbox=NO\n"),
     }
     for svc in h.services:
+        if svc.name in LIGHTTPD:
+            root, bind, port = LIGHTTPD[svc.name](h.ip, svc.port)
+            files[f"lighttpd-{svc.name}.conf"] = LIGHTTPD_CONF.format(root=root, bind=bind, port=port, name=svc.name)
         if svc.name == "snmp":
             files["snmpd.conf"] = (f"agentAddress udp:{h.ip}:{svc.port}\nrocommunity {svc.community} default\n"
                                    f"sysName {h.name}\nsysLocation Hai Phong\nsysContact it@{h.agency}\n")
     for fname, text in files.items():
         with open(os.path.join(base, fname), "w") as fh:
             fh.write(text)
+
+
+LIGHTTPD_CONF = """server.document-root = "{root}"
+server.bind = "{bind}"
+server.port = {port}
+server.pid-file = "/run/lighttpd-{name}.pid"
+server.errorlog = "/var/log/lighttpd-{name}.log"
+index-file.names = ("index.html")
+mimetype.assign = (".html" => "text/html")
+"""
+LIGHTTPD = {  # service -> (document root, bind address, port)
+    "http": lambda ip, port: ("/var/www/html", ip, port),
+    "http-admin": lambda ip, port: ("/var/www/admin", ip, port),
+    "https": lambda ip, port: ("/var/www/html", "127.0.0.1", 8443),
+}
 
 
 def _ncat(ip: str, svc: ServiceSpec) -> list[str]:
@@ -101,12 +127,10 @@ def start_argv(ip: str, svc: ServiceSpec) -> list[list[str]]:
             [bg + ["ncat", "-l", "-k", ip, str(svc.port), "-e", "/usr/sbin/telnetd"]]
     if n == "ftp":
         return [["mkdir", "-p", "/run/vsftpd-empty"], ["/usr/sbin/vsftpd", f"{D}/vsftpd.conf"]]
-    if n == "http":
-        return [["busybox", "httpd", "-p", f"{ip}:{svc.port}", "-h", "/var/www/html"]]
-    if n == "http-admin":
-        return [["busybox", "httpd", "-p", f"{ip}:{svc.port}", "-h", "/var/www/admin"]]
+    if n in ("http", "http-admin"):
+        return [["lighttpd", "-f", f"{D}/lighttpd-{n}.conf"]]
     if n == "https":
-        return [["busybox", "httpd", "-p", "127.0.0.1:8443", "-h", "/var/www/html"],
+        return [["lighttpd", "-f", f"{D}/lighttpd-https.conf"],
                 bg + ["socat", f"OPENSSL-LISTEN:{svc.port},bind={ip},fork,reuseaddr,cert={D}/tls.pem,verify=0",
                       "TCP:127.0.0.1:8443"]]
     if n == "redis":
@@ -121,8 +145,8 @@ def start_argv(ip: str, svc: ServiceSpec) -> list[list[str]]:
 def stop_argv(ip: str, svc: ServiceSpec) -> list[list[str]]:
     n = svc.name
     patterns = {
-        "telnet": "inetutils-inetd|telnetd", "ftp": "vsftpd", "http": f"httpd -p {ip}:{svc.port}",
-        "http-admin": f"httpd -p {ip}:{svc.port}", "https": f"httpd -p 127.0.0.1:8443|OPENSSL-LISTEN:{svc.port}",
+        "telnet": "inetutils-inetd|telnetd", "ftp": "vsftpd", "http": "lighttpd-http.conf",
+        "http-admin": "lighttpd-http-admin.conf", "https": f"lighttpd-https.conf|OPENSSL-LISTEN:{svc.port}",
         "redis": "redis-server", "snmp": "snmpd", "ssh": "sshd:? .*sshd_config",
     }
     return [["pkill", "-f", patterns.get(n, f"ncat -l -k {ip} {svc.port} ")]]
