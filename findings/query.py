@@ -44,6 +44,7 @@ FIELDS: dict[str, str] = {
     "host_name": "host.name",
     "message": "message",
     "port": "server.port",
+    "banner": "service.version",
     "check_name": "rule.name",
 }
 
@@ -52,7 +53,7 @@ def doc_path(name: str) -> str:
     """The document path of a logical field name, or the path itself (``citysec.*`` only)."""
     if name in FIELDS:
         return FIELDS[name]
-    if name.startswith(("citysec.", "server.", "rule.", "host.")) and all(part.replace("_", "").isalnum() for part in name.split(".")):
+    if name.startswith(("citysec.", "server.", "rule.", "host.", "service.")) and all(part.replace("_", "").isalnum() for part in name.split(".")):
         return name
     raise UsageError(f"unknown query field {name!r}; known: {', '.join(FIELDS)} or citysec.<area>.<field>")
 

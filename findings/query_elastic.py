@@ -78,36 +78,45 @@ class ElasticQuery(Query):
 
     def __init__(self, client: Any, namespace: str):
         self.es = client
+        self.namespace = namespace
         self.index = f"logs-citysec.*-{namespace}"
 
-    def _search(self, query: dict, aggs: dict) -> dict:
+    def _indices(self, where: Where) -> str:
+        """Only the data streams of the datasets asked for (a server scans less), else all."""
+        if not where.datasets:
+            return self.index
+        return ",".join(f"logs-{d}-{self.namespace}" for d in where.datasets)
+
+    def _search(self, query: dict, aggs: dict, index: str | None = None) -> dict:
+        index = index or self.index
         try:
-            resp = self.es.search(index=self.index, size=0, query=query, aggs=aggs,
+            resp = self.es.search(index=index, size=0, query=query, aggs=aggs,
                                   ignore_unavailable=True, allow_no_indices=True,
                                   track_total_hits=True)
         except Exception as exc:  # the client's transport and API errors: one typed failure
-            raise RuntimeFailure(f"Elasticsearch query on {self.index} failed: {exc}") from exc
+            raise RuntimeFailure(f"Elasticsearch query on {index} failed: {exc}") from exc
         return resp.body if hasattr(resp, "body") else resp
 
     def group(self, source: Source, where: Where, by: tuple[str, ...], *,
               times: bool = False) -> list[dict[str, Any]]:
         check_source(source)
-        query = where_dsl(source, where)
+        query, index = where_dsl(source, where), self._indices(where)
         if "host" not in by:
-            return sort_rows(self._group(query, by, [doc_path(b) for b in by], times), by)
+            return sort_rows(self._group(query, by, [doc_path(b) for b in by], times, index), by)
         # hosts: by address, then (documents without one) by name, as the store's host column
         paths = [doc_path(b) if b != "host" else "host.ip" for b in by]
-        rows = self._group(query, by, paths, times)
+        rows = self._group(query, by, paths, times, index)
         named = {"bool": {"filter": [query], "must_not": [{"exists": {"field": "host.ip"}}]}}
-        rows += self._group(named, by, [p if p != "host.ip" else "host.name" for p in paths], times)
+        rows += self._group(named, by, [p if p != "host.ip" else "host.name" for p in paths], times, index)
         return sort_rows(rows, by)
 
-    def _group(self, query: dict, by: tuple[str, ...], paths: list[str], times: bool) -> list[dict]:
+    def _group(self, query: dict, by: tuple[str, ...], paths: list[str], times: bool,
+               index: str) -> list[dict]:
         leaf: dict[str, Any] = {"first": _first_hit("asc"), "last": _first_hit("desc")} if times else {}
         aggs = leaf
         for i in reversed(range(len(paths))):
             aggs = {f"g{i}": {"terms": {"field": paths[i], "size": BUCKETS}, **({"aggs": aggs} if aggs else {})}}
-        resp = self._search(query, aggs)
+        resp = self._search(query, aggs, index)
         if not by:
             total = resp["hits"]["total"]["value"]
             if not total:
@@ -139,7 +148,7 @@ class ElasticQuery(Query):
         includes = ["@timestamp"] + [("host" if f == "host" else doc_path(f)) for f in fields]
         aggs = {"k": {"terms": {"field": doc_path(key), "size": BUCKETS}, "aggs": {"top": {"top_hits": {
             "size": 1, "sort": [{"@timestamp": {"order": "desc"}}], "_source": {"includes": includes}}}}}}
-        resp = self._search(where_dsl(source, where), aggs)
+        resp = self._search(where_dsl(source, where), aggs, self._indices(where))
         out = []
         for b in resp["aggregations"]["k"]["buckets"]:
             src = b["top"]["hits"]["hits"][0]["_source"]

@@ -64,7 +64,8 @@ def exposure(state: list[dict], start: datetime) -> dict[str, Any]:
     new = sum(1 for r in items if r.get("first_seen") and parse_ts(r["first_seen"]) >= start)
     listed = sorted(items, key=lambda r: (-SEVERITY_SCORE[r["severity"]], r["host"] or "", r["port"] or 0))
     return {"open": len(items), "by_severity": sev, "new": new,
-            "items": [{k: r.get(k) for k in ("host", "host_name", "port", "check", "severity", "first_seen")}
+            "items": [{k: r.get(k) for k in ("host", "host_name", "port", "banner", "check", "severity",
+                                           "first_seen")}
                       for r in listed]}
 
 

@@ -15,8 +15,9 @@ from findings.query import Query, Where
 from .period import Period
 
 CASE = "citysec.case"
+LOGS = "citysec.logs"
 EXERCISE = "citysec.exercise"
-STATE_FIELDS = ("agency", "check", "host", "host_name", "port", "severity", "status", "verdict",
+STATE_FIELDS = ("agency", "check", "host", "host_name", "port", "banner", "severity", "status", "verdict",
                 "first_seen", "last_seen")
 CASE_FIELDS = ("agency", "citysec.case.type", "citysec.case.help", "citysec.case.damage_vnd",
                "citysec.case.supporters", "citysec.case.deadline_met", "citysec.case.title")
@@ -52,7 +53,8 @@ def gather(q: Query, period: Period, agencies: tuple[str, ...] = ()) -> Gathered
     g = Gathered(
         period=period, state=state, hosts=hosts, failed=failed,
         detections=q.group("events", Where(start=period.start, end=period.end, agencies=agencies,
-                                           kinds=("alert",)), ("agency", "check", "severity")),
+                                           kinds=("alert",), checks=("log.",), datasets=(LOGS,)),
+                            ("agency", "check", "severity")),
         case_times=q.group("events", Where(end=period.end, agencies=agencies, datasets=(CASE,)),
                            ("agency", "citysec.case.id", "citysec.case.action"), times=True),
         cases=q.latest("events", Where(end=period.end, agencies=agencies, datasets=(CASE,)),

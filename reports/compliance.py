@@ -1,0 +1,89 @@
+"""The annual level-compliance report per information system (Circular 12/2022 art. 13–14).
+
+Each criterion maps a TCVN 11930 clause (``x`` = 4 + the system's level) to check ids or
+prefixes. For each system, the findings of its hosts at the end of the compliance year decide:
+met (every matching finding passes), not met (with the failing ones as evidence and a roadmap
+entry), or not assessed (no finding of those checks on its hosts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from findings.model import SEVERITY_SCORE
+
+from . import fmt, i18n
+from .document import Document, Section, table
+from .period import Period
+
+# The default mapping (regulations.md); the command passes the profile's when it has one.
+CRITERIA: tuple[dict[str, Any], ...] = (
+    {"id": "x.2.2.5", "title": {"vi": "Phòng chống phần mềm độc hại", "en": "Malware protection"}, "checks": ["av."]},
+    {"id": "x.2.2.2", "title": {"vi": "Dịch vụ không cần thiết, không an toàn", "en": "Unnecessary or insecure services"},
+     "checks": ["exposure."]},
+    {"id": "x.2.4.3", "title": {"vi": "Sao lưu dự phòng", "en": "Backup"}, "checks": ["backup."]},
+    {"id": "x.1.5.1", "title": {"vi": "Quản lý thiết bị trên mạng", "en": "Devices on the network"},
+     "checks": ["discovery.rogue"]},
+    {"id": "x.2.1.4", "title": {"vi": "Nhật ký hệ thống", "en": "System logs"}, "checks": ["log.", "collect."]},
+)
+TARGET_DAYS = {"critical": 30, "high": 90, "medium": 180, "low": 365, "info": 365}
+
+
+@dataclass(frozen=True)
+class System:
+    id: str
+    name: str
+    owner: str
+    level: int
+    hosts: tuple[str, ...]        # addresses (or names) as the findings carry them
+
+
+def _matches(check: str, patterns: list[str]) -> bool:
+    return any(check == p or (p.endswith(".") and check.startswith(p)) for p in patterns)
+
+
+def clause(cid: str, level: int) -> str:
+    return cid.replace("x.", f"{4 + level}.", 1) if cid.startswith("x.") else cid
+
+
+def assess(system: System, state: list[dict], criteria, period: Period) -> list[dict[str, Any]]:
+    rows = [r for r in state if r.get("host") in system.hosts and r["agency"]]
+    out = []
+    for c in criteria:
+        hits = [r for r in rows if _matches(r["check"], c["checks"])]
+        failing = [r for r in hits if r["verdict"] != "pass"]
+        met = None if not hits else not failing
+        worst = max((r["severity"] for r in failing), key=SEVERITY_SCORE.get, default=None)
+        out.append({"criterion": clause(c["id"], system.level), "title": c["title"], "met": met,
+                    "checked": len(hits), "failing": sorted(f"{r['check']} @ {r['host']}" for r in failing),
+                    "last_checked": max((r["ts"] for r in hits), default=None),
+                    "target": (period.end + timedelta(days=TARGET_DAYS[worst])).date().isoformat() if worst else None})
+    return out
+
+
+def figures(systems: list[System], state: list[dict], period: Period, criteria=CRITERIA) -> dict[str, Any]:
+    return {"period": {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat()},
+            "systems": [{"id": s.id, "name": s.name, "owner": s.owner, "level": s.level,
+                         "criteria": assess(s, state, criteria, period)} for s in systems]}
+
+
+def _met(v: bool | None, lang: str) -> str:
+    return i18n.tr("not_assessed" if v is None else ("yes" if v else "no"), lang)
+
+
+def build(fig: dict[str, Any], lang: str, meta: list[tuple[str, str]]) -> Document:
+    sections = []
+    for s in fig["systems"]:
+        rows = [{"criterion": f"{c['criterion']} {c['title'][lang]}", "met": _met(c["met"], lang),
+                 "evidence": f"{c['checked']} · {fmt.date(c['last_checked'], lang)}" + (
+                     " · " + ", ".join(c["failing"]) if c["failing"] else ""),
+                 "target": c["target"]} for c in s["criteria"]]
+        road = [r for r, c in zip(rows, s["criteria"]) if c["met"] is not True]
+        sections.append(Section(s["id"], f"{s['name']} ({i18n.tr('level', lang)} {s['level']})", [], [
+            table(f"{s['id']}-criteria", lang, "criterion", [("criterion", "criterion", "text"), ("met", "met", "text"),
+                  ("evidence", "evidence", "text")], rows),
+            table(f"{s['id']}-roadmap", lang, "roadmap", [("criterion", "criterion", "text"),
+                  ("target", "target", "date")], road)]))
+    return Document("compliance", i18n.tr("compliance", lang), fig["period"]["label"], lang, meta, sections, fig)
