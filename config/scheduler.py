@@ -25,9 +25,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, tzinfo
-from typing import Any, Callable
+from typing import Any
 
 from findings import Store
 from findings.model import utcnow
@@ -35,8 +36,7 @@ from findings.model import utcnow
 from .sched_calendar import CalendarEntry, draft_triggers, reminders
 from .sched_exec import JobLock, StopControl, process_gone
 from .sched_jobs import PlannedJob
-from .sched_scope import (agencies_for_sensor, hosts_for_sensor, networks_for_sensor,  # noqa: F401
-                          scan_allowed, scan_gate)
+from .sched_scope import agencies_for_sensor, hosts_for_sensor, networks_for_sensor, scan_allowed, scan_gate  # noqa: F401
 from .sched_spec import next_due
 
 log = logging.getLogger("citysec.scheduler")

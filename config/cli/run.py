@@ -12,7 +12,7 @@ import click
 from findings.errors import RuntimeFailure, UsageError
 
 from ..logging_setup import LEVELS, setup_logging
-from ..sched_calendar import load_calendar, profile_path
+from ..sched_calendar import load_calendar
 from ..sched_exec import ChildSpec, run_child
 from ..sched_jobs import PlannedJob, build_plan, load_job_modules
 from ..sched_scope import check_sensor
@@ -27,7 +27,7 @@ BAD_OUTCOMES = ("failed", "timeout", "interrupted")
 def make_scheduler(app: App, plan: list[PlannedJob], sensor: str | None, launch: Launch) -> Scheduler:
     return Scheduler(store=app.store, city=app.city, plan=plan, sensor=sensor, launch=launch,
                      workers=app.city.schedules.workers,
-                     calendar=load_calendar(profile_path(app.city.profile)))
+                     calendar=load_calendar(app.city.profile))
 
 
 def child_launcher(app: App, spec: ChildSpec) -> Launch:
@@ -41,7 +41,7 @@ def install_signals(sched: Scheduler, grace: float) -> None:
     def handler(signum: int, _frame: Any) -> None:
         count[0] += 1
         log.warning("%s received: %s", signal.Signals(signum).name,
-                    "stopping after the running jobs (grace %g s)" % grace if count[0] == 1 else "stopping now")
+                    f"stopping after the running jobs (grace {grace:g} s)" if count[0] == 1 else "stopping now")
         sched.request_stop(grace if count[0] == 1 else 0.0)
 
     signal.signal(signal.SIGTERM, handler)

@@ -1,52 +1,40 @@
-"""The regulatory profile's report calendar: due dates, draft dates, reminders."""
+"""The regulatory profile's report calendar: due dates, draft dates, reminders (the real nd85 profile)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
+from config.profiles import profile_file
 from config.sched_calendar import deadlines, draft_triggers, load_calendar, reminders
 from findings.errors import ConfigError
 
 HP = timezone(timedelta(hours=7))
-PROFILE = """
-reports:
-  - id: form05-network-member
-    due: ["06-20", "12-15"]
-    draft_days_before: 14
-  - id: level-compliance
-    due: 20/12
-  - id: after-action
-    period: per drill
-"""
 
 
-def test_profile_calendar_deadlines_and_reminders(tmp_path):
-    path = tmp_path / "nd85.yaml"
-    path.write_text(PROFILE, encoding="utf-8")
-    cal = load_calendar(str(path))
-    assert [(c.report, c.dates, c.draft_days) for c in cal] == [
-        ("form05-network-member", ((6, 20), (12, 15)), 14), ("level-compliance", ((12, 20),), 14)]
-    ds = deadlines(cal, date(2026, 11, 30))
-    assert [(d.report, d.due.isoformat()) for d in ds][:3] == [
-        ("form05-network-member", "2026-12-15"), ("level-compliance", "2026-12-20"),
-        ("form05-network-member", "2027-06-20")]
+def test_nd85_calendar_deadlines_and_reminders():
+    cal = load_calendar("nd85")
+    by_id = {c.report: c for c in cal}
+    assert by_id["form05-network-member"].dates == ((6, 20), (12, 15))
+    assert by_id["form05-network-member"].draft_days == 14
+    assert "exercise-aar" not in by_id                     # no calendar date: nothing to schedule
+    ds = [(d.report, d.due.isoformat()) for d in deadlines(cal, date(2026, 11, 30))]
+    assert ds[0] == ("form05-network-member", "2026-12-15")
     assert reminders(cal, date(2026, 11, 30)) == []
-    assert [r["report"] for r in reminders(cal, date(2026, 12, 10))] == ["form05-network-member",
-                                                                         "level-compliance"]
-    assert reminders(cal, date(2026, 12, 16))[0] == {"report": "level-compliance", "due": "2026-12-20",
-                                                     "draft_from": "2026-12-06", "days_left": "4"}
+    on_10_dec = {r["report"]: r for r in reminders(cal, date(2026, 12, 10))}
+    assert on_10_dec["form05-network-member"] == {"report": "form05-network-member", "due": "2026-12-15",
+                                                  "draft_from": "2026-12-01", "days_left": "5"}
+    assert on_10_dec["level-compliance-operator"]["draft_from"] == "2026-12-10"
+    assert "level-compliance-owner" not in on_10_dec       # its draft period opens on 15 December
     trig = draft_triggers(cal, datetime(2026, 11, 30, 12, tzinfo=HP), HP)
-    assert datetime(2026, 12, 1, tzinfo=HP) in trig and datetime(2026, 12, 6, tzinfo=HP) in trig
+    assert datetime(2026, 12, 1, tzinfo=HP) in trig and datetime(2026, 12, 10, tzinfo=HP) in trig
 
 
-def test_no_profile_file_means_no_calendar(tmp_path):
-    assert load_calendar(str(tmp_path / "missing.yaml")) == []
-
-
-def test_a_bad_due_date_is_a_config_error(tmp_path):
-    path = tmp_path / "nd85.yaml"
-    path.write_text("reports:\n  - {id: x, due: 31-02}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"reports x: due '31-02' is not a month-day"):
-        load_calendar(str(path))
+def test_a_bad_due_date_in_a_profile_is_a_config_error(tmp_path):
+    text = Path(profile_file("nd85")).read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace('due: ["12-20"]', 'due: ["31-02"]'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="31-02"):
+        load_calendar(str(bad))

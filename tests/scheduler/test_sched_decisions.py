@@ -6,6 +6,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import write_city
 
 from config.loader import load_config
 from config.sched_calendar import CalendarEntry
@@ -14,8 +15,6 @@ from config.sched_jobs import PlannedJob
 from config.sched_spec import parse_spec
 from config.scheduler import Scheduler
 from findings import Store
-
-from conftest import write_city
 
 HP = timezone(timedelta(hours=7))
 

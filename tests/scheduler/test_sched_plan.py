@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
+from conftest import ROOT, cli_env, line_of, write_city
 
 from config.jobs import JOBS
 from config.loader import load_config
 from config.sched_jobs import build_plan, register_jobs
 from findings.errors import ConfigError, UsageError
-
-from conftest import ROOT, cli_env, line_of, write_city
 
 BAD = """
 schedules:
@@ -57,7 +55,8 @@ def test_a_job_module_cannot_replace_a_built_in_job():
 def test_citysec_run_with_a_bad_schedule_exits_2_and_names_the_line(tmp_path):
     path = write_city(tmp_path, BAD)
     res = subprocess.run([str(ROOT / ".venv/bin/citysec"), "--config", str(path), "run", "--once"],
-                         capture_output=True, text=True, cwd=tmp_path, env=cli_env(tmp_path), timeout=120)
+                         capture_output=True, text=True, cwd=tmp_path, env=cli_env(tmp_path), timeout=120,
+                         check=False)
     assert res.returncode == 2
     assert f"line {line_of(path, 'every 6 hourz')}: schedules.discovery" in res.stderr
 
@@ -66,14 +65,15 @@ def test_unknown_sensor_exits_2(tmp_path):
     path = write_city(tmp_path)
     res = subprocess.run([str(ROOT / ".venv/bin/citysec"), "--config", str(path), "--sensor", "nope",
                           "run", "--once"], capture_output=True, text=True, cwd=tmp_path,
-                         env=cli_env(tmp_path), timeout=120)
+                         env=cli_env(tmp_path), timeout=120, check=False)
     assert res.returncode == 2 and "unknown sensor 'nope'" in res.stderr
 
 
 def test_status_shows_last_and_next_run(tmp_path):
     path = write_city(tmp_path)
     res = subprocess.run([str(ROOT / ".venv/bin/citysec"), "--config", str(path), "status", "--json"],
-                         capture_output=True, text=True, cwd=tmp_path, env=cli_env(tmp_path), timeout=120)
+                         capture_output=True, text=True, cwd=tmp_path, env=cli_env(tmp_path), timeout=120,
+                         check=False)
     assert res.returncode == 0, res.stderr
     sched = json.loads(res.stdout)["schedule"]
     assert sched["sensor"] == "city-soc"

@@ -5,13 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import write_city
 
 from config.loader import load_config
-from config.sched_scope import (agencies_for_sensor, check_sensor, hosts_for_sensor, networks_for_sensor,
-                                scan_allowed, scan_gate)
+from config.sched_scope import (
+    agencies_for_sensor,
+    check_sensor,
+    hosts_for_sensor,
+    networks_for_sensor,
+    scan_allowed,
+    scan_gate,
+)
 from findings.errors import UsageError
-
-from conftest import write_city
 
 HP = timezone(timedelta(hours=7))
 TWO_SENSORS = {
