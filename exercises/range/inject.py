@@ -15,7 +15,7 @@ from findings.netns import connect_in_netns
 from . import services, state
 from .spec import AntivirusSpec, BackupSpec, ServiceSpec, SERVICES
 
-CLAMD = ["clamd", "-c", "/var/lib/citysec-range/clamd.conf"]
+CLAMD = ["setsid", "-f", "clamd", "-c", "/var/lib/citysec-range/clamd.conf"]
 
 
 class Injects:

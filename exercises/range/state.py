@@ -30,7 +30,7 @@ PidFile /run/clamav/clamd.pid
 LogFile /var/log/clamav/clamav.log
 LogTime yes
 User root
-Foreground no
+Foreground yes
 """
 
 
