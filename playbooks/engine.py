@@ -10,19 +10,27 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from findings.errors import CitysecError, UsageError
 from findings.model import Finding, iso, parse_ts, utcnow
 from findings.store import Store
 
 from . import audit
-from .actions import ACTIONS, ActionContext
-from .casedb import (TERMINAL, approvals_of, case_row, condition_holds, ensure_tables, findings_of,
-                     resolve, steps_of)
+from .actions import ActionContext
+from .casedb import (
+    TERMINAL,
+    approvals_of,
+    case_row,
+    condition_holds,
+    ensure_tables,
+    findings_of,
+    steps_of,
+)
 from .deadlines import Rule
 from .incident_report import render
 from .loader import LoadedPlaybook
@@ -241,7 +249,7 @@ class CaseEngine:
         render = None
         if self.w.renderer is not None:
             from .views import case_view
-            render = lambda kind, lang: self.w.renderer(case_view(self, case["id"]), kind, lang)  # noqa: E731
+            render = lambda kind, lang: self.w.renderer(case_view(self, case["id"]), kind, lang)
         return ActionContext(case=view, transport=self.w.transport, clock=self.clock,
                              sensor_ips=tuple(self.w.sensor_ips), evidence_dir=self.w.evidence_dir,
                              reports_dir=self.w.reports_dir, smtp=self.w.smtp, webhooks=self.w.webhooks,

@@ -5,7 +5,7 @@ what the store received since its cursor (alerts from ``events``, failed checks 
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from findings.model import SEVERITIES
 

@@ -4,7 +4,7 @@ integration tests use the range and the real SSH transport), a clock you can mov
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -37,7 +37,7 @@ class FakeTransport:
 
 
 class Clock:
-    def __init__(self, start=datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)):
+    def __init__(self, start=datetime(2026, 11, 30, 8, 0, tzinfo=UTC)):
         self.now = start
 
     def __call__(self):
@@ -48,7 +48,7 @@ class Clock:
 
 
 def alert(check="log.ssh_bruteforce", host="198.19.49.10", source="198.19.50.10", user="admin",
-          when=datetime(2026, 11, 30, 7, 30, tzinfo=timezone.utc), severity="high") -> Finding:
+          when=datetime(2026, 11, 30, 7, 30, tzinfo=UTC), severity="high") -> Finding:
     return Finding(check=check, agency="pb-a", kind="alert", dataset="citysec.logs", severity=severity,
                    message=f"brute force on {host}", host_ip=host, source_ip=source, user_name=user,
                    timestamp=when)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from conftest import alert
 
 from findings.errors import StoreError, UsageError
 from findings.model import to_document
 from playbooks import CaseEngine, Wiring
 from playbooks import operations as op
 from playbooks.deadlines import Rule
-
-from conftest import alert
 
 
 def _states(view):
@@ -119,9 +118,8 @@ def test_tampered_audit_log_fails_verification(engine, store):
     cid, _ = _open(engine)
     op.note(engine, cid, "called the agency", "an")
     assert op.verify(engine, cid) == []
-    with pytest.raises(StoreError, match="append-only"):
-        with store.write() as c:
-            c.execute("UPDATE case_audit SET actor='mallory' WHERE case_id=? AND seq=2", (cid,))
+    with pytest.raises(StoreError, match="append-only"), store.write() as c:
+        c.execute("UPDATE case_audit SET actor='mallory' WHERE case_id=? AND seq=2", (cid,))
     # someone with the file drops the guard and rewrites an entry
     raw = sqlite3.connect(store.path)
     raw.execute("DROP TRIGGER case_audit_no_update")

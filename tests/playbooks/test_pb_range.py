@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -26,7 +26,7 @@ from playbooks.triggers import evaluate
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, ".."))
-from range_support import build_range  # noqa: E402  (tests/range_support.py)
+from range_support import build_range
 
 pytestmark = pytest.mark.range
 SPEC = os.path.join(HERE, "..", "fixtures", "playbooks", "range.yaml")
@@ -95,7 +95,7 @@ def _record_brute_force_alerts(rng, transport, store) -> int:
     """What the collectors' logs job does for this host: read auth.log over SSH, detect, record."""
     rc, text, _ = transport.exec(TARGET, ["cat", "/var/log/auth.log"])
     assert rc == 0
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     events = parse_lines(text.splitlines(), TimeParser(now), default_host="a-pc01", file="/var/log/auth.log")
     dets = brute_force(events, failures=5, window=300)
     cat = catalogue()

@@ -9,6 +9,7 @@ import socketserver
 import threading
 
 import pytest
+from conftest import alert
 
 from findings.errors import ConfigError
 from findings.model import to_document
@@ -16,8 +17,6 @@ from playbooks import load_playbook
 from playbooks import operations as op
 from playbooks.actions import ACTIONS, ActionContext
 from playbooks.incident_report import labels
-
-from conftest import alert
 
 ART_11_4 = ("operator", "owner", "system", "level", "detected_at", "contact_name", "contact_position",
             "contact_phone", "contact_email", "type", "symptoms", "harm_estimate", "spread", "impact",
@@ -59,7 +58,7 @@ class _Smtp(socketserver.StreamRequestHandler):
     got: list[str] = []
 
     def handle(self):
-        w = lambda s: self.wfile.write(s.encode() + b"\r\n")  # noqa: E731
+        w = lambda s: self.wfile.write(s.encode() + b"\r\n")
         w("220 test")
         data, in_data = [], False
         for raw in self.rfile:
