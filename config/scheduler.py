@@ -70,11 +70,16 @@ class Scheduler:
 
     # -- decisions (pure given the store and the clock) ----------------------------------------
     def last_starts(self) -> dict[str, datetime]:
-        """Last start of each job that counts as an attempt, for this sensor (or no sensor)."""
-        rows = self.store.query(
-            f"SELECT job, MAX(started) AS s FROM runs WHERE outcome NOT IN {NOT_ATTEMPTS!r}"
-            " AND (sensor IS ? OR sensor IS NULL) GROUP BY job", (self.sensor,))
-        return {r["job"]: _parse(r["s"]) for r in rows}
+        """Last start of each job that counts as an attempt, for this sensor (or no sensor).
+        One indexed lookup per job (runs_job: job, started), newest first."""
+        out = {}
+        for name in self.plan:
+            rows = self.store.query(
+                f"SELECT started FROM runs WHERE job=? AND outcome NOT IN {NOT_ATTEMPTS!r}"
+                " AND (sensor IS ? OR sensor IS NULL) ORDER BY started DESC LIMIT 1", (name, self.sensor))
+            if rows:
+                out[name] = _parse(rows[0]["started"])
+        return out
 
     def triggers(self, job: PlannedJob, now: datetime) -> tuple[datetime, ...]:
         return draft_triggers(self.calendar, now, self.tz) if job.name == "reports" else ()

@@ -108,13 +108,18 @@ def test_the_same_job_never_runs_twice_at_once_even_from_two_processes(tmp_path)
     assert len({r["pid"] for r in rows}) == len(rows)
 
 
+def logs(tmp_path: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in (tmp_path / "run.log", tmp_path / "citysec.log")
+                     if p.exists())
+
+
 def test_sigterm_lets_the_running_job_finish_and_starts_no_new_one(tmp_path):
     proc = start(tmp_path, "--only", "t-slow", "--grace", "60", env={"SCHED_TEST_SLOW": "3"})
     wait_for(lambda: markers(tmp_path, "t-slow"), what="t-slow to start")
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(60) == 0
-    assert [m.split()[0] for m in markers(tmp_path, "t-slow")] == ["start", "end"]
-    assert [r["outcome"] for r in runs(tmp_path, "t-slow")] == ["ok"]
+    assert proc.wait(60) == 0, logs(tmp_path)
+    assert [m.split()[0] for m in markers(tmp_path, "t-slow")] == ["start", "end"], logs(tmp_path)
+    assert [r["outcome"] for r in runs(tmp_path, "t-slow")] == ["ok"], logs(tmp_path)
     # the WAL was checkpointed into the database file
     assert not (tmp_path / "citysec.db-wal").exists() or (tmp_path / "citysec.db-wal").stat().st_size == 0
 
