@@ -93,6 +93,7 @@ class Finding:
     details: Mapping[str, Any] = field(default_factory=dict)       # citysec.<area>.* field set
     source_ip: str | None = None     # alerts: source.ip
     user_name: str | None = None     # alerts: user.name
+    _fp: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -109,11 +110,12 @@ class Finding:
         object.__setattr__(self, "reason", clean_text(self.reason))
         object.__setattr__(self, "host_name", clean_text(self.host_name, 255))
         object.__setattr__(self, "service_version", clean_text(self.service_version, 512))
+        object.__setattr__(self, "_fp", fingerprint(self.check, self.agency, self.host_ip or self.host_name,
+                                                    self.port, self.transport, self.subject))
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.check, self.agency, self.host_ip or self.host_name, self.port,
-                           self.transport, self.subject)
+        return self._fp   # computed once, in __post_init__ (hashing is a visible cost at 100k findings)
 
     @property
     def area(self) -> str:

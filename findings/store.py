@@ -87,6 +87,9 @@ class Store:
         self.clock = clock
         self._sync = synchronous
         self._local = threading.local()
+        # Threads of this process queue here: a lock hands over at once, while SQLite's busy
+        # handler polls with sleeps of up to 100 ms. Other processes still queue in SQLite.
+        self._write_lock = threading.RLock()
         parent = os.path.dirname(os.path.abspath(self.path))
         try:
             os.makedirs(parent, exist_ok=True)
@@ -117,16 +120,17 @@ class Store:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE, so writers queue instead of deadlocking)."""
         conn = self._conn()
-        _retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
-        try:
-            yield conn
-            _retrying(lambda: conn.execute("COMMIT"))
-        except BaseException as exc:
-            if conn.in_transaction:       # SQLite may have rolled back already (disk full, I/O)
-                conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"findings store {self.path}: {exc}") from exc
-            raise
+        with self._write_lock:
+            _retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
+            try:
+                yield conn
+                _retrying(lambda: conn.execute("COMMIT"))
+            except BaseException as exc:
+                if conn.in_transaction:       # SQLite may have rolled back already (disk full, I/O)
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"findings store {self.path}: {exc}") from exc
+                raise
 
     def read(self) -> sqlite3.Connection:
         """A connection for read queries (the reports' SQL aggregations use it)."""

@@ -45,7 +45,7 @@ def test_report_calendar(name):
 def test_control_mapping_by_prefix_and_level():
     p = load_profile("nd85")
     assert p.controls_for("av.signatures", level=3) == ("TCVN11930:7.2.2.5", "CIS8:10.1", "CIS8:10.2", "CIS8:10.6")
-    assert p.controls_for("av.detection")[-1] == "CIS8:13.2"          # the exact id wins over "av."
+    assert p.controls_for("log.av_detection")[-1] == "CIS8:13.2"   # the exact id wins over "log."
     assert p.controls_for("exposure.telnet", level=2)[0] == "TCVN11930:6.2.1.2"
     assert p.controls_for("nothing.here") == ()
 
