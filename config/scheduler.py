@@ -29,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from findings import Store
 from findings.model import utcnow
@@ -36,7 +37,8 @@ from findings.model import utcnow
 from .sched_calendar import CalendarEntry, draft_triggers, reminders
 from .sched_exec import JobLock, StopControl, process_gone
 from .sched_jobs import PlannedJob
-from .sched_scope import agencies_for_sensor, hosts_for_sensor, networks_for_sensor, scan_allowed, scan_gate  # noqa: F401
+from .sched_scope import (agencies_for_sensor, hosts_for_sensor, networks_for_sensor,  # noqa: F401
+                          scan_allowed, scan_gate)
 from .sched_spec import next_due
 
 log = logging.getLogger("citysec.scheduler")
@@ -45,7 +47,13 @@ Launch = Callable[[PlannedJob, StopControl], str]
 
 
 def local_tz() -> tzinfo:
-    """The process's local time zone (TZ in the environment, else the system's)."""
+    """The process's local time zone: the zone named by TZ (with its DST rules), else the system's."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("TZ=%s is not a known time zone; using the system's", name)
     return datetime.now().astimezone().tzinfo
 
 

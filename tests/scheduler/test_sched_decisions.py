@@ -217,3 +217,9 @@ def test_run_once_marks_runs_of_dead_processes_interrupted(tmp_path, clock, once
                   ("2026-11-30T02:59:00.000Z", 2 ** 22 + 1))
     assert sched.run_once(once_names) == {"ship": "ok"}
     assert [r["outcome"] for r in store.runs(job="ship")] == ["ok", "interrupted"]
+
+
+def test_the_local_zone_comes_from_tz(monkeypatch):
+    from config.scheduler import local_tz
+    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
+    assert datetime(2026, 12, 1, tzinfo=local_tz()).utcoffset() == timedelta(hours=7)
