@@ -1,0 +1,61 @@
+"""SQLite and Elasticsearch (noida-db, loaded by the real shipper) give identical figures."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ORGS
+from elasticsearch import Elasticsearch
+
+from findings.elastic_ship import Shipper
+from findings.query import Where
+from findings.query_elastic import ElasticQuery
+from reports import compliance, ranking
+from reports.gather import gather
+from reports.period import compliance_year, parse_period
+from reports.summary import period_figures
+from tests.es_server import es_server  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.es
+NS = "reports"
+
+
+@pytest.fixture(scope="module")
+def es_query(es_server, store):  # noqa: F811
+    client = Elasticsearch(es_server.url, request_timeout=60)
+    result = Shipper(client, store, namespace=NS, where="test", settle_seconds=0).run()
+    assert result.dead_letters == 0 and result.remaining == 0
+    client.indices.refresh(index=f"logs-citysec.*-{NS}")
+    return ElasticQuery(client, NS)
+
+
+@pytest.mark.parametrize("label", ["2026-H2", "2026", "2026-H1"])
+def test_periodic_figures_are_identical(sqlite_query, es_query, label):
+    period = parse_period(label)
+    a = period_figures(sqlite_query, period, ORGS)
+    b = period_figures(es_query, period, ORGS)
+    assert a["city"]["headline"]["hosts"] > 0
+    for aid in a["agencies"]:
+        for key in a["agencies"][aid]:
+            assert a["agencies"][aid][key] == b["agencies"][aid][key], (aid, key)
+    assert a == b
+
+
+def test_primitives_are_identical(sqlite_query, es_query):
+    w = Where(end=parse_period("2026").end)
+    for by in (("agency",), ("agency", "host"), ("agency", "check", "verdict"), ("citysec.case.id",)):
+        for source in ("history", "events"):
+            assert sqlite_query.group(source, w, by, times=True) == es_query.group(source, w, by, times=True)
+    assert sqlite_query.group("history", Where(agencies=("nobody",)), ()) == []
+    assert es_query.group("history", Where(agencies=("nobody",)), ()) == []
+
+
+def test_ranking_and_compliance_are_identical(sqlite_query, es_query):
+    p = parse_period("2026-H2")
+    weights = {"coverage": 0.25, "exposure": 0.25, "backups": 0.15, "time_to_fix": 0.1, "incidents": 0.15,
+               "drills": 0.1}
+    per = lambda q: [(pp.label, period_figures(q, pp, ORGS, compare=False)["agencies"]) for pp in p.history(2)]
+    assert ranking.rank(per(sqlite_query), weights) == ranking.rank(per(es_query), weights)
+    c = compliance_year(2026)
+    systems = [compliance.System("s", "S", "so-a", 3, ("198.18.90.13",))]
+    assert compliance.figures(systems, gather(sqlite_query, c).state, c) == \
+        compliance.figures(systems, gather(es_query, c).state, c)
