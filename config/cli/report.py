@@ -55,7 +55,7 @@ def criteria_of(app: App) -> tuple[dict, ...]:
     try:
         from ..profiles import load_profile
         prof = load_profile(app.city.profile)
-    except (ImportError, FileNotFoundError):
+    except ImportError:
         return compliance.CRITERIA
     titles = {c["id"]: c["title"] for c in compliance.CRITERIA}
     crit: dict[str, list[str]] = {}
