@@ -1,0 +1,87 @@
+"""Benchmark: log parsing — lines per second over a generated 1,000,000-line auth log
+(sshd failures and successes, sudo, useradd, noise), parsed to events and run through the
+detections. Target: ≥ 150,000 lines/s.
+
+Run: .venv/bin/python bench/collect_logparse.py [--lines N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+
+from collectors import detections, logparse  # noqa: E402
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+def generate(path: str, n: int) -> None:
+    rnd = random.Random(7)
+    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    templates = [
+        (40, "sshd[{pid}]: Failed password for {inv}{user} from 198.19.{a}.{b} port {port} ssh2"),
+        (10, "sshd[{pid}]: Invalid user {user} from 198.19.{a}.{b} port {port}"),
+        (15, "sshd[{pid}]: Accepted publickey for citysec from 198.19.32.10 port {port} ssh2: ED25519 SHA256:abc"),
+        (10, "sshd[{pid}]: Connection closed by authenticating user {user} 198.19.{a}.{b} port {port} [preauth]"),
+        (5, "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx"),
+        (1, "useradd[{pid}]: new user: name={user}, UID=1001, GID=1001, home=/home/{user}, shell=/bin/bash"),
+        (19, "CRON[{pid}]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)"),
+    ]
+    weights = [w for w, _ in templates]
+    users = ["admin", "root", "oracle", "test", "ubuntu", "citysec", "guest"]
+    with open(path, "w") as fh:
+        buf = []
+        for i in range(n):
+            ts = start + timedelta(seconds=i * 2)
+            tpl = rnd.choices(templates, weights)[0][1]
+            user = rnd.choice(users)
+            buf.append(f"{ts:%b %e %H:%M:%S} srv{i % 7} auth.info " + tpl.format(
+                pid=rnd.randrange(100, 99999), user=user, inv="invalid user " if user not in ("root", "citysec") else "",
+                a=rnd.randrange(32, 48), b=rnd.randrange(1, 255), port=rnd.randrange(1024, 65535)) + "\n")
+            if len(buf) >= 10000:
+                fh.writelines(buf)
+                buf.clear()
+        fh.writelines(buf)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "auth.log")
+        generate(path, args.lines)
+        size = os.path.getsize(path)
+        clock = logparse.TimeParser(datetime(2026, 12, 31, tzinfo=timezone.utc))
+        t0 = time.perf_counter()
+        with open(path, "rb") as fh:
+            offset, events = 0, []
+            for raw in fh:
+                events.append(logparse.parse_line(raw[:-1].decode("utf-8", "replace"), clock, file=path, offset=offset))
+                offset += len(raw)
+        t1 = time.perf_counter()
+        found = detections.detect(events, failures=5, window=300)
+        t2 = time.perf_counter()
+    n = len(events)
+    rows = {"lines": n, "bytes": size, "parse_s": round(t1 - t0, 2), "detect_s": round(t2 - t1, 2),
+            "parse_lines_per_s": round(n / (t1 - t0)), "total_lines_per_s": round(n / (t2 - t0)),
+            "classified": sum(e.action is not None for e in events), "alerts": len(found)}
+    print(f"{'lines':>10} {'parse s':>8} {'detect s':>9} {'parse l/s':>10} {'total l/s':>10} {'alerts':>7}")
+    print(f"{n:>10} {rows['parse_s']:>8.2f} {rows['detect_s']:>9.2f} {rows['parse_lines_per_s']:>10} "
+          f"{rows['total_lines_per_s']:>10} {len(found):>7}")
+    print(f"target >= 150000 lines/s: {'met' if rows['total_lines_per_s'] >= 150000 else 'NOT met'}")
+    os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)
+    with open(os.path.join(REPO, "bench", "results", "collect_logparse.json"), "w") as fh:
+        json.dump({**rows, "at": datetime.now(timezone.utc).isoformat()}, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
