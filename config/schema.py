@@ -212,6 +212,7 @@ class Policies(Strict):
     brute_force: BruteForce = BruteForce()
     top_ports: int = Field(100, ge=0, le=65535, description="nmap --top-ports of the service scan.")
     host_timeout_seconds: int = Field(300, ge=5, description="nmap --host-timeout.")
+    version_intensity: int = Field(7, ge=0, le=9, description="nmap --version-intensity of -sV (7 is nmap's default).")
     discovery_rate_pps: int = Field(200, ge=1, description="Discovery probes per second, per agency.")
 
 

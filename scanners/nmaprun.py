@@ -29,6 +29,7 @@ class NmapPlan:
     udp: tuple[int, ...] = ()
     scripts: tuple[str, ...] = ()
     host_timeout_seconds: int = 300
+    version_intensity: int = 7
     privileged: bool = True                   # SYN (and UDP) scan; else a connect scan, TCP only
     timing: str = "-T4"
 
@@ -38,7 +39,7 @@ class NmapPlan:
         if udp:
             ports.append(f"U:{','.join(map(str, self.udp))}")
         argv = [nmap, "-n", "--noninteractive", "-oX", "-", self.timing, "-sV",
-                "-sS" if self.privileged else "-sT"]
+                "--version-intensity", str(self.version_intensity), "-sS" if self.privileged else "-sT"]
         if udp:
             argv.append("-sU")
         argv += ["-p", ",".join(ports), "--host-timeout", f"{self.host_timeout_seconds}s"]

@@ -111,11 +111,11 @@ def judge(obs: PortObservation, agency: AgencyTargets, rules: tuple[Rule, ...],
                                 f"policies.services[{rule.index}] {word} {name}{why}", entry)
     if entry is None:
         return Decision(check, "pass", severity, "catalogue:unlisted",
-                        f"no catalogue entry or policy rule names {obs.port}/{obs.transport}"
+                        f"catalogue:unlisted: no catalogue entry or policy rule names {obs.port}/{obs.transport}"
                         f" ({obs.service or 'unknown'})", None)
     verdict = "fail" if entry.default == "forbid" else "pass"
     return Decision(check, verdict, severity, f"catalogue:{entry.id}",
-                    f"no policy rule names {entry.id} in zone {zone}: the catalogue default is "
+                    f"catalogue:{entry.id}: no policy rule names it in zone {zone}; the default is "
                     f"{entry.default}", entry)
 
 

@@ -98,5 +98,6 @@ class ScanPolicy:
     blackouts: tuple[Blackout, ...] = ()
     top_ports: int = 100
     host_timeout_seconds: int = 300
+    version_intensity: int = 7
     discovery_rate_pps: int = 200
     extra: dict = field(default_factory=dict)

@@ -42,7 +42,8 @@ def scan_policy(city) -> ScanPolicy:
                        frozenset(r.forbid), r.reason) for i, r in enumerate(p.services))
     windows = tuple(Window(frozenset(w.days), w.start, w.end, frozenset(w.agencies)) for w in p.scan_windows)
     blackouts = tuple(Blackout(b.start, b.end, frozenset(b.agencies), b.reason) for b in p.blackouts)
-    return ScanPolicy(rules, windows, blackouts, p.top_ports, p.host_timeout_seconds, p.discovery_rate_pps)
+    return ScanPolicy(rules, windows, blackouts, p.top_ports, p.host_timeout_seconds, p.version_intensity,
+                      p.discovery_rate_pps)
 
 
 def sensor_of(app):
@@ -121,7 +122,8 @@ def services(app, run_id: str, *, agency: str | None = None, targets: tuple[str,
         plan = NmapPlan(targets=tuple(str(t.network) for t in group),
                         exclude=tuple(sorted({x for t in group for x in guard.left_out(t)})),
                         tcp=tuple(tcp), udp=tuple(udp), scripts=scripts,
-                        host_timeout_seconds=policy.host_timeout_seconds, privileged=root)
+                        host_timeout_seconds=policy.host_timeout_seconds,
+                        version_intensity=policy.version_intensity, privileged=root)
         expected = _expected(store, group, guard)
         size = sum(len(guard.addresses(t)) for t in group)
         result = svc.scan(plan, agencies, policy.rules, cat, expected=expected,
