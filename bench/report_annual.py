@@ -14,23 +14,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from findings import Finding, Store, to_document  # noqa: E402
-from findings.query_sqlite import SqliteQuery  # noqa: E402
-from reports.period import parse_period  # noqa: E402
-from reports.summary import Org, period_figures  # noqa: E402
+from findings import Finding, Store, to_document
+from findings.query_sqlite import SqliteQuery
+from reports.period import parse_period
+from reports.summary import Org, period_figures
 
-START = datetime(2025, 7, 1, tzinfo=timezone.utc)
+START = datetime(2025, 7, 1, tzinfo=UTC)
 DAYS = 548
 CHECKS = [("av.missing", "high", 0.05), ("av.outdated", "high", 0.15), ("av.daemon", "high", 0.05)]
 EXPOSURE = [("exposure.telnet", "high", 23), ("exposure.rdp", "high", 3389), ("exposure.smb", "medium", 445),

@@ -18,8 +18,6 @@ from typing import Any
 
 from findings.model import SEVERITIES, SEVERITY_SCORE, parse_ts
 
-from .gather import Gathered
-
 OPEN = ("open", "reopened")
 AGE_BUCKETS = (("0-30", 0, 30), ("31-90", 31, 90), ("91-180", 91, 180), (">180", 181, None))
 NOT_EXPOSURE = ("exposure.scan",)      # scan completeness, not a service

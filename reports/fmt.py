@@ -12,7 +12,7 @@ LANGS = ("vi", "en")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def number(value: float | int | None, lang: str, digits: int = 0) -> str:
+def number(value: float | None, lang: str, digits: int = 0) -> str:
     """Grouped thousands and the local decimal mark; ``—`` for no value."""
     if value is None:
         return "—"
@@ -26,7 +26,7 @@ def percent(value: float | None, lang: str, digits: int = 1) -> str:
     return "—" if value is None else number(value, lang, digits) + " %"
 
 
-def signed(value: float | int | None, lang: str, digits: int = 0) -> str:
+def signed(value: float | None, lang: str, digits: int = 0) -> str:
     if value is None:
         return "—"
     text = number(abs(value), lang, digits)

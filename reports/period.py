@@ -30,7 +30,7 @@ class Period:
     def last_day(self) -> datetime:
         return self.end - timedelta(days=1)
 
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         if self.kind == "half":
             year, half = int(self.label[:4]), int(self.label[-1])
             return parse_period(f"{year}-H1" if half == 2 else f"{year - 1}-H2")
@@ -38,7 +38,7 @@ class Period:
             return parse_period(str(int(self.label) - 1))
         return compliance_year(int(self.label[1:]) - 1)
 
-    def history(self, count: int) -> list["Period"]:
+    def history(self, count: int) -> list[Period]:
         """This period and the ``count - 1`` before it, oldest first."""
         out = [self]
         while len(out) < count:

@@ -39,10 +39,10 @@ def overview(f: dict, orgs: dict, lang: str) -> Section:
             ("incidents", "incidents", "int"), ("open_findings", "open_findings", "int"), ("fixed", "fixed", "int")]
     city = f["city"]["headline"]
     chart = Bars(i18n.tr("av_pct", lang), [(r["agency"], r["av_coverage_pct"]) for r in rows][:40], "pct", 100)
-    paras = [f"{i18n.tr('hosts', lang)}: {fmt.number(city['hosts'], lang)} · {i18n.tr('av_pct', lang)}: "
-             f"{fmt.percent(city['av_coverage_pct'], lang)} · {i18n.tr('exposure_open', lang)}: "
-             f"{fmt.number(city['exposure_open'], lang)} · {i18n.tr('incidents', lang)}: "
-             f"{fmt.number(city['incidents'], lang)}"]
+    paras = [(f"{i18n.tr('hosts', lang)}: {fmt.number(city['hosts'], lang)} · {i18n.tr('av_pct', lang)}: "
+              f"{fmt.percent(city['av_coverage_pct'], lang)} · {i18n.tr('exposure_open', lang)}: "
+              f"{fmt.number(city['exposure_open'], lang)} · {i18n.tr('incidents', lang)}: "
+              f"{fmt.number(city['incidents'], lang)}")]
     if f.get("unknown_agencies"):
         paras.append(i18n.tr("unknown_agencies", lang, ids=", ".join(f["unknown_agencies"])))
     return Section("overview", i18n.tr("overview", lang), paras,

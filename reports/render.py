@@ -105,7 +105,8 @@ def pdf(doc: Document, out: Path, timeout: float = 120) -> None:
         argv = chromium_argv(str(Path(tmp) / "profile"), "--no-pdf-header-footer",
                              f"--print-to-pdf={out}", src.as_uri())
         try:
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
+                                  check=False)
         except subprocess.TimeoutExpired as exc:
             raise RuntimeFailure(f"Chromium did not print {out} in {timeout:.0f} s") from exc
     if proc.returncode != 0 or not out.exists() or out.stat().st_size == 0:

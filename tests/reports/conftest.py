@@ -9,10 +9,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import dataset  # noqa: E402
+import dataset
 
-from findings.query_sqlite import SqliteQuery  # noqa: E402
-from reports.summary import Org  # noqa: E402
+from findings.query_sqlite import SqliteQuery
+from reports.summary import Org
 
 HERE = Path(__file__).parent
 ARTEFACTS = Path(__file__).resolve().parents[2] / "out" / "tests" / "reports"

@@ -5,7 +5,7 @@ The expected figures (EXPECTED_*) are worked out by hand from the observations b
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from findings import Finding, Store
 
@@ -16,7 +16,7 @@ REM = {"vi": "Tắt dịch vụ Telnet; dùng SSH.", "en": "Disable Telnet; use 
 
 
 def t(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def _state(check, agency, host, verdict, when, severity="high", **kw) -> Finding:

@@ -24,7 +24,7 @@ def city(tmp_path_factory) -> Path:
 
 def citysec(city: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(Path(sys.executable).parent / "citysec"), "--config", str(city), "report", *args],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+                          capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
 
 
 def test_periodic_json_and_markdown(city):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dataset
@@ -28,7 +28,7 @@ def test_job_writes_drafts_once(tmp_path):
     shutil.copy(HERE / "city.yaml", tmp_path / "city.yaml")
     dataset.build(tmp_path / "citysec.db")
     app = App(config_path=str(tmp_path / "city.yaml"))
-    now = datetime(2026, 12, 10, 3, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 10, 3, tzinfo=UTC)
     first = reports(app, "run-1", now=now)
     assert first == {"due": 5, "written": 5, "kept": 0}      # periodic city + 2 agencies, member, compliance
     drafts = sorted(p.name for p in (tmp_path / "reports-out" / "drafts").iterdir())

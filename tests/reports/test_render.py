@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dataset
 import pytest
@@ -19,7 +19,7 @@ from reports.summary import period_figures
 def docs(sqlite_query):
     p = parse_period("2026-H2")
     figs = period_figures(sqlite_query, p, ORGS)
-    when = datetime(2027, 1, 5, tzinfo=timezone.utc)
+    when = datetime(2027, 1, 5, tzinfo=UTC)
     return {lang: periodic.build(figs, p, ORGS, lang, source="sqlite", generated=when) for lang in ("vi", "en")}
 
 
@@ -52,14 +52,14 @@ def test_markdown_and_csv(docs):
 
 def _chromium(tmp_path, *args: str) -> subprocess.CompletedProcess:
     argv = render.chromium_argv(str(tmp_path / "profile"), *args)
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_hostile_text_shows_as_text_in_chromium(docs, tmp_path, artefacts):
     page = tmp_path / "report.html"
     page.write_text(render.html(docs["vi"]), encoding="utf-8")
     dom = _chromium(tmp_path, "--dump-dom", "--virtual-time-budget=2000", page.as_uri()).stdout
-    title = re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
+    title = re.search(r"<title>(.*?)</title>", dom, re.DOTALL).group(1)
     assert "pwned" not in title and title.startswith("Báo cáo định kỳ")     # no script changed the title
     assert "<script" not in dom.lower()                                     # the DOM has no script element
     assert dataset.HOSTILE_NAME.replace("<", "&lt;").replace(">", "&gt;") in dom   # shown as text
@@ -73,7 +73,7 @@ def test_pdf_has_the_expected_pages(docs, artefacts):
     render.write(docs["vi"], "pdf", out)
     data = out.read_bytes()
     assert data[:5] == b"%PDF-"
-    pages = int(re.search(rb"/Type\s*/Pages\b.*?/Count\s+(\d+)", data, re.S).group(1))
+    pages = int(re.search(rb"/Type\s*/Pages\b.*?/Count\s+(\d+)", data, re.DOTALL).group(1))
     # the sections flow over the first pages; the remedies start a page of their own
     assert 2 <= pages <= 8
     assert pages == len(re.findall(rb"/Type\s*/Page\b", data))
