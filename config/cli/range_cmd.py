@@ -91,3 +91,78 @@ def register(cli: click.Group) -> None:
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
         raise click.exceptions.Exit(proc.returncode)
+
+    register_injects(range_group)
+
+
+def register_injects(range_group: click.Group) -> None:
+    """The primitives exercises use, as commands (each acts on one host of the current range)."""
+
+    @range_group.command("drop-file")
+    @click.argument("host")
+    @click.argument("path")
+    @click.argument("source", type=click.File("rb"))
+    @state_dir_option
+    def drop_file(host: str, path: str, source, state_dir: str) -> None:
+        """Write SOURCE (a file, or - for stdin) at PATH inside HOST."""
+        current(state_dir).drop_file(host, path, source.read())
+
+    @range_group.command("service")
+    @click.argument("host")
+    @click.argument("name")
+    @click.argument("action", type=click.Choice(["start", "stop"]))
+    @state_dir_option
+    def service(host: str, name: str, action: str, state_dir: str) -> None:
+        """Start or stop a service (ssh, telnet, ..., clamd) on HOST."""
+        current(state_dir).service(host, name, action)
+
+    @range_group.command("antivirus")
+    @click.argument("host")
+    @click.argument("state", type=click.Choice(["running", "stopped", "absent"]))
+    @click.option("--age-hours", type=float, default=None, help="Rebuild the signature database with this age.")
+    @state_dir_option
+    def antivirus(host: str, state: str, age_hours: float | None, state_dir: str) -> None:
+        """Set HOST's antivirus: clamd running or stopped, or ClamAV absent."""
+        rng = current(state_dir)
+        if state == "absent":
+            rng.set_antivirus(host, {"installed": False})
+        elif age_hours is not None:
+            rng.set_antivirus(host, {"signature_age_hours": age_hours, "daemon": state == "running"})
+        else:
+            rng.set_antivirus(host, state)
+
+    @range_group.command("backup")
+    @click.argument("host")
+    @click.argument("state", type=click.Choice(["ok", "failing"]))
+    @state_dir_option
+    def backup(host: str, state: str, state_dir: str) -> None:
+        """A backup run now on HOST that succeeds (new snapshot) or fails (log lines)."""
+        current(state_dir).set_backup(host, state)
+
+    @range_group.command("log")
+    @click.argument("host")
+    @click.argument("file")
+    @click.argument("lines", nargs=-1, required=True)
+    @state_dir_option
+    def log(host: str, file: str, lines: tuple[str, ...], state_dir: str) -> None:
+        """Append LINES to FILE inside HOST."""
+        current(state_dir).append_log(host, file, list(lines))
+
+    @range_group.command("brute-force")
+    @click.argument("attacker")
+    @click.argument("target_ip")
+    @click.option("--user", default="admin", show_default=True)
+    @click.option("--attempts", default=10, show_default=True, type=int)
+    @state_dir_option
+    def brute_force(attacker: str, target_ip: str, user: str, attempts: int, state_dir: str) -> None:
+        """Real failed SSH password logins from host ATTACKER against TARGET_IP."""
+        n = current(state_dir).brute_force(attacker, target_ip, user, attempts)
+        click.echo(f"{n} failed logins from {attacker} to {target_ip}")
+
+    @range_group.command("add-rogue")
+    @click.argument("agency")
+    @click.argument("ip")
+    @state_dir_option
+    def add_rogue(agency: str, ip: str, state_dir: str) -> None:
+        """Plug an unregistered device into one of AGENCY's networks at IP."""
+        click.echo(current(state_dir).add_rogue(agency, ip))

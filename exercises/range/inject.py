@@ -139,3 +139,41 @@ class Injects:
             finally:
                 transport.close()
         return failures
+
+    def add_rogue(self, agency: str, ip: str) -> str:
+        """Plug an unregistered device (sshd only) into one of ``agency``'s networks; returns its name."""
+        from . import hosts as hostmod, net
+        from .range import Host
+        from .spec import HostSpec, RANGE_BLOCK
+        import ipaddress
+        nets = [(i, n) for i, (a, n) in enumerate(self.spec.networks()) if a == agency]
+        addr = ipaddress.ip_address(ip)
+        match = [(i, n) for i, n in nets if addr in n.network]
+        if addr not in RANGE_BLOCK or not match:
+            raise UsageError(f"{ip} is in none of agency {agency!r}'s networks in range {self.name}")
+        if ip in net.addresses_in_use("\0") or ip in {h.ip for h in self.hosts}:
+            raise UsageError(f"{ip} is already used")
+        idx, network = match[0]
+        name = f"rogue-{str(addr).split('.')[2]}-{str(addr).split('.')[3]}"
+        spec = HostSpec(name, ip, agency, "workstation", False)
+        h = Host(name, ip, agency, net.prefix(self.name) + name, "workstation", ("ssh",), False, spec)
+        veth = f"r{int(addr) & 0xFFFF:x}"
+        net.ip_batch([f"netns add {h.netns}"])
+        net.ip_batch([f"link add {veth} type veth peer name eth0 netns {h.netns}", f"link set {veth} master br{idx}",
+                      f"link set {veth} up"], self.core_netns)
+        net.ip_batch(["link set lo up", f"addr add {ip}/{network.network.prefixlen} dev eth0", "link set eth0 up",
+                      f"route add 198.18.0.0/15 via {network.gateway}"], h.netns)
+        self.hosts.append(h)
+        self._by_name[name] = h
+        keys = os.path.join(self.state_dir, "keys", name)
+        hostmod.keypair(os.path.join(keys, "ssh_host_ed25519_key"), f"root@{name}")
+        with open(self.operator_key + ".pub") as fh:
+            hostmod.layout(self.var_dir(name), name, ip, keys, fh.read())
+        errfile = os.path.join(self.state_dir, "holders", name + ".err")
+        proc = hostmod.start_holder(h.netns, os.path.join(self.state_dir, "bin", "init"), self.var_dir(name), name, errfile)
+        pid = hostmod.wait_holders({name: proc}, {name: errfile})[name]
+        st = self._read_state()
+        st["pids"][name] = pid
+        st.setdefault("rogues", []).append({"agency": agency, "ip": ip, "name": name, "netns": h.netns})
+        self._write_state(st)
+        return name

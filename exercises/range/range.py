@@ -41,6 +41,9 @@ class Range(Injects):
         p = net.prefix(self.name)
         self.hosts = [Host(h.name, h.ip, h.agency, p + h.name, h.role, tuple(h.service_names), h.registered, h)
                       for h in spec.hosts]
+        for r in self._read_state().get("rogues", []):  # added by add_rogue while the range runs
+            self.hosts.append(Host(r["name"], r["ip"], r["agency"], r["netns"], "workstation", ("ssh",), False,
+                                   HostSpec(r["name"], r["ip"], r["agency"], "workstation", False)))
         self._by_name = {h.name: h for h in self.hosts}
         self.sensor_netns = p + spec.sensors[0].name
         self.sensor_ip = spec.sensors[0].ip
@@ -94,13 +97,15 @@ class Range(Injects):
     # ----- lifecycle
     def is_up(self) -> bool:
         state = self._read_state()
-        if state.get("digest") != self._digest() or set(net.namespaces(self.name)) != self._expected_ns():
+        if state.get("digest") != self._digest() or state.get("rogues") or \
+                set(net.namespaces(self.name)) != self._expected_ns():
             return False
         return all(os.path.exists(f"/proc/{pid}/root/run/citysec/ready") for pid in state.get("pids", {}).values())
 
     def _expected_ns(self) -> set[str]:
         p = net.prefix(self.name)
-        return {self.core_netns} | {h.netns for h in self.hosts} | {p + s.name for s in self.spec.sensors}
+        rogues = {r["netns"] for r in self._read_state().get("rogues", [])}
+        return {self.core_netns} | {h.netns for h in self.hosts} | {p + s.name for s in self.spec.sensors} | rogues
 
     def up(self) -> dict:
         """Build the range (or keep it when it already runs as described); returns timings."""

@@ -99,3 +99,10 @@ def test_status_lists_hosts_and_rogue(rng):
     by = {h["name"]: h for h in st["hosts"]}
     assert by["a2-pc01"]["registered"] is False and by["a1-srv"]["running"]
     assert "redis" in by["a1-srv"]["services"]
+
+
+def test_add_rogue_plugs_an_unregistered_device_the_sensor_reaches(rng):
+    name = rng.add_rogue("a2", "198.19.3.99")
+    assert rng.host(name).registered is False
+    assert rng.sensor_exec(["ncat", "-z", "-w", "2", "198.19.3.99", "22"]).returncode == 0
+    assert rng.exec(name, ["hostname"]).stdout.strip() == name
