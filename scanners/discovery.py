@@ -1,11 +1,13 @@
 """Host discovery with scapy: ARP on local segments, ICMP echo + TCP SYN/ACK probes on routed ones.
 
-Gathering (:func:`sweep`, raw packets from the sensor's namespace) is apart from judging
+Gathering (:func:`sweep`: probe templates from scapy, sent and received by :mod:`rawprobe` from the
+sensor's namespace, silent addresses asked again) is apart from judging
 (:func:`judge`, pure): live hosts and the register → assets, rogue devices, stale hosts.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +18,7 @@ from findings.errors import RuntimeFailure
 from findings.model import Finding
 from findings.netns import run_in_netns
 
+from . import rawprobe
 from .targets import AgencyTargets
 
 SYN_PORTS = (443, 22)        # SYN probes: a listening port answers SYN-ACK, a closed one RST
@@ -44,6 +47,7 @@ def _scapy():
     except ImportError as exc:
         raise RuntimeFailure(f"scapy cannot be imported: {exc}") from exc
     scapy.conf.verb = 0
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)   # "no route for 0.0.0.0" of templates
     return scapy
 
 
@@ -57,49 +61,37 @@ def _vendor(scapy, mac: str | None) -> str | None:
     return None if not name or name == mac else str(name)
 
 
-def _arp(scapy, addrs: list[str], pps: int, timeout: float, res: SweepResult) -> list[str]:
-    iface = scapy.conf.route.route(addrs[0])[0]
-    pkts = [scapy.Ether(dst="ff:ff:ff:ff:ff:ff") / scapy.ARP(pdst=a) for a in addrs]
-    ans, _ = scapy.srp(pkts, iface=iface, timeout=timeout, inter=1.0 / pps, verbose=0)
-    res.packets += len(pkts)
-    for _, r in ans:
-        ip, mac = r[scapy.ARP].psrc, r[scapy.ARP].hwsrc
-        if ip in addrs:
-            res.live[ip] = Live(ip, mac, _vendor(scapy, mac), "arp")
-    return [a for a in addrs if a not in res.live]
-
-
-def _ip(scapy, addrs: list[str], pps: int, timeout: float, res: SweepResult) -> list[str]:
-    pkts = []
-    for a in addrs:
-        pkts.append(scapy.IP(dst=a) / scapy.ICMP(id=0x4353, seq=1))
-        pkts += [scapy.IP(dst=a) / scapy.TCP(sport=53535, dport=p, flags="S") for p in SYN_PORTS]
-        pkts.append(scapy.IP(dst=a) / scapy.TCP(sport=53536, dport=ACK_PORT, flags="A", ack=1))
-    ans, _ = scapy.sr(pkts, timeout=timeout, inter=1.0 / pps, verbose=0, multi=False)
-    res.packets += len(pkts)
-    for sent, r in ans:
-        ip = r[scapy.IP].src
-        if ip in addrs and (r.haslayer(scapy.TCP) or (r.haslayer(scapy.ICMP) and r[scapy.ICMP].type == 0)):
-            method = "tcp" if r.haslayer(scapy.TCP) else "icmp"
-            res.live.setdefault(ip, Live(ip, method=method))
-    return [a for a in addrs if a not in res.live]
+def _templates(scapy) -> dict[str, bytes]:
+    """Probe templates built once by scapy; rawprobe patches addresses and checksums."""
+    return {
+        "icmp": bytes(scapy.IP(src="0.0.0.0", dst="0.0.0.0") / scapy.ICMP(id=rawprobe.ICMP_ID, seq=1)),
+        "tcp": bytes(scapy.IP(src="0.0.0.0", dst="0.0.0.0") / scapy.TCP(window=1024)),
+        "arp": bytes(scapy.Ether(dst="ff:ff:ff:ff:ff:ff") / scapy.ARP(op=1, pdst="0.0.0.0")),
+    }
 
 
 def _sweep_here(local: list[str], routed: list[str], pps: int, timeout: float, retries: int) -> SweepResult:
     scapy = _scapy()
     res = SweepResult(probed=len(local) + len(routed))
-    with _SCAPY_LOCK:
-        scapy.conf.route.resync()       # this thread's namespace, not the process's
-        try:
-            for _ in range(retries + 1):  # one srp() over a /24 misses replies: retry the silent
-                if local:
-                    local = _arp(scapy, local, pps, timeout, res)
-                if routed:
-                    routed = _ip(scapy, routed, pps, timeout, res)
-                if not local and not routed:
-                    break
-        finally:
+    tpl = _templates(scapy)
+    if local:
+        with _SCAPY_LOCK:
+            scapy.conf.route.resync()       # this thread's namespace, not the process's
+            iface = scapy.conf.route.route(local[0])[0]
             scapy.conf.route.resync()
+    for _ in range(retries + 1):  # one pass over a /24 misses replies: retry the silent addresses
+        if local:
+            for ip, mac in rawprobe.arp_sweep(local, iface, pps, timeout, tpl["arp"]).items():
+                res.live[ip] = Live(ip, mac, _vendor(scapy, mac), "arp")
+            res.packets += len(local)
+        if routed:
+            for ip, method in rawprobe.ip_sweep(routed, pps, timeout, SYN_PORTS, ACK_PORT, tpl).items():
+                res.live[ip] = Live(ip, method=method)
+            res.packets += len(routed) * (2 + len(SYN_PORTS))
+        local = [a for a in local if a not in res.live]
+        routed = [a for a in routed if a not in res.live]
+        if not local and not routed:
+            break
     return res
 
 
