@@ -28,61 +28,73 @@ class Detection:
     details: dict = field(default_factory=dict)
 
 
-def _attempts(events: Iterable[LogEvent]):
-    """Failed SSH attempts, one per attempt: (event, source)."""
+SSH_ACTIONS = frozenset({"ssh-login", "ssh-preauth-closed"})
+
+
+def _ssh_events(events: Iterable[LogEvent]) -> list[LogEvent]:
+    """The SSH login events, in time order (usually already sorted: sorting is then linear)."""
+    ssh = [e for e in events if e.action in SSH_ACTIONS and e.ts is not None]
+    ssh.sort(key=_ts)
+    return ssh
+
+
+def _ts(e: LogEvent) -> float:
+    return e.ts
+
+
+def ssh_detections(ssh: list[LogEvent], *, failures: int, window: int) -> list[Detection]:
+    """Brute force and success-after-failures in one pass over time-ordered SSH events.
+    An attempt is a ``Failed`` line, or a connection closed before authentication that had no
+    ``Failed`` line (a rejected key), so one attempt never counts twice. A brute force alert
+    fires when a source reaches ``failures`` attempts within ``window`` s on a host; its count
+    then restarts."""
     failed_conns: set[tuple] = set()
-    for ev in events:
-        if ev.action == "ssh-login" and ev.outcome == "failure":
-            failed_conns.add((ev.host, ev.source_ip, ev.source_port))
-            yield ev
-        elif ev.action == "ssh-preauth-closed":
-            if (ev.host, ev.source_ip, ev.source_port) not in failed_conns:
-                yield ev
+    bf: dict[tuple, deque] = defaultdict(deque)
+    before: dict[tuple, deque] = defaultdict(deque)
+    out = []
+    for ev in ssh:
+        key = (ev.host, ev.source_ip)
+        if ev.outcome == "failure":
+            conn = (ev.host, ev.source_ip, ev.source_port)
+            if ev.action == "ssh-login":
+                failed_conns.add(conn)
+            elif conn in failed_conns:
+                continue
+            before[key].append(ev.ts)
+            q = bf[key]
+            q.append(ev)
+            while ev.ts - q[0].ts > window:
+                q.popleft()
+            if len(q) >= failures:
+                out.append(_brute(ev, q, window))
+                q.clear()
+        elif ev.outcome == "success":
+            q2 = before.get(key)
+            if q2:
+                while q2 and ev.ts - q2[0] > window:
+                    q2.popleft()
+                if len(q2) >= failures:
+                    out.append(Detection("log.login_after_failures", ev.ts, ev.host,
+                                         f"{ev.user} logged in on {ev.host} from {ev.source_ip} after {len(q2)} "
+                                         f"failed attempts", source_ip=ev.source_ip, user=ev.user,
+                                         details={"failures": len(q2), "method": ev.extra}))
+                q2.clear()
+    return out
+
+
+def _brute(ev: LogEvent, q: deque, window: int) -> Detection:
+    users = sorted({e.user for e in q if e.user})
+    return Detection("log.ssh_bruteforce", ev.ts, ev.host,
+                     f"SSH brute force on {ev.host}: {len(q)} failed attempts from {ev.source_ip} "
+                     f"within {ev.ts - q[0].ts:.0f} s (users: {', '.join(users)[:200]})",
+                     source_ip=ev.source_ip, user=users[0] if len(users) == 1 else None,
+                     details={"attempts": len(q), "first": q[0].ts, "last": ev.ts,
+                              "window_seconds": window, "users": users[:20]})
 
 
 def brute_force(events: list[LogEvent], *, failures: int, window: int) -> list[Detection]:
-    """One alert each time a source reaches ``failures`` attempts within ``window`` seconds on a
-    host; the count restarts after an alert."""
-    recent: dict[tuple, deque] = defaultdict(deque)
-    out = []
-    for ev in _attempts(sorted((e for e in events if e.ts is not None), key=lambda e: e.ts)):
-        key = (ev.host, ev.source_ip)
-        q = recent[key]
-        q.append(ev)
-        while q and ev.ts - q[0].ts > window:
-            q.popleft()
-        if len(q) >= failures:
-            users = sorted({e.user for e in q if e.user})
-            out.append(Detection("log.ssh_bruteforce", ev.ts, ev.host,
-                                 f"SSH brute force on {ev.host}: {len(q)} failed attempts from {ev.source_ip} "
-                                 f"within {ev.ts - q[0].ts:.0f} s (users: {', '.join(users)[:200]})",
-                                 source_ip=ev.source_ip, user=users[0] if len(users) == 1 else None,
-                                 details={"attempts": len(q), "first": q[0].ts, "last": ev.ts,
-                                          "window_seconds": window, "users": users[:20]}))
-            q.clear()
-    return out
-
-
-def login_after_failures(events: list[LogEvent], *, failures: int, window: int) -> list[Detection]:
-    recent: dict[tuple, deque] = defaultdict(deque)
-    out = []
-    ordered = sorted((e for e in events if e.ts is not None), key=lambda e: e.ts)
-    attempt_ids = {id(e) for e in _attempts(ordered)}
-    for ev in ordered:
-        key = (ev.host, ev.source_ip)
-        if id(ev) in attempt_ids:
-            recent[key].append(ev.ts)
-        elif ev.action == "ssh-login" and ev.outcome == "success":
-            q = recent[key]
-            while q and ev.ts - q[0] > window:
-                q.popleft()
-            if len(q) >= failures:
-                out.append(Detection("log.login_after_failures", ev.ts, ev.host,
-                                     f"{ev.user} logged in on {ev.host} from {ev.source_ip} after {len(q)} "
-                                     f"failed attempts", source_ip=ev.source_ip, user=ev.user,
-                                     details={"failures": len(q), "method": ev.extra}))
-            q.clear()
-    return out
+    return [d for d in ssh_detections(_ssh_events(events), failures=failures, window=window)
+            if d.check == "log.ssh_bruteforce"]
 
 
 _SINGLE = {
@@ -113,5 +125,5 @@ def single_line(events: Iterable[LogEvent], backup_gap: float = 120) -> list[Det
 
 
 def detect(events: list[LogEvent], *, failures: int, window: int) -> list[Detection]:
-    return (brute_force(events, failures=failures, window=window)
-            + login_after_failures(events, failures=failures, window=window) + single_line(events))
+    return (ssh_detections(_ssh_events(events), failures=failures, window=window)
+            + single_line(e for e in events if e.action is not None and e.action not in SSH_ACTIONS))

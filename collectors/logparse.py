@@ -34,9 +34,14 @@ class LogEvent:
                  "source_port", "extra", "file", "offset")
 
     def __init__(self, ts, host, program, pid, message, file=None, offset=None):
-        self.ts, self.host, self.program, self.pid, self.message = ts, host, program, pid, message
+        self.ts = ts
+        self.host = host
+        self.program = program
+        self.pid = pid
+        self.message = message
+        self.file = file
+        self.offset = offset
         self.action = self.outcome = self.user = self.source_ip = self.source_port = self.extra = None
-        self.file, self.offset = file, offset
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
@@ -65,16 +70,70 @@ class TimeParser:
         return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).timestamp()
 
 
+def _fast_bsd(line: str, clock: TimeParser, file, offset) -> LogEvent | None:
+    """The common ``Mmm dd hh:mm:ss host [fac.level] prog[pid]: msg`` without a regex; None when
+    the line is anything else (the regex then decides)."""
+    if len(line) < 20 or line[9] != ":" or line[12] != ":" or line[15] != " ":
+        return None
+    base = clock._days.get(line[:6])
+    if base is None:
+        return None
+    sp = line.find(" ", 16)
+    colon = line.find(": ", sp)
+    if sp < 0 or colon < 0:
+        return None
+    host = line[16:sp]
+    tag = line[sp + 1:colon]
+    t = tag.rfind(" ")
+    if t >= 0:
+        if " " in tag[:t] or "." not in tag[:t]:
+            return None
+        tag = tag[t + 1:]
+    if "[" in host or ":" in host or not tag or ":" in tag:
+        return None
+    pid = None
+    if tag[-1] == "]":
+        b = tag.find("[")
+        if b <= 0:
+            return None
+        tag, pid = tag[:b], tag[b + 1:-1]
+    elif "[" in tag:
+        return None
+    d = line[7:15]
+    try:
+        ts = base + int(d[0:2]) * 3600 + int(d[3:5]) * 60 + int(d[6:8])
+    except ValueError:
+        return None
+    return LogEvent(ts, host, tag, pid, line[colon + 2:], file, offset)
+
+
 def parse_line(line: str, clock: TimeParser, *, default_ts: float | None = None, default_host: str | None = None,
                file: str | None = None, offset: int | None = None) -> LogEvent:
+    ev = _fast_bsd(line, clock, file, offset)
+    if ev is not None:
+        handler = _BY_PROGRAM.get(ev.program)
+        if handler is not None:
+            handler(ev, ev.message)
+        else:
+            classify(ev)
+        return ev
     m = _PREFIX.match(line)
-    if m:
-        bsd = m.group("bsd")
+    if m is not None:
+        bsd, iso_ts, host, _fac, prog, pid, msg = m.groups()
         try:
-            ts = clock.bsd(bsd) if bsd else clock.iso(m.group("iso"))
+            if bsd is not None:
+                base = clock._days.get(bsd[:6])
+                ts = (clock.bsd(bsd) if base is None else
+                      base + int(bsd[7:9]) * 3600 + int(bsd[10:12]) * 60 + int(bsd[13:15]))
+            else:
+                ts = clock.iso(iso_ts)
         except (KeyError, ValueError, OverflowError):   # "Xyz 01 ..." or a date that does not exist
             ts = default_ts
-        ev = LogEvent(ts, m.group("host"), m.group("prog"), m.group("pid"), m.group("msg"), file, offset)
+        ev = LogEvent(ts, host, prog, pid, msg, file, offset)
+        handler = _BY_PROGRAM.get(prog)
+        if handler is not None:
+            handler(ev, msg)
+            return ev
     else:  # sshd -E, clamav.log and backup logs: no syslog prefix
         ev = LogEvent(default_ts, default_host, _program_of(file), None, line, file, offset)
     classify(ev)
@@ -97,9 +156,7 @@ def classify(ev: LogEvent) -> None:
     if prog == "sshd" or (prog is None and ("Failed " in msg or "Accepted " in msg)):
         _classify_sshd(ev, msg)
     elif prog == "sudo":
-        m = _SUDO.match(msg)
-        if m:
-            ev.action, ev.outcome, ev.user, ev.extra = "sudo", "success", m.group(1), m.group(2)[:512]
+        _sudo(ev, msg)
     elif prog in ("useradd", "adduser"):
         m = _NEW_USER.search(msg)
         if m:
@@ -114,26 +171,36 @@ def classify(ev: LogEvent) -> None:
 
 
 def _classify_sshd(ev: LogEvent, msg: str) -> None:
-    if msg.startswith("Failed "):
+    c = msg[:2]
+    if c == "Fa":
         m = _SSH_FAILED.match(msg)
         if m:
-            ev.action, ev.outcome, ev.extra = "ssh-login", "failure", m.group(1)
-            ev.user, ev.source_ip, ev.source_port = m.group(2), m.group(3), m.group(4)
-    elif msg.startswith("Accepted "):
+            ev.action, ev.outcome = "ssh-login", "failure"
+            ev.extra, ev.user, ev.source_ip, ev.source_port = m.groups()
+    elif c == "Ac":
         m = _SSH_ACCEPTED.match(msg)
         if m:
-            ev.action, ev.outcome, ev.extra = "ssh-login", "success", m.group(1)
-            ev.user, ev.source_ip, ev.source_port = m.group(2), m.group(3), m.group(4)
-    elif msg.startswith("Invalid user "):
+            ev.action, ev.outcome = "ssh-login", "success"
+            ev.extra, ev.user, ev.source_ip, ev.source_port = m.groups()
+    elif c == "In":
         m = _SSH_INVALID.match(msg)
         if m:
             ev.action, ev.outcome = "ssh-invalid-user", "unknown"
-            ev.user, ev.source_ip, ev.source_port = m.group(1), m.group(2), m.group(3)
+            ev.user, ev.source_ip, ev.source_port = m.groups()
     elif msg.endswith("[preauth]"):
         m = _SSH_CLOSED.search(msg)
         if m:
             ev.action, ev.outcome = "ssh-preauth-closed", "failure"
             ev.user, ev.source_ip, ev.source_port = m.group(1), m.group(2), m.group(3)
+
+
+def _sudo(ev: LogEvent, msg: str) -> None:
+    m = _SUDO.match(msg)
+    if m:
+        ev.action, ev.outcome, ev.user, ev.extra = "sudo", "success", m.group(1), m.group(2)[:512]
+
+
+_BY_PROGRAM = {"sshd": _classify_sshd, "sudo": _sudo}
 
 
 def parse_lines(lines, clock: TimeParser, **kw) -> list[LogEvent]:
