@@ -68,6 +68,7 @@ class Retrier:
     retry_for: float = 60.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    on_trouble: Callable[[], None] | None = None   # called once per streak of failures
     retries: int = 0
 
     def __call__(self, fn: Callable[[], Any], what: str) -> Any:
@@ -82,7 +83,10 @@ class Retrier:
                 err: Exception = exc
             except elastic_transport.TransportError as exc:  # connection refused, timeout, TLS
                 err = exc
-            first = self.clock() if first is None else first
+            if first is None:
+                first = self.clock()
+                if self.on_trouble is not None:
+                    self.on_trouble()
             if self.clock() - first >= self.retry_for:
                 raise ElasticUnreachable(f"Elasticsearch at {self.where} unreachable during {what} "
                                          f"for {self.retry_for:g} s: {_short(err)}") from err

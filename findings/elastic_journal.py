@@ -27,10 +27,19 @@ def mark_sent(store: Store, seqs: Sequence[int], now: float | None = None) -> No
         c.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs])
 
 
-def unconfirmed(store: Store, limit: int = 5000, after: int = 0) -> list[dict[str, Any]]:
+def due(store: Store, older_than: float, limit: int = 5000, after: int = 0) -> list[dict[str, Any]]:
+    """Journal rows sent before ``older_than`` (epoch seconds), to look up on the server."""
     return [dict(r) for r in store.query(
-        "SELECT seq, stream, dataset, doc_id, body, sent_at FROM outbox_sent WHERE seq>?"
-        " ORDER BY seq LIMIT ?", (after, limit))]
+        "SELECT seq, stream, dataset, doc_id, body, sent_at FROM outbox_sent WHERE seq>? AND sent_at<=?"
+        " ORDER BY seq LIMIT ?", (after, older_than, limit))]
+
+
+def expire(store: Store, before: float | None = None) -> None:
+    """The server had trouble: look up every row sent before now at the next chance, settled or
+    not (a crashed server may have lost them)."""
+    with store.write() as c:
+        c.execute("UPDATE outbox_sent SET sent_at=0 WHERE sent_at<=?",
+                  (time.time() if before is None else before,))
 
 
 def confirmed(store: Store, seqs: Iterable[int]) -> None:

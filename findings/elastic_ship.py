@@ -101,9 +101,16 @@ class Shipper:
         self.client, self.store, self.namespace = client, store, namespace
         self.batch_size, self.settle, self.max_attempts = batch_size, settle_seconds, max_attempts
         self.retention_days, self.sleep = retention_days, sleep
-        self.call = elastic.Retrier(where=where, retry_for=retry_for, sleep=sleep)
+        self.call = elastic.Retrier(where=where, retry_for=retry_for, sleep=sleep, on_trouble=self.trouble)
         self.areas: set[str] = set()
+        self.data_streams = True
+        self.troubled = False
         self.result = ShipResult()
+
+    def trouble(self) -> None:
+        """A connection error, 429 or 5xx: what the server acknowledged so far is looked up again."""
+        self.troubled = True
+        journal.expire(self.store)
 
     def run(self) -> ShipResult:
         self.prepare()
@@ -114,6 +121,8 @@ class Shipper:
             self.map_areas(rows)
             self.deliver(rows)
             self.result.batches += 1
+        if self.troubled:  # the server came back during this ship: did it keep what it had acknowledged?
+            self.confirm()
         self.result.retries = self.call.retries
         self.result.remaining = self.store.outbox_depth()
         self.result.unconfirmed = journal.depth(self.store)
@@ -126,6 +135,8 @@ class Shipper:
             self.call(lambda: elastic.setup(self.client, retention_days=self.retention_days), "setup")
             areas = self.call(lambda: elastic.known_areas(self.client), "reading the templates")
         self.areas = areas or set()
+        caps = self.call(lambda: elastic.capabilities(self.client), "feature detection")
+        self.data_streams = caps.data_streams
 
     def map_areas(self, rows: Sequence[Any]) -> None:
         wanted = {T.area_of(r["dataset"]) for r in rows}
@@ -162,34 +173,40 @@ class Shipper:
         self.result.deferred += len(retry) - len(final)
 
     def confirm(self) -> None:
-        """Look the sent journal up on the server; requeue what it lost."""
-        after, now = 0, time.time()
-        while rows := journal.unconfirmed(self.store, LOOKUP_CHUNK, after):
+        """Look up the journal rows older than the settle time (or expired by trouble) on the
+        server: found → dropped from the journal; missing → back in the outbox."""
+        after, older_than, refreshed = 0, time.time() - self.settle, False
+        while rows := journal.due(self.store, older_than, LOOKUP_CHUNK, after):
             after = rows[-1]["seq"]
-            found = self.lookup(rows)
-            missing = [r["seq"] for r in rows if r["seq"] not in found]
-            settled = [s for s in found if now - found[s] >= self.settle]
+            if self.data_streams and not refreshed:  # search is near real time; mget is not used
+                self.call(lambda: self.client.indices.refresh(
+                    index=f"{T.STATE_INDEX},{T.LOGS_PATTERN}", ignore_unavailable=True,
+                    allow_no_indices=True), "refresh")
+                refreshed = True
+            have = self.lookup(rows)
+            found = [r["seq"] for r in rows if r["doc_id"] in have.get(target(r, self.namespace), {})
+                     and (r["stream"] != "state" or have[target(r, self.namespace)][r["doc_id"]] >= state_version(r))]
+            missing = sorted(set(r["seq"] for r in rows) - set(found))
             if missing:
                 self.result.requeued += journal.requeue(self.store, missing)
-            journal.confirmed(self.store, settled)
-            self.result.confirmed += len(settled)
+            journal.confirmed(self.store, found)
+            self.result.confirmed += len(found)
 
-    def lookup(self, rows: Sequence[dict]) -> dict[int, float]:
-        """seq → sent_at of the journal rows the server has (state: at this version or newer)."""
-        by_index: dict[str, list[dict]] = {}
+    def lookup(self, rows: Sequence[dict]) -> dict[str, dict[str, int]]:
+        """index → {id: version} of the rows the server has. Data streams: a search by ids (a
+        document id is not unique across backing indices); plain indices: mget (real time)."""
+        by_index: dict[str, list[str]] = {}
         for r in rows:
-            by_index.setdefault(target(r, self.namespace), []).append(r)
-        names = ",".join(sorted(by_index))
-        self.call(lambda: self.client.indices.refresh(index=names, ignore_unavailable=True,
-                                                      allow_no_indices=True), "refresh")
-        found: dict[int, float] = {}
-        for index, group in by_index.items():
-            ids = [r["doc_id"] for r in group]
-            resp = self.call(lambda: self.client.search(
-                index=index, query={"ids": {"values": ids}}, size=len(ids), source=False, version=True,
-                ignore_unavailable=True, allow_no_indices=True), "lookup")
-            have = {h["_id"]: h.get("_version", 0) for h in resp["hits"]["hits"]}
-            for r in group:
-                if r["doc_id"] in have and (r["stream"] != "state" or have[r["doc_id"]] >= state_version(r)):
-                    found[r["seq"]] = r["sent_at"]
-        return found
+            by_index.setdefault(target(r, self.namespace), []).append(r["doc_id"])
+        out: dict[str, dict[str, int]] = {}
+        for index, ids in by_index.items():
+            if self.data_streams:
+                resp = self.call(lambda: self.client.search(
+                    index=index, query={"ids": {"values": ids}}, size=len(ids), source=False, version=True,
+                    ignore_unavailable=True, allow_no_indices=True), "lookup")
+                out[index] = {h["_id"]: h.get("_version", 0) for h in resp["hits"]["hits"]}
+            else:
+                resp = self.call(lambda: self.client.options(ignore_status=404).mget(
+                    index=index, ids=ids, source=False, realtime=True), "lookup")
+                out[index] = {d["_id"]: d.get("_version", 0) for d in resp.get("docs", []) if d.get("found")}
+        return out

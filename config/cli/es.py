@@ -5,20 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 import click
-import elastic_transport
-from elasticsearch import ApiError
 
-from findings import elastic, elastic_journal
+from findings import elastic_journal
 from findings.errors import CitysecError
 
 from ..jobs import run_job
-from ..jobs.ship import client_from_config, configured, where
 from .context import App, emit, json_option, pass_app
 from .status_parts import part
+
+# the client library is imported when an Elasticsearch command runs, not on every command's start
 
 
 @part
 def _elasticsearch(app: App) -> tuple[str, Any]:
+    import elastic_transport
+    from elasticsearch import ApiError
+
+    from ..jobs.ship import client_from_config, configured, where
     es = app.city.elasticsearch
     data: dict[str, Any] = {"configured": configured(app), "hosts": where(app) or None,
                             "namespace": es.namespace, "reachable": None,
@@ -44,8 +47,6 @@ def _setup_render(r: dict) -> None:
                + (f" (ILM policy {r['ilm_policy']})" if r["ilm_policy"] else ""))
     click.echo(f"  data streams: logs-citysec.<area>-{r['namespace']}"
                + ("" if r["data_streams"] else " (plain indices: no data-stream API)"))
-    for w in r["warnings"]:
-        click.echo(f"warning: {w}", err=True)
 
 
 def _ship_render(r: dict) -> None:
@@ -66,16 +67,23 @@ def register(cli: click.Group) -> None:
         """Elasticsearch: templates, data streams, the state index."""
 
     @es_group.command("setup")
+    @click.option("--retry-for", type=click.FloatRange(min=0), default=10.0, show_default=True,
+                  help="Seconds to keep retrying an unreachable server before giving up (exit 3).")
     @json_option
     @pass_app
-    def es_setup(app: App, as_json: bool) -> None:
+    def es_setup(app: App, retry_for: float, as_json: bool) -> None:
         """Create or update the templates, data stream settings, retention and citysec-state."""
+        from findings import elastic
+
+        from ..jobs.ship import client_from_config, where
         es = app.city.elasticsearch
-        retry = elastic.Retrier(where=where(app), retry_for=10)
+        retry = elastic.Retrier(where=where(app), retry_for=retry_for)
         client = client_from_config(app)
         result = retry(lambda: elastic.setup(client, retention_days=es.retention_days), "setup")
         result["namespace"] = es.namespace
         emit(result, as_json, _setup_render)
+        for warning in result["warnings"]:
+            click.echo(f"warning: {warning}", err=True)
 
     @cli.command("ship")
     @click.option("--retry-for", type=click.FloatRange(min=0), default=60.0, show_default=True,

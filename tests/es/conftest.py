@@ -22,12 +22,12 @@ CITYSEC = str(Path(sys.executable).parent / "citysec")
 AGENCIES = ("vp-ubnd", "so-tttt", "q-hong-bang", "q-ngo-quyen")
 
 
-def write_config(folder: Path, url: str, **es: object) -> Path:
+def write_config(folder: Path, url: str, credentials: dict | None = None, **es: object) -> Path:
     """The example city with its store in ``folder`` and Elasticsearch at ``url``."""
     city = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
     city["store"] = {"path": str(folder / "citysec.db")}
     city["elasticsearch"] = {"hosts": [url], "namespace": "test", "batch_size": 500, **es}
-    city.setdefault("credentials", {}).update(es.pop("_credentials", {}) if "_credentials" in es else {})
+    city.setdefault("credentials", {}).update(credentials or {})
     path = folder / "city.yaml"
     path.write_text(yaml.safe_dump(city, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
