@@ -87,11 +87,12 @@ def register(cli: click.Group) -> None:
 
 
 def _render_diff(d: dict) -> None:
-    click.echo(f"baseline {d['baseline_run'] or '(none)'} → current {d['current_run'] or '(none)'}")
+    click.echo(f"{len(d['hosts'])} hosts compared" + (f" with their scans before {d['since']}" if d["since"] else
+                                                       " with their previous scan"))
     table = Table(title=", ".join(f"{k} {v}" for k, v in d["counts"].items()))
     for col in ("change", "agency", "host", "port", "check", "verdict", "status", "service"):
         table.add_column(col, overflow="fold")
-    for change in ("new", "gone", "changed", "unknown", "unchanged"):
+    for change in ("new", "gone", "changed", "unchanged"):
         for it in d[change]:
             table.add_row(change, it["agency"], it["host"] or "", f"{it['port']}/{it['transport']}", it["check"],
                           it["verdict"] or "", it["status"] or "", " ".join(filter(None, (it["service"], it["version"]))))

@@ -52,6 +52,8 @@ def test_partial_run_is_incomplete_and_closes_nothing(tmp_path, agencies, policy
     assert open_before <= {r["fingerprint"] for r in store.current(status=("open", "reopened"))}
     scan = {r["host"]: r["verdict"] for r in store.current(check="exposure.scan")}
     assert scan["198.19.18.10"] == "incomplete" and scan["198.19.16.20"] == "pass"
+    d = diff(store)
+    assert d["counts"]["gone"] == 0 and d["counts"]["unchanged"] > 0    # a killed run makes nothing "gone"
 
 
 def test_complete_run_closes_a_stopped_service_and_diff_shows_it(tmp_path, agencies, policy, cat):
@@ -67,7 +69,7 @@ def test_complete_run_closes_a_stopped_service_and_diff_shows_it(tmp_path, agenc
     (telnet,) = store.current(check="exposure.telnet")
     assert telnet["status"] == "closed"
     d = diff(store)
-    assert (d["baseline_run"], d["current_run"]) == ("r1", "r2")
+    assert d["hosts"]["198.19.17.11"] == {"baseline_run": "r1", "current_run": "r2"}
     assert [(i["host"], i["port"]) for i in d["gone"]] == [("198.19.17.11", 23)]
     assert d["gone"][0]["status"] == "closed" and d["counts"]["new"] == 0 and d["counts"]["unchanged"] > 10
 
