@@ -72,10 +72,47 @@ def _windows(session: Session, target: Target, tasks: list[Task]) -> dict[str, A
     return values
 
 
+class _WinRMSession:
+    """The piece of a session the Windows runner uses, over WinRM (certificate authentication:
+    the credential's key file is the client key, ``<key file>.crt`` its certificate)."""
+
+    def __init__(self, target: Target, timeouts: Timeouts, max_output: int):
+        from .windows import WinRMRunner
+        if not target.key_file:
+            raise CollectError("auth", "WinRM needs a credential with key_file (client key; certificate beside it)")
+        self.runner = WinRMRunner(target.ip, target.key_file + ".crt", target.key_file, timeout=timeouts.command)
+        self.max_output = max_output
+
+    def run_ps(self, script_text: str):
+        from .ssh import Result
+        try:
+            rc, out, err = self.runner.run_ps(script_text)
+        except Exception as exc:  # pywinrm raises requests/transport errors of many kinds: keep the reason
+            raise CollectError("unreachable", f"WinRM: {type(exc).__name__}: {exc}") from exc
+        data = out.encode()
+        return Result(rc, data[: self.max_output], err.encode()[: self.max_output], len(data) > self.max_output)
+
+
+def _windows_winrm(session: _WinRMSession, target: Target, tasks: list[Task]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for t in tasks:
+        ps = getattr(t, "powershell", None)
+        if ps is None:
+            continue
+        res = session.run_ps(ps(target))
+        if res.truncated:
+            raise CollectError("output", f"the host's output passed {session.max_output} bytes: not parsed")
+        values[t.name] = t.parse_windows(target, res.rc, res.stdout.decode("utf-8", "replace"))
+    return values
+
+
 def collect_host(target: Target, tasks: list[Task], known: KnownHosts, timeouts: Timeouts,
-                 max_output: int) -> HostResult:
+                 max_output: int, winrm=_WinRMSession) -> HostResult:
     result = HostResult(target)
     try:
+        if target.transport == "winrm":
+            result.values = _windows_winrm(winrm(target, timeouts, max_output), target, tasks)
+            return result
         with Session(target, known, timeouts, max_output) as session:
             runner = _windows if target.os == "windows" else _linux
             result.values = runner(session, target, tasks)

@@ -55,6 +55,7 @@ class Target:
     legacy_algorithms: bool = False
     netns: str | None = None           # open the TCP connection from this network namespace
     os: str = "linux"
+    transport: str = "ssh"             # ssh, or winrm (Windows hosts of agencies without OpenSSH)
     role: str = "workstation"
     system: str | None = None
     collect: tuple[str, ...] = ("antivirus", "backup", "logs")
@@ -90,10 +91,10 @@ def load_key(target: Target) -> paramiko.PKey:
         elif target.key_env:
             text = os.environ.get(target.key_env)
             if not text:
-                raise CollectError("auth", f"environment variable {target.key_env} holding the SSH key is not set")
+                raise CollectError("auth", f"environment variable {target.key_env} holding the SSH key is not set") from None
             key = _key_from_text(text)
         else:
-            raise CollectError("auth", "no SSH key configured for this host (ssh.key → a credential)")
+            raise CollectError("auth", "no SSH key configured for this host (ssh.key → a credential)") from None
     except (OSError, paramiko.SSHException, ValueError) as exc:
         raise CollectError("auth", f"cannot load the SSH key {target.key_file or target.key_env}: {exc}") from exc
     _KEY_CACHE[cache_key] = key
@@ -106,7 +107,7 @@ def _key_from_text(text: str) -> paramiko.PKey:
             return cls.from_private_key(io.StringIO(text))
         except paramiko.SSHException:
             continue
-    raise CollectError("auth", "the SSH key in the environment variable is not a supported private key")
+    raise CollectError("auth", "the SSH key in the environment variable is not a supported private key") from None
 
 
 class Session:
@@ -141,13 +142,13 @@ class Session:
                 return bastion.get_transport().open_channel(
                     "direct-tcpip", (t.ip, t.port), ("127.0.0.1", 0), timeout=self.timeouts.connect)
             except (paramiko.SSHException, OSError) as exc:
-                raise CollectError("unreachable", f"jump host {t.jump.name} cannot reach {t.ip}:{t.port}: {exc}")
+                raise CollectError("unreachable", f"jump host {t.jump.name} cannot reach {t.ip}:{t.port}: {exc}") from None
         try:
             return connect_in_netns(t.netns, t.ip, t.port, self.timeouts.connect)
         except socket.timeout:
-            raise CollectError("unreachable", f"no answer from {t.ip}:{t.port} within {self.timeouts.connect:g} s")
+            raise CollectError("unreachable", f"no answer from {t.ip}:{t.port} within {self.timeouts.connect:g} s") from None
         except OSError as exc:
-            raise CollectError("unreachable", f"cannot connect to {t.ip}:{t.port}: {exc.strerror or exc}")
+            raise CollectError("unreachable", f"cannot connect to {t.ip}:{t.port}: {exc.strerror or exc}") from None
 
     def _connect(self, t: Target) -> paramiko.SSHClient:
         pkey = load_key(t)
@@ -169,14 +170,14 @@ class Session:
                 f"host key of {hid} changed (offered {fp(exc.key)}, enrolled {fp(exc.expected_key)}): "
                 "refused — possible interception", expected=fp(exc.expected_key), offered=fp(exc.key))
         except paramiko.AuthenticationException as exc:
-            raise CollectError("auth", f"authentication as {t.user} on {hid} failed: {exc}")
+            raise CollectError("auth", f"authentication as {t.user} on {hid} failed: {exc}") from None
         except paramiko.SSHException as exc:
             if "not found in known_hosts" in str(exc):
                 raise CollectError("hostkey_unknown", f"{hid} is not enrolled: run `citysec hosts enroll` "
                                    "and check its fingerprint")
-            raise CollectError("protocol", f"SSH with {hid} failed: {exc}")
+            raise CollectError("protocol", f"SSH with {hid} failed: {exc}") from None
         except (OSError, EOFError) as exc:
-            raise CollectError("unreachable", f"SSH with {hid} broke off: {exc}")
+            raise CollectError("unreachable", f"SSH with {hid} broke off: {exc}") from None
         return client
 
     def run(self, command: str, *, timeout: float | None = None, stdin: bytes | None = None) -> Result:
@@ -192,7 +193,7 @@ class Session:
             chan.shutdown_write()
             return _drain(chan, start, start + limit, self.max_output)
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise CollectError("protocol", f"running a command on {self.target.ip} failed: {exc}")
+            raise CollectError("protocol", f"running a command on {self.target.ip} failed: {exc}") from None
 
 
 def _drain(chan: paramiko.Channel, start: float, deadline: float, cap: int) -> Result:
@@ -215,7 +216,7 @@ def _drain(chan: paramiko.Channel, start: float, deadline: float, cap: int) -> R
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise CollectError("timeout", f"the command did not finish within {deadline - start:.0f} s")
+                raise CollectError("timeout", f"the command did not finish within {deadline - start:.0f} s") from None
             if not got:
                 select.select([chan], [], [], min(remaining, 0.5))
         rc = chan.recv_exit_status() if not truncated else None

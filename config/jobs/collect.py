@@ -56,6 +56,7 @@ def _target(app, agency, host, *, system: str | None, depth: int = 0) -> Target:
     return Target(agency=agency.id, name=host.name, ip=host.ip, user=ssh.user, port=ssh.port, key_file=key_file,
                   key_env=cred.env if cred else None, jump=jump, legacy_algorithms=ssh.legacy_algorithms,
                   netns=sensor.netns if sensor else None, os=host.os, role=host.role, system=system,
+                  transport="winrm" if host.os == "windows" and ssh.windows == "winrm" else "ssh",
                   collect=tuple(host.collect))
 
 
@@ -65,7 +66,7 @@ def targets(app, agency: str | None, task: str) -> list[Target]:
     for aid in app.agency_ids(agency):
         a = app.city.agency(aid)
         for h in a.hosts:
-            if task in h.collect and h.os in ("linux", "windows"):
+            if task in h.collect and (h.os == "linux" or (h.os == "windows" and task == "antivirus")):
                 system = h.system or systems.get((aid, h.name)) or systems.get((aid, h.ip))
                 out.append(_target(app, a, h, system=system))
     return out

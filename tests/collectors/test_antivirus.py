@@ -137,3 +137,35 @@ def test_console_csv_bad_column_names_the_file():
     from findings.errors import UsageError
     with pytest.raises(UsageError, match="export.csv: the CSV has no column 'IP'"):
         parse_console_csv((FIX / "av-console-export.csv").read_text(), {"ip": "IP"}, "export.csv")
+
+
+def test_winrm_hosts_go_through_winrm_with_the_same_parsing():
+    """The engine's WinRM path, with pywinrm replaced by the recorded answers (no Windows here)."""
+    from collectors.engine import collect_host
+    from collectors.ssh import Result, Target, Timeouts
+    from collectors.tasks import AntivirusTask
+
+    class Recorded:
+        def __init__(self, target, timeouts, max_output):
+            self.max_output, self.role = max_output, target.role
+
+        def run_ps(self, script):
+            assert script == windows.script_for(self.role)
+            name = "mpstatus-server2019.json" if self.role == "server" else "winrm-wsc-stdout.txt"
+            return Result(0, (FIX / name).read_bytes(), b"")
+
+    ws = Target(agency="a", name="ws", ip="198.19.33.40", os="windows", transport="winrm")
+    srv = Target(agency="a", name="srv", ip="198.19.34.40", os="windows", transport="winrm", role="server")
+    got = {t.name: collect_host(t, [AntivirusTask()], None, Timeouts(), 1 << 20, winrm=Recorded)
+           for t in (ws, srv)}
+    assert got["ws"].error is None and got["ws"].values["antivirus"].product == "Bkav Pro Internet Security"
+    assert got["srv"].values["antivirus"].source == "defender" and got["srv"].values["antivirus"].enabled
+
+
+def test_winrm_without_key_file_is_an_auth_error():
+    from collectors.engine import collect_host
+    from collectors.ssh import Target, Timeouts
+    from collectors.tasks import AntivirusTask
+    r = collect_host(Target(agency="a", name="ws", ip="198.19.33.40", os="windows", transport="winrm"),
+                     [AntivirusTask()], None, Timeouts(), 1 << 20)
+    assert r.error.kind == "auth" and "WinRM" in r.error.reason
