@@ -3,11 +3,15 @@ and English and its control mappings, validated when the catalogue is loaded."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .errors import ConfigError
 from .model import SEVERITIES, Finding
+
+CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9][a-z0-9_-]*)+$")   # area.name, stable forever
+DATASET = re.compile(r"^citysec\.[a-z0-9_]+$")                          # no '-': data stream names
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,15 @@ class Check:
 
     def __post_init__(self) -> None:
         problems = []
+        if not CHECK_ID.match(self.id):
+            problems.append(f"check {self.id}: the id must be 'area.name' (lower case, digits, _ and -)")
+        if self.dataset is not None and not DATASET.match(self.dataset):
+            problems.append(f"check {self.id}: dataset {self.dataset!r} must be 'citysec.<area>' (no '-')")
+        if not isinstance(self.remediation, Mapping):
+            problems.append(f"check {self.id}: remediation must map vi and en to text")
+            object.__setattr__(self, "remediation", {})
+        if any(not isinstance(c, str) or not c for c in self.controls):
+            problems.append(f"check {self.id}: controls must be a list of control ids")
         if self.severity not in SEVERITIES:
             problems.append(f"check {self.id}: severity {self.severity!r} is not one of {SEVERITIES}")
         for lang in ("vi", "en"):
@@ -52,10 +65,13 @@ class Catalogue:
     def from_mapping(cls, data: Mapping[str, Mapping[str, Any]], source: str = "<catalogue>") -> "Catalogue":
         checks, problems = {}, []
         for cid, meta in data.items():
+            if not isinstance(meta, Mapping):
+                problems.append(f"{source}: check {cid}: give a mapping (name, severity, remediation, ...)")
+                continue
             try:
                 checks[cid] = Check(
                     id=cid, name=meta["name"], severity=meta["severity"],
-                    remediation=dict(meta["remediation"]), controls=tuple(meta.get("controls", ())),
+                    remediation=meta["remediation"], controls=tuple(meta.get("controls") or ()),
                     dataset=meta.get("dataset"), category=tuple(meta.get("category", ())),
                     description=meta.get("description", ""),
                     extra={k: v for k, v in meta.items() if k not in {

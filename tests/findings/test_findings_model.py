@@ -85,3 +85,22 @@ def test_check_without_remediation_in_both_languages_is_rejected():
         Check(id="x.y", name="x", severity="low", remediation={"vi": "a"})
     with pytest.raises(ConfigError, match="cat.yaml: check x.z: missing name"):
         Catalogue.from_mapping({"x.z": {"severity": "low", "remediation": {}}}, source="cat.yaml")
+
+
+@pytest.mark.parametrize("cid,meta,message", [
+    ("Exposure Telnet", {}, "the id must be 'area.name'"),
+    ("exposure.telnet", {"dataset": "citysec.exposure-scan"}, "must be 'citysec.<area>' (no '-')"),
+    ("exposure.telnet", {"remediation": "Tắt Telnet"}, "remediation must map vi and en to text"),
+    ("exposure.telnet", {"controls": ["CIS8:4.8", ""]}, "controls must be a list of control ids"),
+    ("exposure.telnet", {"severity": "urgent"}, "severity 'urgent' is not one of"),
+])
+def test_catalogue_rejects_bad_metadata_naming_source_and_check(cid, meta, message):
+    good = {"name": "Telnet", "severity": "high", "remediation": {"vi": "Tắt Telnet", "en": "Disable Telnet"}}
+    with pytest.raises(ConfigError) as exc:
+        Catalogue.from_mapping({cid: good | meta}, source="exposure.yaml")
+    assert any(p.startswith(f"exposure.yaml: check {cid}: ") and message in p for p in exc.value.problems)
+
+
+def test_catalogue_entry_that_is_not_a_mapping():
+    with pytest.raises(ConfigError, match="cat.yaml: check av.x: give a mapping"):
+        Catalogue.from_mapping({"av.x": "high"}, source="cat.yaml")
