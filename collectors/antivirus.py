@@ -38,30 +38,27 @@ class AvState:
 
 
 # -- Linux: the shell snippets of one cycle ------------------------------------------------------
-def _pid_check(name: str) -> str:
-    """Print pids of ``name`` in this host's network namespace (or whose namespace an unprivileged
-    account cannot read), and pid files naming a live process."""
-    return (f"me=$(readlink /proc/self/ns/net); for p in $(pgrep -x {name}); do "
-            f"ns=$(readlink /proc/$p/ns/net 2>/dev/null); "
-            f"if [ -z \"$ns\" ] || [ \"$ns\" = \"$me\" ]; then echo \"proc $p\"; fi; done; "
-            f"for f in /run/clamav/{name}.pid /var/run/clamav/{name}.pid; do "
-            f"[ -s \"$f\" ] && p=$(cat \"$f\") && [ -d \"/proc/$p\" ] && echo \"pidfile $p\"; done; true")
+PROCS = ("me=$(readlink /proc/self/ns/net); for p in $(pgrep -x 'clamd|freshclam'); do "
+         "read -r n < /proc/$p/comm; ns=$(readlink /proc/$p/ns/net 2>/dev/null); "
+         "if [ -z \"$ns\" ] || [ \"$ns\" = \"$me\" ]; then echo \"proc $n $p\"; fi; done; "
+         "for f in /run/clamav/clamd.pid /run/clamav/freshclam.pid; do "
+         "[ -s \"$f\" ] && read -r p < \"$f\" && [ -d \"/proc/$p\" ] && echo \"pidfile ${f##*/} $p\"; done; true")
+PKG = ("if [ -f /var/lib/dpkg/status ]; then "
+       "grep -A 12 -x -e 'Package: clamav' -e 'Package: clamav-daemon' /var/lib/dpkg/status; "
+       "elif command -v rpm >/dev/null && [ -d /var/lib/rpm ]; then rpm -q clamav clamd; "
+       "else echo nodb; clamscan --version; fi; true")
 
 
 def linux_sections() -> list[tuple[str, str]]:
+    """Cheap on the host: shell built-ins, one grep of the package database, one ``head`` per
+    signature database (the cost is paid on every host of every cycle)."""
     logs = " ".join(CLAM_LOGS)
     return [
         ("av.which", "for c in clamscan clamd freshclam sigtool; do command -v $c || echo \"missing $c\"; done"),
-        ("av.version", "clamscan --version"),
-        ("av.pkg", "if [ -d /var/lib/dpkg ] && command -v dpkg-query >/dev/null; then "
-                   "dpkg-query -W -f='${Package} ${Status} ${Version}\\n' clamav clamav-daemon 2>/dev/null; "
-                   "elif command -v rpm >/dev/null && [ -d /var/lib/rpm ]; then rpm -q clamav clamd; "
-                   "else echo nodb; fi; true"),
+        ("av.pkg", PKG),
         ("av.db", f"for f in {DB_DIR}/*.cvd {DB_DIR}/*.cld {DB_DIR}/*.cud; do [ -f \"$f\" ] || continue; "
-                  "printf '%s\\t%s\\t' \"$f\" \"$(stat -c %Y \"$f\")\"; head -c 512 \"$f\" | tr -d '\\000\\n'; "
-                  "echo; done; true"),
-        ("av.clamd", _pid_check("clamd")),
-        ("av.freshclam", _pid_check("freshclam")),
+                  "printf '%s\\t%s\\t' \"$f\" \"$(stat -c %Y \"$f\")\"; head -c 512 \"$f\"; echo; done; true"),
+        ("av.proc", PROCS),
         ("av.found", f"for f in {logs}; do [ -r \"$f\" ] && grep -h ' FOUND' \"$f\" | tail -n 1; done; true"),
     ]
 
@@ -108,18 +105,37 @@ def parse_version(text: str) -> dict[str, Any]:
     return out
 
 
-def _running(text: str) -> bool:
-    return any(line.startswith(("proc ", "pidfile ")) for line in text.splitlines())
+def _running(text: str, name: str) -> bool:
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] in ("proc", "pidfile") and parts[1] in (name, f"{name}.pid"):
+            return True
+    return False
 
 
-def _installed(sections: dict, missing: set[str], have_db: bool, running: bool) -> bool:
+def parse_packages(text: str) -> tuple[bool | None, str | None]:
+    """(installed, version) from the package database; installed None when the host has none."""
+    if text.startswith("nodb"):
+        return None, parse_version(text).get("version")
+    installed, version, current = False, None, None
+    for line in text.splitlines():
+        if line.startswith("Package: "):
+            current = line[9:].strip()
+        elif current in ("clamav", "clamav-daemon") and line.startswith("Status: "):
+            installed = installed or line.split()[-1] == "installed"
+        elif current == "clamav" and line.startswith("Version: ") and version is None:
+            version = re.split(r"[+~-]", line[9:].strip().split(":")[-1])[0]
+        elif line.startswith(("clamav-", "clamd-")) and "not installed" not in line:   # rpm -q
+            installed = True
+            version = version or line.split("-")[1]
+    return installed, version
+
+
+def _installed(pkg_installed: bool | None, missing: set[str], have_db: bool, running: bool) -> bool:
     """The package database decides when the host has one; otherwise ClamAV's programs with a
     signature database or a running daemon (a program alone is not a working install)."""
-    pkg = sections["av.pkg"].text if "av.pkg" in sections else "nodb"
-    if "nodb" not in pkg:
-        lines = pkg.splitlines()
-        return any(("install ok installed" in ln) or ln.startswith(("clamav-", "clamd-")) for ln in lines
-                   if "not installed" not in ln)
+    if pkg_installed is not None:
+        return pkg_installed
     return ("clamscan" not in missing or "clamd" not in missing) and (have_db or running)
 
 
@@ -130,7 +146,7 @@ def parse_linux(sections: dict) -> AvState:
     dbs = []
     for line in sections["av.db"].text.splitlines() if "av.db" in sections else ():
         path, _, rest = line.partition("\t")
-        mtime, _, header = rest.partition("\t")
+        mtime, _, header = rest.replace("\0", "").partition("\t")
         info = parse_db_header(header)
         if info is None and mtime.isdigit():   # no readable header: the file's time, marked as such
             info = {"version": 0, "builder": "?", "time": datetime.fromtimestamp(int(mtime), timezone.utc),
@@ -138,15 +154,16 @@ def parse_linux(sections: dict) -> AvState:
         if info:
             dbs.append((path, info))
     newest = max((i["time"] for _, i in dbs), default=None)
-    ver = parse_version(sections["av.version"].text) if "av.version" in sections else {}
+    pkg_installed, version = parse_packages(sections["av.pkg"].text if "av.pkg" in sections else "nodb")
     found = sections["av.found"].text.strip() if "av.found" in sections else ""
-    enabled = _running(sections["av.clamd"].text) if "av.clamd" in sections else None
-    installed = _installed(sections, missing, bool(dbs), bool(enabled))
+    procs = sections["av.proc"].text if "av.proc" in sections else None
+    enabled = _running(procs, "clamd") if procs is not None else None
+    installed = _installed(pkg_installed, missing, bool(dbs), bool(enabled))
     return AvState(
         source="clamav", installed=installed, product="ClamAV" if installed else None,
-        version=ver.get("version"), db_version=max((i["version"] for _, i in dbs), default=ver.get("db_version")),
+        version=version, db_version=max((i["version"] for _, i in dbs), default=None),
         db_time=newest, enabled=enabled,
-        updater=_running(sections["av.freshclam"].text) if "av.freshclam" in sections else None,
+        updater=_running(procs, "freshclam") if procs is not None else None,
         last_detection=clean_text(found.splitlines()[-1], 512) if found else None,
         raw={"missing": sorted(missing), "databases": {p: {"version": i["version"], "time": i["time"].isoformat(),
                                                            "builder": i["builder"]} for p, i in dbs}})

@@ -30,14 +30,15 @@ def _sections(**texts):
 
 
 HEADER = (FIX / "clamav-range.cud.header").read_text().strip()
+DPKG = (FIX / "dpkg-status-clamav.txt").read_text()
 
 
 def test_linux_state_healthy_and_outdated():
-    secs = _sections(**{"av.which": "/usr/bin/clamscan\n/usr/sbin/clamd\n", "av.pkg": "nodb\n",
-                        "av.version": "ClamAV 1.4.6\n", "av.db": f"/var/lib/clamav/range.cud\t1\t{HEADER}\n",
-                        "av.clamd": "proc 31\n", "av.freshclam": "", "av.found": ""})
+    secs = _sections(**{"av.which": "/usr/bin/clamscan\n/usr/sbin/clamd\n", "av.pkg": DPKG,
+                        "av.db": f"/var/lib/clamav/range.cud\t1\t{HEADER}\0\0  \n",
+                        "av.proc": "proc clamd 31\npidfile clamd.pid 31\n", "av.found": ""})
     state = antivirus.parse_linux(secs)
-    assert state.installed and state.enabled and state.updater is False
+    assert state.installed and state.enabled and state.updater is False and state.version == "1.4.6"
     assert state.db_time == datetime(2026, 10, 15, 3, 0, tzinfo=timezone.utc)
     h = antivirus.health(state, max_age_hours=72, require_daemon=True, require_updater=False, now=NOW)
     assert not h.healthy and h.reason.startswith("outdated")
@@ -47,8 +48,8 @@ def test_linux_state_healthy_and_outdated():
 
 
 def test_linux_programs_without_database_or_daemon_is_not_installed():
-    secs = _sections(**{"av.which": "/usr/bin/clamscan\n", "av.pkg": "nodb\n", "av.db": "", "av.clamd": "",
-                        "av.freshclam": "", "av.version": "ClamAV 1.4.6\n", "av.found": ""})
+    secs = _sections(**{"av.which": "/usr/bin/clamscan\n", "av.pkg": "nodb\nClamAV 1.4.6\n", "av.db": "",
+                        "av.proc": "", "av.found": ""})
     state = antivirus.parse_linux(secs)
     assert state.installed is False
     checks = {f.check: f.verdict for f in antivirus.judge(
@@ -58,14 +59,17 @@ def test_linux_programs_without_database_or_daemon_is_not_installed():
 
 
 def test_package_database_decides_when_present():
-    secs = _sections(**{"av.which": "/usr/bin/clamscan\n", "av.pkg": "clamav deinstall ok config-files 1.0\n",
-                        "av.db": f"/var/lib/clamav/x.cvd\t1\t{HEADER}\n", "av.clamd": "", "av.freshclam": ""})
+    removed = "Package: clamav\nStatus: deinstall ok config-files\nVersion: 1.0.7+dfsg-1\n"
+    secs = _sections(**{"av.which": "/usr/bin/clamscan\n", "av.pkg": removed,
+                        "av.db": f"/var/lib/clamav/x.cvd\t1\t{HEADER}\n", "av.proc": ""})
     assert antivirus.parse_linux(secs).installed is False
+    assert antivirus.parse_packages("") == (False, None)           # the database has no ClamAV at all
+    assert antivirus.parse_packages("clamav-1.0.1-1.el9.x86_64\npackage clamd is not installed\n") == (True, "1.0.1")
 
 
 def test_daemon_stopped_is_a_fail_with_reason():
     secs = _sections(**{"av.which": "/usr/bin/clamscan\n/usr/sbin/clamd\n", "av.pkg": "nodb",
-                        "av.db": f"/var/lib/clamav/range.cud\t1\t{HEADER}\n", "av.clamd": "", "av.freshclam": ""})
+                        "av.db": f"/var/lib/clamav/range.cud\t1\t{HEADER}\n", "av.proc": "proc freshclam 9\n"})
     state = antivirus.parse_linux(secs)
     fs = {f.check: f for f in antivirus.judge(state, catalogue(), agency="a", host_ip="198.19.33.1", host_name="x",
                                               max_age_hours=10000, require_daemon=True, require_updater=False,
