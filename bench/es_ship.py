@@ -26,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from elasticsearch import helpers  # noqa: E402
+from elasticsearch import helpers
 
-from findings import elastic  # noqa: E402
-from findings.elastic_ship import Shipper, target  # noqa: E402
-from findings.model import Finding  # noqa: E402
-from findings.store import Store  # noqa: E402
-from tests.es_server import EsServer  # noqa: E402
+from findings import elastic
+from findings.elastic_ship import Shipper, target
+from findings.model import Finding
+from findings.store import Store
+from tests.es_server import EsServer
 
 AGENCIES = ("vp-ubnd", "so-tttt", "q-hong-bang", "q-ngo-quyen")
 NAMESPACE = "bench"
@@ -102,7 +102,7 @@ def rounds(store: Store, raw_c, out_c, where: str, batch: int, n_rounds: int) ->
         release(store, part[0], part[-1])
         actions = prebuilt(store)
 
-        def raw() -> float:
+        def raw(actions: list[dict] = actions) -> float:
             t0 = time.perf_counter()
             ok, errors = helpers.bulk(raw_c, actions, chunk_size=batch, raise_on_error=False)
             assert ok == len(actions) and not errors, errors[:3]

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from . import elastic, elastic_journal as journal
+from . import elastic
+from . import elastic_journal as journal
 from . import elastic_templates as T
 from .model import parse_ts
 from .store import Store
@@ -147,7 +149,7 @@ class Shipper:
         pending = list(rows)
         for attempt in range(ITEM_RETRIES + 1):
             payload = "".join(f"{action_line(r, self.namespace)}\n{r['body']}\n" for r in pending)
-            resp = self.call(lambda: self.client.bulk(operations=payload.encode("utf-8")).body, "bulk")
+            resp = self.call(lambda p=payload: self.client.bulk(operations=p.encode("utf-8")).body, "bulk")
             done, already, dead, retry = classify(pending, resp["items"])
             journal.mark_sent(self.store, done + already)
             if dead:
@@ -186,7 +188,7 @@ class Shipper:
             have = self.lookup(rows)
             found = [r["seq"] for r in rows if r["doc_id"] in have.get(target(r, self.namespace), {})
                      and (r["stream"] != "state" or have[target(r, self.namespace)][r["doc_id"]] >= state_version(r))]
-            missing = sorted(set(r["seq"] for r in rows) - set(found))
+            missing = sorted({r["seq"] for r in rows} - set(found))
             if missing:
                 self.result.requeued += journal.requeue(self.store, missing)
             journal.confirmed(self.store, found)
@@ -201,12 +203,12 @@ class Shipper:
         out: dict[str, dict[str, int]] = {}
         for index, ids in by_index.items():
             if self.data_streams:
-                resp = self.call(lambda: self.client.search(
+                resp = self.call(lambda index=index, ids=ids: self.client.search(
                     index=index, query={"ids": {"values": ids}}, size=len(ids), source=False, version=True,
                     ignore_unavailable=True, allow_no_indices=True), "lookup")
                 out[index] = {h["_id"]: h.get("_version", 0) for h in resp["hits"]["hits"]}
             else:
-                resp = self.call(lambda: self.client.options(ignore_status=404).mget(
+                resp = self.call(lambda index=index, ids=ids: self.client.options(ignore_status=404).mget(
                     index=index, ids=ids, source=False, realtime=True), "lookup")
                 out[index] = {d["_id"]: d.get("_version", 0) for d in resp.get("docs", []) if d.get("found")}
         return out

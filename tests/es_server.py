@@ -41,7 +41,7 @@ class EsServer:
         os.chmod(str(path), 0o755)
         return str(path)
 
-    def start(self, timeout: float = 20) -> "EsServer":
+    def start(self, timeout: float = 20) -> EsServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv = [self.binary(), "start", "--data-dir", str(self.data_dir), "--only", "elasticsearch",
                 "--elasticsearch-port", str(self.port)]
@@ -78,7 +78,7 @@ class EsServer:
                 self.proc.kill()
                 self.proc.wait(10)
 
-    def restart(self) -> "EsServer":
+    def restart(self) -> EsServer:
         self.kill()
         return self.start()
 
