@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import as_json, citysec, findings, write_config
+from es_helpers import as_json, citysec, findings, write_config
+
 from findings import Store
 from tests.es_server import free_port
 

@@ -7,8 +7,8 @@ import subprocess
 import time
 
 from elasticsearch import Elasticsearch
+from es_helpers import CITYSEC, as_json, citysec, findings, write_config
 
-from conftest import CITYSEC, as_json, citysec, findings, write_config
 from findings import Store
 from tests.es_server import EsServer
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from elasticsearch import Elasticsearch
+from es_helpers import as_json, citysec, findings
 
-from conftest import as_json, citysec, findings
 from findings import Finding
 
 

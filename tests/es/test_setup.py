@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from elasticsearch import Elasticsearch
-
-from conftest import as_json, citysec
+from es_helpers import as_json, citysec
 
 
 def test_setup_creates_templates_and_state_index(city, es_server):
@@ -48,7 +47,8 @@ def test_setup_is_idempotent_and_keeps_learned_areas(city, es_server):
 
 
 def test_setup_with_server_down_exits_3(tmp_path):
-    from conftest import write_config
+    from es_helpers import write_config
+
     from tests.es_server import free_port
     config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}")
     proc = citysec(config, "es", "setup", "--retry-for", "0.5")

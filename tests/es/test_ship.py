@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from elasticsearch import Elasticsearch
+from es_helpers import alerts, as_json, citysec, findings
 
-from conftest import alerts, as_json, citysec, findings
 from findings import Finding, Scope
 
 LOGS = "logs-citysec.*-test"
