@@ -71,7 +71,7 @@ class ScopeGuard:
                                  f"not by this sensor {self.sensor!r}")
             for ex in net.excluded:
                 if want.overlaps(ex) and want.num_addresses <= ex.num_addresses:
-                    raise ScopeError(f"target {text} is excluded ({ex} in the exclusions of {net.cidr})")
+                    raise ScopeError(f"target {text} is excluded ({ex} in the exclusions of {net.cidr}): refused")
             out.append(Target(agency.id, net, want))
         return out
 

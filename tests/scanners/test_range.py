@@ -140,6 +140,24 @@ def test_a_stopped_service_is_closed_by_the_next_scan(first_scan, rng, config):
         rng.service("w-pc01", "telnet", "start")
 
 
+def capture(rng, action):
+    """IPv4 packets on every link of the range's core router while ``action`` runs (pcap bytes)."""
+    cap = subprocess.Popen(["ip", "netns", "exec", rng.core_netns, "tcpdump", "-i", "any", "-n", "-U", "-w", "-",
+                            "ip"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    time.sleep(1.0)   # tcpdump is listening
+    result = action()
+    time.sleep(0.5)
+    cap.send_signal(signal.SIGINT)
+    pcap, err = cap.communicate(timeout=10)
+    assert b"listening on any" in err
+    return result, pcap
+
+
+def test_the_capture_sees_a_probe_from_the_sensor(rng):
+    probe, pcap = capture(rng, lambda: rng.sensor_exec(["ncat", "-z", "-w", "2", "198.19.17.11", "22"]))
+    assert probe.returncode == 0 and len(pcap) > 24
+
+
 @pytest.mark.parametrize("argv", [
     ["scan", "services", "--target", "198.51.100.7"],
     ["scan", "discover", "--target", "198.19.32.5"],
@@ -147,17 +165,10 @@ def test_a_stopped_service_is_closed_by_the_next_scan(first_scan, rng, config):
     ["scan", "discover", "--target", "198.19.17.201"],
 ])
 def test_scope_guard_refuses_and_nothing_leaves(rng, config, argv):
-    cap = subprocess.Popen(["ip", "netns", "exec", rng.core_netns, "tcpdump", "-i", "any", "-n", "-U", "-w", "-",
-                            "not arp"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    time.sleep(1.0)   # tcpdump is listening
-    out = cli(config, *argv)
-    time.sleep(0.5)
-    cap.send_signal(signal.SIGINT)
-    pcap, err = cap.communicate(timeout=10)
+    out, pcap = capture(rng, lambda: cli(config, *argv))
     assert out.returncode == 2, out.stderr
     assert "refused" in out.stderr or "belongs to agency" in out.stderr
-    assert b"listening on any" in err
-    assert len(pcap) == 24, f"{len(pcap) - 24} bytes of packets crossed the core"   # the pcap header only
+    assert len(pcap) == 24, f"{len(pcap) - 24} bytes of IPv4 packets crossed the core"   # the pcap header only
 
 
 def test_nmap_missing_is_exit_3(config):
