@@ -8,8 +8,9 @@ Every problem names the file, the YAML path and the line.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from findings.checks import Catalogue, Check
 from findings.errors import ConfigError
@@ -83,7 +84,7 @@ class ExposureCatalogue:
 
     @classmethod
     def from_mapping(cls, data: Any, source: str = "<exposure>",
-                     positions: Mapping[tuple, tuple[str, int]] | None = None) -> "ExposureCatalogue":
+                     positions: Mapping[tuple, tuple[str, int]] | None = None) -> ExposureCatalogue:
         problems: list[str] = []
 
         def bad(loc: tuple, msg: str) -> None:

@@ -12,8 +12,8 @@ import os
 import shutil
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from findings.errors import MissingTool
 from findings.netns import netns_argv

@@ -14,7 +14,7 @@ import select
 import socket
 import struct
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 ETH_P_ARP = 0x0806
 SIOCGIFHWADDR = 0x8927

@@ -8,8 +8,8 @@ scans its own interface address, and there is nothing to learn there).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from findings.errors import ScopeError
 

@@ -9,8 +9,8 @@ scope, so it closes nothing.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
 
 from findings.model import Finding
 from findings.netns import connect_in_netns
@@ -118,4 +118,4 @@ def scan(plan: NmapPlan, agencies: dict[str, AgencyTargets], rules: tuple[Rule, 
     return result
 
 
-__all__ = ["ServiceScan", "scan", "judge_run", "http_paths"]
+__all__ = ["ServiceScan", "http_paths", "judge_run", "scan"]

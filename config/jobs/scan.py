@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from findings.errors import UsageError
 from findings.model import parse_ts, utcnow
@@ -125,11 +126,10 @@ def services(app, run_id: str, *, agency: str | None = None, targets: tuple[str,
                         host_timeout_seconds=policy.host_timeout_seconds,
                         version_intensity=policy.version_intensity, privileged=root)
         expected = _expected(store, group, guard)
-        size = sum(len(guard.addresses(t)) for t in group)
         result = svc.scan(plan, agencies, policy.rules, cat, expected=expected,
                           netns=sensor.netns if sensor else None, sensor=sensor.id if sensor else None,
                           run_id=run_id, on_start=on_start,
-                          on_host=(lambda n: progress("services", n, size)) if progress else None)
+                          on_host=_host_progress(progress, len(expected)))
         scope = Scope(checks=frozenset({"exposure."}), agencies=frozenset(t.agency for t in group),
                       hosts=frozenset(result.complete_hosts), complete=not result.partial)
         rec = store.record(result.findings, run_id=run_id, scope=scope)
@@ -142,6 +142,13 @@ def services(app, run_id: str, *, agency: str | None = None, targets: tuple[str,
         totals["scan_type"] = result.scan_type
     totals["failed"] = len(store.current(status=("open", "reopened"), check="exposure"))
     return totals
+
+
+def _host_progress(progress: Progress | None, expected: int) -> Callable[[int], None] | None:
+    """nmap reports up hosts only: the registered and known hosts are the best total there is."""
+    if progress is None:
+        return None
+    return lambda n: progress("services", n, max(n, expected))
 
 
 def _expected(store, group, guard: ScopeGuard) -> set[str]:

@@ -4,11 +4,11 @@ closes nothing; a complete run closes what is gone. Discovery's judge: rogue and
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from findings.store import Scope, Store
-from scanners.discovery import Live, judge
 from scanners.diff import diff
+from scanners.discovery import Live, judge
 from scanners.nmaprun import NmapRun
 from scanners.nmapxml import parse
 from scanners.services import judge_run
@@ -75,7 +75,7 @@ def test_complete_run_closes_a_stopped_service_and_diff_shows_it(tmp_path, agenc
 
 
 def test_discovery_judge_flags_rogue_and_stale(cat, agencies):
-    now = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 30, tzinfo=UTC)
     live = {ip: Live(ip) for ip in ("198.19.17.11", "198.19.17.12", "198.19.17.66")}
     out = judge(agencies["ward"], live, now=now, checks=cat.check, since=now - timedelta(days=30),
                 last_seen={"198.19.17.99": now - timedelta(days=8)})

@@ -23,7 +23,7 @@ def test_complete_scan_has_every_host_and_open_port():
     ports = {(o.port, o.transport): o for o in r.hosts["198.19.19.10"].ports}
     assert ports[(443, "tcp")].tunnel == "ssl"           # python-nmap drops this attribute
     assert ports[(80, "tcp")].title == "d-web"
-    snmp = {h: [o for o in r.hosts[h].ports if o.port == 161][0] for h in ("198.19.16.20", "198.19.16.21")}
+    snmp = {h: next(o for o in r.hosts[h].ports if o.port == 161) for h in ("198.19.16.20", "198.19.16.21")}
     assert snmp["198.19.16.20"].snmp_communities == ("public",)
     assert snmp["198.19.16.21"].snmp_communities == ()
     assert r.hosts["198.19.16.20"].mac == "96:9E:45:2F:DA:BC"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 import pytest
 
@@ -11,7 +11,7 @@ from findings.errors import ConfigError
 from scanners.plan import blocked, parse_ports, port_sets, scripts_for, top_ports
 from scanners.targets import Blackout, ScanPolicy, Window
 
-MON_10 = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)   # a Monday
+MON_10 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)   # a Monday
 
 
 def test_windows_and_blackouts():
@@ -19,8 +19,8 @@ def test_windows_and_blackouts():
     p = ScanPolicy(windows=(office,))
     assert blocked(p, "ward", MON_10) == "outside every scan window"
     assert blocked(p, "dept", MON_10) is None                                  # no window names dept
-    assert blocked(p, "ward", datetime(2026, 12, 5, 23, 30, tzinfo=timezone.utc)) is None  # Saturday night
-    bo = Blackout(datetime(2026, 11, 30, 8, tzinfo=timezone.utc), datetime(2026, 11, 30, 18, tzinfo=timezone.utc),
+    assert blocked(p, "ward", datetime(2026, 12, 5, 23, 30, tzinfo=UTC)) is None  # Saturday night
+    bo = Blackout(datetime(2026, 11, 30, 8, tzinfo=UTC), datetime(2026, 11, 30, 18, tzinfo=UTC),
                   frozenset(), "tax deadline")
     assert "tax deadline" in blocked(ScanPolicy(blackouts=(bo,)), "dept", MON_10)
 

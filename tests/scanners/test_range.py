@@ -45,7 +45,7 @@ def config(tmp_path_factory):
 
 
 def cli(config, *args, env=None):
-    proc = subprocess.run([CITSEC, "--config", config, *args], capture_output=True, text=True, timeout=600,
+    proc = subprocess.run([CITSEC, "--config", config, *args], check=False, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "CI": "1", **(env or {})}, stdin=subprocess.DEVNULL)
     return proc
 
