@@ -62,6 +62,18 @@ def antivirus_findings(results: list[HostResult], cat: Catalogue, policy: AvPoli
     return out, health
 
 
+def merge_console(health: dict[str, antivirus.Health], states: dict[str, antivirus.AvState], policy: AvPolicy,
+                  now: datetime) -> dict[str, antivirus.Health]:
+    """The AV console's word for hosts SSH gave nothing for (not collected, or unreachable)."""
+    merged = dict(health)
+    for ip, st in states.items():
+        if ip not in merged or merged[ip].reason.startswith("unknown"):
+            h = antivirus.health(st, max_age_hours=policy.max_signature_age_hours,
+                                 require_daemon=policy.require_daemon, require_updater=False, now=now)
+            merged[ip] = antivirus.Health(h.healthy, h.reason + ("; " if ":" in h.reason else ": ") + "per the AV console")
+    return merged
+
+
 def coverage(agency: str, discovered: dict[str, str | None], health: dict[str, antivirus.Health],
              cat: Catalogue, now: datetime, *, source: str, agency_name: str | None = None) -> list[Finding]:
     """One metric per agency, a finding per discovered host: covered (pass) or why not (fail).

@@ -22,7 +22,9 @@ from findings.netns import connect_in_netns
 
 from .hostkeys import KnownHosts, host_id
 
-LEGACY_DISABLED: dict = {}   # legacy gear: allow everything paramiko still implements
+# Old servers (OpenSSH < 7.8, dropbear, network gear) do not announce rsa-sha2 and reject it:
+# legacy hosts sign with ssh-rsa (SHA-1); every other host may not use SHA-1 RSA at all.
+LEGACY_DISABLED = {"pubkeys": ["rsa-sha2-512", "rsa-sha2-256"]}
 MODERN_DISABLED = {"pubkeys": ["ssh-rsa"], "keys": ["ssh-rsa"]}
 
 
@@ -164,7 +166,7 @@ class Session:
                            timeout=self.timeouts.connect, banner_timeout=self.timeouts.connect,
                            auth_timeout=self.timeouts.auth, channel_timeout=self.timeouts.connect,
                            allow_agent=False, look_for_keys=False,
-                           disabled_algorithms=LEGACY_DISABLED if t.legacy_algorithms else None)
+                           disabled_algorithms=LEGACY_DISABLED if t.legacy_algorithms else MODERN_DISABLED)
         except paramiko.BadHostKeyException as exc:
             raise HostKeyChanged(
                 f"host key of {hid} changed (offered {fp(exc.key)}, enrolled {fp(exc.expected_key)}): "

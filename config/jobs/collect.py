@@ -108,7 +108,7 @@ def antivirus(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
     results = run_cycle(targets(app, agency, "antivirus"), [AntivirusTask()], _known(app), workers=WORKERS)
     findings, health = outcomes.antivirus_findings(results, cat, policy, now)
     if pol.console_import:
-        findings += _console(app, pol, policy, health, now)
+        health = _console(app, pol, policy, health, now)
     agencies = app.agency_ids(agency)
     for aid in agencies:
         discovered, source = _discovered(app, aid)
@@ -119,20 +119,15 @@ def antivirus(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
     return {"hosts": len(results), "errors": sum(r.error is not None for r in results), **counts}
 
 
-def _console(app, pol, policy, health: dict, now) -> list[Finding]:
-    """States from the AV console for hosts SSH gave nothing for."""
-    from collectors import antivirus as av
+def _console(app, pol, policy, health: dict, now) -> dict:
+    """Health with the AV console's export merged in (hosts SSH gave nothing for)."""
     path = app.config.resolve(pol.console_import.path)
     try:
         with open(path, encoding="utf-8-sig") as fh:
             states = parse_console_csv(fh.read(), dict(pol.console_import.columns), path)
     except OSError as exc:
         raise UsageError(f"{app.config.where('policies', 'antivirus', 'console_import', 'path')}: {exc}") from None
-    for ip, st in states.items():
-        if ip not in health or health[ip].reason.startswith("unknown"):
-            health[ip] = av.health(st, max_age_hours=policy.max_signature_age_hours,
-                                   require_daemon=policy.require_daemon, require_updater=False, now=now)
-    return []
+    return outcomes.merge_console(health, states, policy, now)
 
 
 def backup_plans(app) -> dict[str, BackupPlan]:

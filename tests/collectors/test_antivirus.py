@@ -173,3 +173,21 @@ def test_winrm_without_key_file_is_an_auth_error():
     r = collect_host(Target(agency="a", name="ws", ip="198.19.33.40", os="windows", transport="winrm"),
                      [AntivirusTask()], None, Timeouts(), 1 << 20)
     assert r.error.kind == "auth" and "WinRM" in r.error.reason
+
+
+def test_console_fills_in_hosts_ssh_could_not_read_and_coverage_counts_them():
+    from collectors import outcomes
+    from collectors.console import parse_console_csv
+    cols = {"ip": "IP Address", "signature_time": "Pattern Date", "realtime": "Real-time Scan"}
+    states = parse_console_csv((FIX / "av-console-export.csv").read_text(), cols)
+    ssh = {"198.19.33.11": antivirus.Health(False, "unknown: unreachable (no route)"),
+           "198.19.33.12": antivirus.Health(True, "installed, running and up to date")}
+    merged = outcomes.merge_console(ssh, states, outcomes.AvPolicy(72, True, False), NOW)
+    assert merged["198.19.33.11"].healthy and "per the AV console" in merged["198.19.33.11"].reason
+    assert merged["198.19.33.12"].healthy                    # SSH's own reading is kept
+    assert merged["198.19.33.13"].reason.startswith("not running")
+    discovered = {"198.19.33.11": "pc1", "198.19.33.12": "pc2", "198.19.33.13": "pc3", "198.19.33.14": "pc4"}
+    docs = outcomes.coverage("a1", discovered, merged, catalogue(), NOW, source="scan")
+    metric = [f for f in docs if f.kind == "metric"][0]
+    assert (metric.details["covered"], metric.details["discovered"], metric.details["ratio"]) == (2, 4, 0.5)
+    assert metric.details["uncovered_by_reason"] == {"not running": 1, "unknown": 1}
