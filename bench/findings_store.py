@@ -18,8 +18,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from findings.model import Finding  # noqa: E402
-from findings.store import Store  # noqa: E402
+from findings.model import Finding
+from findings.store import Store
 
 BATCH = 500
 
@@ -83,8 +83,7 @@ def main() -> None:
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as d:
-        for name, fn, workers, sync in (("4 threads", threads, 4, "FULL"), ("4 threads", threads, 4, "NORMAL"),
-                                        ("2 processes", processes, 2, "FULL")):
+        for name, fn, workers, sync in (("4 threads", threads, 4, "FULL"), ("2 processes", processes, 2, "FULL")):
             path = os.path.join(d, f"{len(rows)}.db")
             secs = fn(path, args.n, workers, sync)
             stored = count(path)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import types
 from dataclasses import dataclass
 from importlib import resources
-import types
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -58,10 +58,8 @@ def yaml_loc(data: Any, loc: tuple) -> tuple:
     node = data
     for i, part in enumerate(loc):
         last = i == len(loc) - 1
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        if in_dict or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
             out.append(part)
             node = node[part]
         elif last and isinstance(node, dict):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .schema import SECRET_KEY, City
 
@@ -39,8 +40,8 @@ def find_secrets(data: Any, loc: tuple = ()) -> list[tuple[tuple, str]]:
         for i, v in enumerate(data):
             out.extend(find_secrets(v, loc + (i,)))
     elif isinstance(data, str) and PRIVATE_KEY.search(data):
-        out.append((loc, "a private key is written in the configuration: put it in a file and "
-                         "give its path as a credential (credentials: {ID: {key_file: PATH}})"))
+        out.append((loc, ("a private key is written in the configuration: put it in a file and "
+                          "give its path as a credential (credentials: {ID: {key_file: PATH}})")))
     return out
 
 

@@ -4,8 +4,9 @@ and English and its control mappings, validated when the catalogue is loaded."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ConfigError
 from .model import SEVERITIES, Finding
@@ -62,7 +63,7 @@ class Catalogue:
         self._checks = dict(checks or {})
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Mapping[str, Any]], source: str = "<catalogue>") -> "Catalogue":
+    def from_mapping(cls, data: Mapping[str, Mapping[str, Any]], source: str = "<catalogue>") -> Catalogue:
         checks, problems = {}, []
         for cid, meta in data.items():
             if not isinstance(meta, Mapping):
@@ -93,5 +94,5 @@ class Catalogue:
     def __iter__(self):
         return iter(self._checks.values())
 
-    def merged(self, other: "Catalogue") -> "Catalogue":
+    def merged(self, other: Catalogue) -> Catalogue:
         return Catalogue({**self._checks, **other._checks})

@@ -14,11 +14,12 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from .errors import StoreError
 from .model import Finding, iso, to_document, utcnow
@@ -434,7 +435,7 @@ def _run_sql(conn: sqlite3.Connection, script: str) -> None:
 
 
 def _ts(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    return datetime.fromisoformat(value) if value else None
 
 
 def _hist_id(fp: str, run_id: str) -> str:

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from config.loader import load_config
-from config.profiles import PROFILES, load_profile
+from config.profiles import PROFILES, load_profile, profile_file
 from findings.errors import ConfigError
 
 
@@ -39,7 +39,7 @@ def test_report_calendar(name):
     assert due == [(date(2026, 6, 20), "form05-network-member"), (date(2026, 12, 15), "form05-network-member"),
                    (date(2026, 12, 20), "level-compliance-operator"), (date(2026, 12, 25), "level-compliance-owner")]
     assert p.report("exercise-aar").period == "drill" and p.report("exercise-aar").due == []
-    assert [r.id for r in p.recipients_of("final")][0] == "city-ir-team"
+    assert next(r.id for r in p.recipients_of("final")) == "city-ir-team"
 
 
 def test_control_mapping_by_prefix_and_level():
@@ -52,7 +52,8 @@ def test_control_mapping_by_prefix_and_level():
 
 def test_a_broken_profile_names_file_path_and_line(tmp_path):
     bad = tmp_path / "p.yaml"
-    text = open(load_profile.__globals__["profile_file"]("nd85"), encoding="utf-8").read()
+    with open(profile_file("nd85"), encoding="utf-8") as fh:
+        text = fh.read()
     bad.write_text(text.replace('due: ["06-20", "12-15"]', 'due: ["06-20", "13-15"]')
                    .replace("      hours: 120                 # incident", "      hourz: 120"), encoding="utf-8")
     with pytest.raises(ConfigError) as exc:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from findings.checks import Catalogue
 from findings.store import Scope, Store
 
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 CATALOGUE = Catalogue.from_mapping({
     "exposure.telnet": {
         "name": "Telnet exposed", "severity": "high", "controls": ["TCVN11930:x.2.1.2", "CIS8:4.8"],

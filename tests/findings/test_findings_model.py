@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,10 +10,10 @@ from findings.checks import Catalogue, Check
 from findings.errors import ConfigError
 from findings.model import Finding, from_document, to_document
 
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
-BASE = dict(check="exposure.telnet", agency="q-a", verdict="fail", severity="high", host_ip="198.18.202.11",
-            port=23, transport="tcp", message="Telnet open", service_name="telnet",
-            service_version="Linux telnetd 0.17", timestamp=T0, run_id="r1")
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+BASE = {"check": "exposure.telnet", "agency": "q-a", "verdict": "fail", "severity": "high",
+        "host_ip": "198.18.202.11", "port": 23, "transport": "tcp", "message": "Telnet open",
+        "service_name": "telnet", "service_version": "Linux telnetd 0.17", "timestamp": T0, "run_id": "r1"}
 
 
 def make(**changes) -> Finding:

@@ -43,7 +43,7 @@ def write_many(path: str, worker: str, n: int = PER_WORKER, barrier=None) -> Non
 def _process_main(path: str, worker: str, barrier, errors) -> None:
     try:
         write_many(path, worker, barrier=barrier)
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - the test reports whatever a worker raised
         errors.put(f"{worker}: {traceback.format_exc()}")
 
 
@@ -76,7 +76,7 @@ def test_threads_share_one_store(tmp_path):
                 chunk = batch[i:i + 10]
                 store.record(chunk + [f.with_(kind="event", verdict=None) for f in chunk], run_id=rid)
                 store.finish_run(rid, "ok")
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - the test reports whatever a worker raised
             errors.append(traceback.format_exc())
 
     threads = [threading.Thread(target=work, args=(w,)) for w in workers]
@@ -112,7 +112,7 @@ def test_a_subprocess_and_this_process_write_at_once(tmp_path):
     child = subprocess.Popen([sys.executable, "-c", code, __file__.rsplit("/", 1)[0], path],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     write_many(path, "main4")
-    out, err = child.communicate(timeout=300)
+    _, err = child.communicate(timeout=300)
     assert child.returncode == 0, err
     assert "locked" not in err
     assert_all_rows(path, ["sub3", "main4"])

@@ -76,10 +76,9 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path):
 
 def test_an_sqlite_error_inside_a_write_rolls_back_and_is_a_store_error(tmp_path):
     store = Store(tmp_path / "e.db")
-    with pytest.raises(StoreError, match="no such table"):
-        with store.write() as c:
-            c.execute("INSERT INTO runs (id, job, started) VALUES ('r', 'j', 'now')")
-            c.execute("INSERT INTO nowhere VALUES (1)")
+    with pytest.raises(StoreError, match="no such table"), store.write() as c:
+        c.execute("INSERT INTO runs (id, job, started) VALUES ('r', 'j', 'now')")
+        c.execute("INSERT INTO nowhere VALUES (1)")
     assert store.runs() == []
     store.start_run("j")          # the connection is usable again (no transaction left open)
     assert len(store.runs()) == 1
