@@ -16,6 +16,8 @@ _COLUMNS: dict[str, dict[str, str]] = {
                "dataset": "dataset", "kind": "kind"},
 }
 _TABLES = {"history": "history", "events": "events"}
+SCALAR = frozenset({"agency", "check", "host", "verdict", "severity", "status", "fingerprint", "dataset", "kind",
+                    "first_seen", "last_seen", "host_name", "message", "port", "banner", "check_name"})
 
 
 def _expr(source: str, name: str) -> str:
@@ -92,14 +94,20 @@ class SqliteQuery(Query):
         check_source(source)
         cond, params = where_sql(source, where)
         kexpr = _expr(source, key)
+        table = _TABLES[source]
         cols = [f"{_expr(source, f)} AS f{i}" for i, f in enumerate(fields)]
         # SQLite: in an aggregate query with one MAX(), bare columns come from the row of the max.
-        sql = (f"SELECT {kexpr} AS k, MAX(ts) AS ts, COUNT(*) AS count"
-               f"{''.join(', ' + c for c in cols)} FROM {_TABLES[source]}"
-               f" WHERE {cond} AND {kexpr} IS NOT NULL GROUP BY k")
+        # The inner query finds each key's latest row without parsing documents; only those rows'
+        # documents are read for the fields.
+        sql = (f"SELECT m.k AS k, m.mts AS ts, m.n AS count{''.join(', ' + c for c in cols)}"
+               f" FROM (SELECT {kexpr} AS k, MAX(ts) AS mts, COUNT(*) AS n, rowid AS rid FROM {table}"
+               f" WHERE {cond} AND {kexpr} IS NOT NULL GROUP BY k) AS m JOIN {table} ON {table}.rowid = m.rid")
+        # scalar fields as they come; JSON text (objects, lists) parsed
+        conv = [(i + 3, f, f not in SCALAR) for i, f in enumerate(fields)]
         out = []
-        for r in self._rows(sql, params):
-            row = {key: normalise(r["k"]), "ts": r["ts"], "count": r["count"]}
-            row |= {f: normalise(r[f"f{i}"]) for i, f in enumerate(fields)}
+        for r in self.store.query(sql, params):
+            row = {key: normalise(r[0]), "ts": r[1], "count": r[2]}
+            for i, f, parse in conv:
+                row[f] = normalise(r[i]) if parse else r[i]
             out.append(row)
         return sort_rows(out, (key,))

@@ -48,7 +48,7 @@ def antivirus(state: list[dict], hosts: set[str], names: dict[str, str]) -> dict
             seen.add(r["host"])
             if r["verdict"] != "pass":
                 bad[r["host"]].append(r["check"])
-    covered = sorted(h for h in hosts if h in seen and h not in bad)
+    covered = {h for h in hosts if h in seen and h not in bad}
     uncovered = [{"host": h, "host_name": names.get(h), "reason": sorted(bad.get(h, ["no-data"]))}
                  for h in sorted(hosts) if h not in covered]
     return {"hosts": len(hosts), "covered": len(covered), "coverage_pct": _pct(len(covered), len(hosts)),
