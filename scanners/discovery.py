@@ -101,7 +101,10 @@ def sweep(local: Iterable[str], routed: Iterable[str], *, netns: str | None, pps
     local, routed = list(local), list(routed)
     if not local and not routed:
         return SweepResult()
-    return run_in_netns(netns, _sweep_here, local, routed, pps, timeout, retries)
+    try:
+        return run_in_netns(netns, _sweep_here, local, routed, pps, timeout, retries)
+    except PermissionError as exc:
+        raise RuntimeFailure(f"discovery sends raw packets: run as root or with CAP_NET_RAW ({exc})") from exc
 
 
 def judge(agency: AgencyTargets, live: dict[str, Live], *, now: datetime,
