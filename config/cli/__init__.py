@@ -50,4 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     except CitysecError as exc:
         click.echo(f"citysec: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except Exception:  # a bug, not a finding: never exit 1 (that means "findings at --fail-on")
+        import traceback
+        traceback.print_exc()
+        click.echo("citysec: internal error (the traceback above); please report it", err=True)
+        sys.exit(3)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -54,10 +54,13 @@ def register(cli: click.Group) -> None:
             raise UsageError("the demo builds network namespaces: run it as root")
         app.config  # validate before building anything
         from exercises.range import Range, load_spec
-        rng = Range(load_spec(range_file or default_range_file()), state_dir="var/range-hp")
-        if not no_range:
+
+        from .range_cmd import bring_up
+        if no_range:
+            rng = Range(load_spec(range_file or default_range_file()), state_dir="var/range")
+        else:
             click.echo("range: bringing up the simulated city network …", err=True)
-            rng.up()
+            rng, _ = bring_up(range_file or default_range_file(), "var/range")
         from .demo_support import enrol_range_hosts, summary
         enrol_range_hosts(app, rng)
         results = {}

@@ -41,6 +41,20 @@ def render_status(st: dict) -> None:
         con.print(f"leftovers: {', '.join(st['leftovers'])}")
 
 
+def bring_up(file: str | None, state_dir: str = "var/range") -> tuple[Range, dict]:
+    """Build (or reuse) the range of FILE in ``state_dir``; a different range kept there goes down first."""
+    path = os.path.abspath(file or DEFAULT_SPEC)
+    rng = Range(load_spec(path), state_dir=state_dir)
+    old = os.path.join(state_dir, "spec.yaml")
+    if os.path.exists(old):
+        previous = Range(load_spec(old), state_dir=state_dir)
+        if previous.name != rng.name:
+            previous.down()
+    result = rng.up()
+    shutil.copyfile(path, old)
+    return rng, result
+
+
 def register(cli: click.Group) -> None:
     @cli.group("range")
     def range_group() -> None:
@@ -52,15 +66,7 @@ def register(cli: click.Group) -> None:
     @json_option
     def up(file: str | None, state_dir: str, as_json: bool) -> None:
         """Build the range described in FILE (default: the Hải Phòng example); idempotent."""
-        path = os.path.abspath(file or DEFAULT_SPEC)
-        rng = Range(load_spec(path), state_dir=state_dir)
-        old = os.path.join(state_dir, "spec.yaml")
-        if os.path.exists(old):
-            previous = Range(load_spec(old), state_dir=state_dir)
-            if previous.name != rng.name:
-                previous.down()
-        result = rng.up()
-        shutil.copyfile(path, old)
+        rng, result = bring_up(file, state_dir)
         emit({**result, "name": rng.name, "hosts": len(rng.hosts), "sensor_netns": rng.sensor_netns,
               "operator_key": rng.operator_key}, as_json,
              lambda d: click.echo(f"range {d['name']} up ({d['hosts']} hosts, sensor {d['sensor_netns']}, "
