@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")
 
 from collectors import detections, logparse  # noqa: E402
 
+BLOCK = 8 * 1024 * 1024     # the collector's read cap per file and cycle
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
@@ -61,22 +62,38 @@ def main() -> None:
         generate(path, args.lines)
         size = os.path.getsize(path)
         clock = logparse.TimeParser(datetime(2026, 12, 31, tzinfo=timezone.utc))
-        t0 = time.perf_counter()
-        with open(path, "rb") as fh:
-            offset, events = 0, []
-            for raw in fh:
-                events.append(logparse.parse_line(raw[:-1].decode("utf-8", "replace"), clock, file=path, offset=offset))
-                offset += len(raw)
-        t1 = time.perf_counter()
-        found = detections.detect(events, failures=5, window=300)
-        t2 = time.perf_counter()
-    n = len(events)
+        t0, c0 = time.perf_counter(), time.process_time()
+        n = classified = 0
+        parse_s = 0.0
+        found: list = []
+        detector = detections.SshDetector(failures=5, window=300)
+        with open(path, "rb") as fh:       # blocks of whole lines, as the log collector reads them
+            offset, rest = 0, b""
+            while True:
+                data = fh.read(BLOCK)
+                if not data:
+                    break
+                data = rest + data
+                end = data.rfind(b"\n") + 1
+                p0 = time.perf_counter()
+                events = logparse.parse_chunk(data[:end], offset, clock, file=path)
+                parse_s += time.perf_counter() - p0
+                found += detector.feed(detections.ssh_events(events))
+                found += detections.single_line(e for e in events if e.action and e.action not in detections.SSH_ACTIONS)
+                n += len(events)
+                classified += sum(e.action is not None for e in events)
+                offset, rest = offset + end, data[end:]
+        t2, c2 = time.perf_counter(), time.process_time()
+        t1 = t0 + parse_s
     rows = {"lines": n, "bytes": size, "parse_s": round(t1 - t0, 2), "detect_s": round(t2 - t1, 2),
             "parse_lines_per_s": round(n / (t1 - t0)), "total_lines_per_s": round(n / (t2 - t0)),
-            "classified": sum(e.action is not None for e in events), "alerts": len(found)}
+            "cpu_s": round(c2 - c0, 2), "total_lines_per_cpu_s": round(n / (c2 - c0)),
+            "classified": classified, "alerts": len(found)}
     print(f"{'lines':>10} {'parse s':>8} {'detect s':>9} {'parse l/s':>10} {'total l/s':>10} {'alerts':>7}")
     print(f"{n:>10} {rows['parse_s']:>8.2f} {rows['detect_s']:>9.2f} {rows['parse_lines_per_s']:>10} "
           f"{rows['total_lines_per_s']:>10} {len(found):>7}")
+    print(f"CPU time {rows['cpu_s']} s: {rows['total_lines_per_cpu_s']} lines per CPU second "
+          f"(wall and CPU differ when the machine is shared)")
     print(f"target >= 150000 lines/s: {'met' if rows['total_lines_per_s'] >= 150000 else 'NOT met'}")
     os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)
     with open(os.path.join(REPO, "bench", "results", "collect_logparse.json"), "w") as fh:

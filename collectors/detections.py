@@ -31,7 +31,7 @@ class Detection:
 SSH_ACTIONS = frozenset({"ssh-login", "ssh-preauth-closed"})
 
 
-def _ssh_events(events: Iterable[LogEvent]) -> list[LogEvent]:
+def ssh_events(events: Iterable[LogEvent]) -> list[LogEvent]:
     """The SSH login events, in time order (usually already sorted: sorting is then linear)."""
     ssh = [e for e in events if e.action in SSH_ACTIONS and e.ts is not None]
     ssh.sort(key=_ts)
@@ -42,44 +42,59 @@ def _ts(e: LogEvent) -> float:
     return e.ts
 
 
-def ssh_detections(ssh: list[LogEvent], *, failures: int, window: int) -> list[Detection]:
-    """Brute force and success-after-failures in one pass over time-ordered SSH events.
+class SshDetector:
+    """Brute force and success-after-failures over time-ordered SSH events, fed in batches (its
+    state carries over, so a stream of blocks gives the same alerts as one list).
     An attempt is a ``Failed`` line, or a connection closed before authentication that had no
     ``Failed`` line (a rejected key), so one attempt never counts twice. A brute force alert
     fires when a source reaches ``failures`` attempts within ``window`` s on a host; its count
     then restarts."""
-    failed_conns: set[tuple] = set()
-    bf: dict[tuple, deque] = defaultdict(deque)
-    before: dict[tuple, deque] = defaultdict(deque)
-    out = []
-    for ev in ssh:
-        key = (ev.host, ev.source_ip)
-        if ev.outcome == "failure":
-            conn = (ev.host, ev.source_ip, ev.source_port)
-            if ev.action == "ssh-login":
-                failed_conns.add(conn)
-            elif conn in failed_conns:
-                continue
-            before[key].append(ev.ts)
-            q = bf[key]
-            q.append(ev)
-            while ev.ts - q[0].ts > window:
-                q.popleft()
-            if len(q) >= failures:
-                out.append(_brute(ev, q, window))
-                q.clear()
-        elif ev.outcome == "success":
-            q2 = before.get(key)
-            if q2:
-                while q2 and ev.ts - q2[0] > window:
-                    q2.popleft()
-                if len(q2) >= failures:
-                    out.append(Detection("log.login_after_failures", ev.ts, ev.host,
-                                         f"{ev.user} logged in on {ev.host} from {ev.source_ip} after {len(q2)} "
-                                         f"failed attempts", source_ip=ev.source_ip, user=ev.user,
-                                         details={"failures": len(q2), "method": ev.extra}))
-                q2.clear()
-    return out
+
+    def __init__(self, *, failures: int, window: int):
+        self.failures, self.window = failures, window
+        self.failed_conns: dict[tuple, float] = {}
+        self.bf: dict[tuple, deque] = defaultdict(deque)
+        self.before: dict[tuple, deque] = defaultdict(deque)
+
+    def feed(self, ssh: list[LogEvent]) -> list[Detection]:
+        failures, window, failed_conns = self.failures, self.window, self.failed_conns
+        bf, before = self.bf, self.before
+        out = []
+        for ev in ssh:
+            key = (ev.host, ev.source_ip)
+            if ev.outcome == "failure":
+                conn = (ev.host, ev.source_ip, ev.source_port)
+                if ev.action == "ssh-login":
+                    failed_conns[conn] = ev.ts
+                elif conn in failed_conns:
+                    continue
+                before[key].append(ev.ts)
+                q = bf[key]
+                q.append(ev)
+                while ev.ts - q[0].ts > window:
+                    q.popleft()
+                if len(q) >= failures:
+                    out.append(_brute(ev, q, window))
+                    q.clear()
+            elif ev.outcome == "success":
+                q2 = before.get(key)
+                if q2:
+                    while q2 and ev.ts - q2[0] > window:
+                        q2.popleft()
+                    if len(q2) >= failures:
+                        out.append(Detection("log.login_after_failures", ev.ts, ev.host,
+                                             f"{ev.user} logged in on {ev.host} from {ev.source_ip} after "
+                                             f"{len(q2)} failed attempts", source_ip=ev.source_ip, user=ev.user,
+                                             details={"failures": len(q2), "method": ev.extra}))
+                    q2.clear()
+        if ssh and len(failed_conns) > 50000:       # connections older than the window are done
+            horizon = ssh[-1].ts - window
+            self.failed_conns = {c: t for c, t in failed_conns.items() if t >= horizon}
+        return out
+
+
+def ssh_detections(ssh: list[LogEvent], *, failures: int, window: int) -> list[Detection]:
+    return SshDetector(failures=failures, window=window).feed(ssh)
 
 
 def _brute(ev: LogEvent, q: deque, window: int) -> Detection:
@@ -93,7 +108,7 @@ def _brute(ev: LogEvent, q: deque, window: int) -> Detection:
 
 
 def brute_force(events: list[LogEvent], *, failures: int, window: int) -> list[Detection]:
-    return [d for d in ssh_detections(_ssh_events(events), failures=failures, window=window)
+    return [d for d in ssh_detections(ssh_events(events), failures=failures, window=window)
             if d.check == "log.ssh_bruteforce"]
 
 
@@ -125,5 +140,5 @@ def single_line(events: Iterable[LogEvent], backup_gap: float = 120) -> list[Det
 
 
 def detect(events: list[LogEvent], *, failures: int, window: int) -> list[Detection]:
-    return (ssh_detections(_ssh_events(events), failures=failures, window=window)
+    return (ssh_detections(ssh_events(events), failures=failures, window=window)
             + single_line(e for e in events if e.action is not None and e.action not in SSH_ACTIONS))

@@ -9,6 +9,7 @@ The hot path is one regex per line and a dispatch on the program name; the resul
 from __future__ import annotations
 
 import calendar
+import gc
 import re
 from datetime import datetime, timezone
 
@@ -201,7 +202,57 @@ def _sudo(ev: LogEvent, msg: str) -> None:
 
 
 _BY_PROGRAM = {"sshd": _classify_sshd, "sudo": _sudo}
+_CLASSIFIED = frozenset({"useradd", "adduser", "backup"})
 
 
 def parse_lines(lines, clock: TimeParser, **kw) -> list[LogEvent]:
     return [parse_line(line, clock, **kw) for line in lines]
+
+
+_BULK = re.compile(
+    r"^(?:([A-Z][a-z]{2} [ \d]\d) (\d\d):(\d\d):(\d\d) ([^\s\[\]:]+) (?:[a-z0-9]+\.[a-z]+ )?([^\s:\[]+)"
+    r"(?:\[([^\]\s]{1,64})\])?: (.*)|(.+))$", re.M)
+
+
+def parse_chunk(data: bytes, start: int, clock: TimeParser, *, file: str | None = None,
+                default_ts: float | None = None, default_host: str | None = None) -> list[LogEvent]:
+    """Events of a block of whole lines read from ``file`` at byte offset ``start`` (empty lines
+    skipped). One regex pass over the block for the common BSD syslog lines; anything else goes
+    through :func:`parse_line`."""
+    if not data.isascii():   # character offsets would not be byte offsets: line by line
+        out, pos = [], start
+        for raw in data.split(b"\n"):
+            if raw:
+                out.append(parse_line(raw.decode("utf-8", "replace"), clock, default_ts=default_ts,
+                                      default_host=default_host, file=file, offset=pos))
+            pos += len(raw) + 1
+        return out
+    was_enabled = gc.isenabled()
+    gc.disable()          # a block makes many small acyclic objects: no cycle collection meanwhile
+    try:
+        return _parse_ascii(data.decode("ascii"), start, clock, file, default_ts, default_host)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse_ascii(text: str, start: int, clock: TimeParser, file, default_ts, default_host) -> list[LogEvent]:
+    days, out = clock._days, []
+    append = out.append
+    backup_file = bool(file and "backup" in file)
+    for m in _BULK.finditer(text):
+        (day, hh, mi, ss, host, prog, pid, msg, other) = m.groups()
+        base = days.get(day) if day is not None else None
+        if base is None:
+            append(parse_line(other or m.group(0), clock, default_ts=default_ts, default_host=default_host,
+                              file=file, offset=start + m.start()))
+            continue
+        ev = LogEvent(base + int(hh) * 3600 + int(mi) * 60 + int(ss), host, prog, pid, msg, file,
+                      start + m.start())
+        handler = _BY_PROGRAM.get(prog)
+        if handler is not None:
+            handler(ev, msg)
+        elif backup_file or prog in _CLASSIFIED or " FOUND" in msg:
+            classify(ev)
+        append(ev)
+    return out

@@ -181,9 +181,9 @@ def logs(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
                 new_cursors.append((t.ip, got["cursor"]))
             if got["gap"]:
                 gaps.append(f"{t.name}: {got['gap']}")
-            for file, offset, raw in got["lines"]:
-                events.append(logparse.parse_line(raw.decode("utf-8", "replace"), clock, default_ts=now.timestamp(),
-                                                  default_host=t.name, file=file, offset=offset))
+            for file, start, block in _blocks(got["lines"]):
+                events += logparse.parse_chunk(block, start, clock, file=file, default_ts=now.timestamp(),
+                                               default_host=t.name)
         lines_n += len(events)
         recent = _recent_attempts(app, t, now, bf.window_seconds)
         first_new = min((e.ts for e in events if e.ts is not None), default=None)
@@ -197,6 +197,22 @@ def logs(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
     state.save_cursors(new_cursors, now)   # after the events are stored: a crash re-reads, never skips
     return {"hosts": len(results), "errors": sum(r.error is not None for r in results), "lines": lines_n,
             "alerts": sum(f.kind == "alert" for f in findings), "gaps": len(gaps), **counts}
+
+
+def _blocks(lines: list[tuple[str, int, bytes]]):
+    """Consecutive lines of one file back into blocks (file, start offset, bytes)."""
+    block: list[bytes] = []
+    file, start, nxt = None, 0, None
+    for f, off, raw in lines:
+        if block and (f != file or off != nxt):
+            yield file, start, b"\n".join(block) + b"\n"
+            block = []
+        if not block:
+            file, start = f, off
+        block.append(raw)
+        nxt = off + len(raw) + 1
+    if block:
+        yield file, start, b"\n".join(block) + b"\n"
 
 
 def _recent_attempts(app, t: Target, now, window: int) -> list[logparse.LogEvent]:

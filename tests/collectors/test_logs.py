@@ -79,3 +79,29 @@ def test_impossible_dates_fall_back_to_collection_time():
     evs = parse(["Xyz 01 10:00:00 h sshd[1]: Failed password for root from 198.19.34.9 port 1 ssh2",
                  "2026-13-45T10:00:00 h sshd[1]: x"], default_ts=5.0)
     assert [e.ts for e in evs] == [5.0, 5.0] and evs[0].action == "ssh-login"
+
+
+def test_block_parsing_equals_line_parsing_with_byte_offsets():
+    lines = AUTH + ["", "Nov 30 10:07:00 pc1 backup[9]: ERROR: Fatal: repository locked",
+                    "Mon Nov 30 09:00:00 2026 -> /tmp/x: Eicar-Test-Signature FOUND", "sshd -E line without prefix"]
+    data = "\n".join(lines).encode() + b"\n"
+    clock = logparse.TimeParser(NOW)
+    block = logparse.parse_chunk(data, 1000, clock, file="/var/log/auth.log", default_ts=1.0, default_host="h")
+    one, pos = [], 1000
+    for line in lines:
+        if line:
+            one.append(logparse.parse_line(line, clock, default_ts=1.0, default_host="h", file="/var/log/auth.log",
+                                           offset=pos))
+        pos += len(line.encode()) + 1
+    assert [e.as_dict() for e in block] == [e.as_dict() for e in one]
+    utf8 = "Nov 30 10:00:00 pc1 sudo:    bùi : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/ls\nNov 30 10:00:01 pc1 x: y\n"
+    evs = logparse.parse_chunk(utf8.encode(), 0, clock, file="f")
+    assert evs[1].offset == len(utf8.encode().split(b"\n")[0]) + 1 and evs[0].user == "bùi"
+
+
+def test_detector_fed_in_blocks_equals_one_pass():
+    evs = parse([line.replace(" 10:", f" {h}:") for h in (10, 11, 12) for line in AUTH])   # time-ordered
+    whole = detections.ssh_detections(detections.ssh_events(evs), failures=3, window=300)
+    det = detections.SshDetector(failures=3, window=300)
+    parts = [det.feed(detections.ssh_events(evs[i:i + 4])) for i in range(0, len(evs), 4)]
+    assert [d.message for p in parts for d in p] == [d.message for d in whole]
