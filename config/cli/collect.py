@@ -11,6 +11,20 @@ import click
 from findings.errors import UsageError
 
 from .context import App, agency_option, emit, json_option, pass_app
+from .status_parts import part
+
+
+@part
+def _collectors(app: App) -> tuple[str, dict]:
+    """How many registered hosts have an enrolled key; log cursors; restore tests recorded."""
+    from collectors.hostkeys import KnownHosts, host_id
+    known = KnownHosts(app.config.resolve(app.city.known_hosts))
+    hosts = {(h.ip, (h.ssh or a.ssh).port) for a in app.city.agencies for h in a.hosts if h.collect}
+    tables = {r[0] for r in app.store.query("SELECT name FROM sqlite_master WHERE type='table'")}
+    count = (lambda t: app.store.query(f"SELECT COUNT(*) FROM {t}")[0][0] if t in tables else 0)
+    return "collectors", {"hosts_enrolled": sum(bool(known.keys_for(host_id(ip, port))) for ip, port in hosts),
+                          "hosts_to_collect": len(hosts), "log_cursors": count("collector_cursors"),
+                          "restore_tests": count("backup_restore_tests")}
 
 
 def _render_counts(data: dict) -> None:

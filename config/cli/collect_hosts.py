@@ -6,6 +6,7 @@ import click
 import paramiko
 
 from collectors.hostkeys import KnownHosts, fetch_host_key, host_id, parse_accept_file
+from collectors.ssh import CollectError, Session
 from findings.errors import UsageError
 from findings.model import clean_text
 
@@ -35,7 +36,10 @@ def enroll(app, agency: str | None, accept_from: str | None, *, interactive: boo
     for t in _targets(app, agency):
         row = {"agency": t.agency, "name": t.name, "hid": host_id(t.ip, t.port)}
         try:
-            offered = fetch_host_key(t.ip, t.port, netns=t.netns)
+            offered = _fetch(t, known)
+        except CollectError as exc:
+            rows.append({**row, "status": "error", "reason": f"through jump host {t.jump.name}: {exc.reason}"})
+            continue
         except (OSError, paramiko.SSHException, EOFError) as exc:
             rows.append({**row, "status": "error", "reason": clean_text(str(exc) or type(exc).__name__, 300)})
             continue
@@ -57,6 +61,16 @@ def enroll(app, agency: str | None, accept_from: str | None, *, interactive: boo
         else:
             rows.append({**row, "status": "changed" if state == "changed" else "not recorded"})
     return rows
+
+
+def _fetch(t, known: KnownHosts):
+    """The host's key, asked directly from the sensor or through its (enrolled) jump host."""
+    if t.jump is None:
+        return fetch_host_key(t.ip, t.port, netns=t.netns)
+    with Session(t.jump, known) as bastion:
+        chan = bastion.client.get_transport().open_channel("direct-tcpip", (t.ip, t.port), ("127.0.0.1", 0),
+                                                           timeout=5)
+        return fetch_host_key(t.ip, t.port, sock=chan)
 
 
 def listing(app, agency: str | None) -> list[dict]:

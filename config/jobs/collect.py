@@ -130,7 +130,21 @@ def _console(app, pol, policy, health: dict, now) -> dict:
     return outcomes.merge_console(health, states, policy, now)
 
 
+def _check_policy(app, i: int, p) -> None:
+    """A policy the collectors can run, or a ConfigError naming file, YAML path and line."""
+    from collectors.backup import GLOB_OK
+    from findings.errors import ConfigError
+    need = {"restic": "repository", "borg": "repository", "files": "glob", "command": "command"}[p.method]
+    if not getattr(p, need):
+        raise ConfigError(f"{app.config.where('policies', 'backups', i, 'method')}: method {p.method} needs {need}")
+    if p.method == "files" and not GLOB_OK.match(os.path.basename(p.glob)):
+        raise ConfigError(f"{app.config.where('policies', 'backups', i, 'glob')}: only letters, digits and "
+                          ". _ - * ? [ ] in the file part of the glob")
+
+
 def backup_plans(app) -> dict[str, BackupPlan]:
+    for i, p in enumerate(app.city.policies.backups):
+        _check_policy(app, i, p)
     pols = {p.id: p for p in app.city.policies.backups}
     plans = {}
     for s in app.city.systems:
