@@ -73,3 +73,13 @@ def test_files_glob_is_checked_before_it_reaches_a_shell():
     with pytest.raises(ValueError):
         backup.copy_snippet("files", "/var/backups/*.tar.gz; rm -rf /")
     assert "cd /var/backups" in backup.copy_snippet("files", "/var/backups/*.tar.gz")
+
+
+def test_command_method_prints_json():
+    listed = backup.parse_copy("command", "dump.sh", 0, '[{"time": "2026-11-29T01:00:00Z", "ok": true},'
+                                                        ' {"time": "2026-11-29T05:00:00Z", "ok": false}]')
+    assert listed.count == 1 and listed.last == datetime(2026, 11, 29, 1, 0, tzinfo=timezone.utc)
+    single = backup.parse_copy("command", "dump.sh", 0, 'log line\n{"last_success": "2026-11-29T02:00:00+00:00"}')
+    assert single.last == datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
+    assert "sh -c" not in backup.copy_snippet("command", None, command=["/usr/local/bin/dump", "--json; rm"])
+    assert backup.copy_snippet("command", None, command=["/usr/local/bin/dump", "--json; rm"]).endswith("'--json; rm'")
