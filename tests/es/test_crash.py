@@ -36,15 +36,15 @@ def test_server_killed_mid_ship_then_restarted(tmp_path):
     try:
         config = write_config(tmp_path, server.url)
         store = Store(tmp_path / "citysec.db", synchronous="NORMAL")
-        store.record(findings(12000, "big"), run_id="big")
+        store.record(findings(8000, "big"), run_id="big")
         total = store.outbox_depth()
-        assert total == 24000
+        assert total == 16000
         as_json(citysec(config, "es", "setup", "--json"))
 
         ship = subprocess.Popen([CITYSEC, "--config", str(config), "ship", "--retry-for", "1"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
-        while store.outbox_depth() > total - 6000 and ship.poll() is None and time.monotonic() < deadline:
+        while store.outbox_depth() > total - 4000 and ship.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         assert ship.poll() is None, "the ship ended before the server could be killed"
         server.kill()
