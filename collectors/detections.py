@@ -10,14 +10,15 @@ collector turns into alert findings.
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Iterable
 
 from .logparse import LogEvent
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Detection:
     check: str
     ts: float
@@ -34,12 +35,11 @@ SSH_ACTIONS = frozenset({"ssh-login", "ssh-preauth-closed"})
 def ssh_events(events: Iterable[LogEvent]) -> list[LogEvent]:
     """The SSH login events, in time order (usually already sorted: sorting is then linear)."""
     ssh = [e for e in events if e.action in SSH_ACTIONS and e.ts is not None]
-    ssh.sort(key=_ts)
+    ssh.sort(key=_TS)
     return ssh
 
 
-def _ts(e: LogEvent) -> float:
-    return e.ts
+_TS = attrgetter("ts")
 
 
 class SshDetector:
@@ -53,40 +53,47 @@ class SshDetector:
     def __init__(self, *, failures: int, window: int):
         self.failures, self.window = failures, window
         self.failed_conns: dict[tuple, float] = {}
-        self.bf: dict[tuple, deque] = defaultdict(deque)
-        self.before: dict[tuple, deque] = defaultdict(deque)
+        self.bf: dict[tuple, deque] = {}
+        self.before: dict[tuple, deque] = {}
 
     def feed(self, ssh: list[LogEvent]) -> list[Detection]:
         failures, window, failed_conns = self.failures, self.window, self.failed_conns
         bf, before = self.bf, self.before
         out = []
         for ev in ssh:
+            ts, outcome = ev.ts, ev.outcome
             key = (ev.host, ev.source_ip)
-            if ev.outcome == "failure":
-                conn = (ev.host, ev.source_ip, ev.source_port)
+            if outcome == "failure":
                 if ev.action == "ssh-login":
-                    failed_conns[conn] = ev.ts
-                elif conn in failed_conns:
+                    failed_conns[(key, ev.source_port)] = ts
+                elif (key, ev.source_port) in failed_conns:
                     continue
-                before[key].append(ev.ts)
-                q = bf[key]
+                b = before.get(key)
+                if b is None:
+                    b = before[key] = deque()
+                    q = bf[key] = deque()
+                else:
+                    q = bf[key]
+                b.append(ts)
+                if ts - b[0] > window:
+                    b.popleft()
                 q.append(ev)
-                while ev.ts - q[0].ts > window:
+                while ts - q[0].ts > window:
                     q.popleft()
                 if len(q) >= failures:
                     out.append(_brute(ev, q, window))
                     q.clear()
-            elif ev.outcome == "success":
-                q2 = before.get(key)
-                if q2:
-                    while q2 and ev.ts - q2[0] > window:
-                        q2.popleft()
-                    if len(q2) >= failures:
-                        out.append(Detection("log.login_after_failures", ev.ts, ev.host,
+            elif outcome == "success":
+                b = before.get(key)
+                if b:
+                    while b and ts - b[0] > window:
+                        b.popleft()
+                    if len(b) >= failures:
+                        out.append(Detection("log.login_after_failures", ts, ev.host,
                                              f"{ev.user} logged in on {ev.host} from {ev.source_ip} after "
-                                             f"{len(q2)} failed attempts", source_ip=ev.source_ip, user=ev.user,
-                                             details={"failures": len(q2), "method": ev.extra}))
-                    q2.clear()
+                                             f"{len(b)} failed attempts", source_ip=ev.source_ip, user=ev.user,
+                                             details={"failures": len(b), "method": ev.extra}))
+                    b.clear()
         if ssh and len(failed_conns) > 50000:       # connections older than the window are done
             horizon = ssh[-1].ts - window
             self.failed_conns = {c: t for c, t in failed_conns.items() if t >= horizon}
