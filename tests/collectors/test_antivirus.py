@@ -191,3 +191,18 @@ def test_console_fills_in_hosts_ssh_could_not_read_and_coverage_counts_them():
     metric = [f for f in docs if f.kind == "metric"][0]
     assert (metric.details["covered"], metric.details["discovered"], metric.details["ratio"]) == (2, 4, 0.5)
     assert metric.details["uncovered_by_reason"] == {"not running": 1, "unknown": 1}
+
+
+def test_ssh_key_from_a_file_or_an_environment_variable(tmp_path, monkeypatch):
+    import subprocess
+    from collectors.ssh import CollectError, Target, load_key
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    from_file = load_key(Target(agency="a", name="h", ip="198.19.33.1", key_file=str(key)))
+    monkeypatch.setenv("CITYSEC_TEST_KEY", key.read_text())
+    from_env = load_key(Target(agency="a", name="h", ip="198.19.33.1", key_env="CITYSEC_TEST_KEY"))
+    assert from_file.fingerprint == from_env.fingerprint
+    with pytest.raises(CollectError, match="CITYSEC_UNSET_KEY"):
+        load_key(Target(agency="a", name="h", ip="198.19.33.1", key_env="CITYSEC_UNSET_KEY"))
+    with pytest.raises(CollectError, match="no SSH key configured"):
+        load_key(Target(agency="a", name="h", ip="198.19.33.1"))
