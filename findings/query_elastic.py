@@ -126,6 +126,8 @@ class ElasticQuery(Query):
                 row |= {"first": _ts(resp["aggregations"], "first"), "last": _ts(resp["aggregations"], "last")}
             return [row]
         out: list[dict] = []
+        if "aggregations" not in resp:      # no such data stream (yet): nothing to count
+            return out
         self._walk(resp["aggregations"]["g0"]["buckets"], by, 0, {}, times, out)
         return out
 
@@ -150,7 +152,7 @@ class ElasticQuery(Query):
             "size": 1, "sort": [{"@timestamp": {"order": "desc"}}], "_source": {"includes": includes}}}}}}
         resp = self._search(where_dsl(source, where), aggs, self._indices(where))
         out = []
-        for b in resp["aggregations"]["k"]["buckets"]:
+        for b in resp.get("aggregations", {"k": {"buckets": []}})["k"]["buckets"]:
             src = b["top"]["hits"]["hits"][0]["_source"]
             row = {key: normalise(b["key"]), "ts": src["@timestamp"], "count": b["doc_count"]}
             row |= {f: normalise(_source_value(src, f)) for f in fields}

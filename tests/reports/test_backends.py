@@ -59,3 +59,10 @@ def test_ranking_and_compliance_are_identical(sqlite_query, es_query):
     systems = [compliance.System("s", "S", "so-a", 3, ("198.18.90.13",))]
     assert compliance.figures(systems, gather(sqlite_query, c).state, c) == \
         compliance.figures(systems, gather(es_query, c).state, c)
+
+
+def test_missing_data_streams_give_no_rows(es_query):
+    empty = ElasticQuery(es_query.es, "nothing_here")
+    w = Where(end=parse_period("2026").end, datasets=("citysec.exercise",))
+    assert empty.group("events", w, ("agency",)) == [] and empty.latest("events", w, "agency", ()) == []
+    assert empty.group("history", Where(), ("agency", "host")) == []
