@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Iterable
 
-from .logparse import LogEvent
+from .logparse import LogEvent, no_gc
 
 
 @dataclass(slots=True)
@@ -34,8 +34,9 @@ SSH_ACTIONS = frozenset({"ssh-login", "ssh-preauth-closed"})
 
 def ssh_events(events: Iterable[LogEvent]) -> list[LogEvent]:
     """The SSH login events, in time order (usually already sorted: sorting is then linear)."""
-    ssh = [e for e in events if e.action in SSH_ACTIONS and e.ts is not None]
-    ssh.sort(key=_TS)
+    with no_gc():
+        ssh = [e for e in events if e.action in SSH_ACTIONS and e.ts is not None]
+        ssh.sort(key=_TS)
     return ssh
 
 
@@ -57,6 +58,10 @@ class SshDetector:
         self.before: dict[tuple, deque] = {}
 
     def feed(self, ssh: list[LogEvent]) -> list[Detection]:
+        with no_gc():
+            return self._feed(ssh)
+
+    def _feed(self, ssh: list[LogEvent]) -> list[Detection]:
         failures, window, failed_conns = self.failures, self.window, self.failed_conns
         bf, before = self.bf, self.before
         out = []
@@ -128,6 +133,11 @@ _SINGLE = {
 
 def single_line(events: Iterable[LogEvent], backup_gap: float = 120) -> list[Detection]:
     """One alert per line; the failure lines of one backup run (within ``backup_gap`` s) give one."""
+    with no_gc():
+        return _single_line(events, backup_gap)
+
+
+def _single_line(events: Iterable[LogEvent], backup_gap: float) -> list[Detection]:
     out = []
     last_backup_fail: dict[str | None, float] = {}
     for ev in events:

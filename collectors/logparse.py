@@ -9,6 +9,7 @@ The hot path is one regex per line and a dispatch on the program name; the resul
 from __future__ import annotations
 
 import calendar
+import contextlib
 import gc
 import re
 from datetime import datetime, timezone
@@ -214,6 +215,19 @@ _BULK = re.compile(
     r"(?:\[([^\]\s]{1,64})\])?: (.*)|(.+))$", re.M)
 
 
+@contextlib.contextmanager
+def no_gc():
+    """Pause the cycle collector while a block makes many small acyclic objects (events, queues):
+    its passes over a growing heap cost a third of the time otherwise."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def parse_chunk(data: bytes, start: int, clock: TimeParser, *, file: str | None = None,
                 default_ts: float | None = None, default_host: str | None = None) -> list[LogEvent]:
     """Events of a block of whole lines read from ``file`` at byte offset ``start`` (empty lines
@@ -227,13 +241,8 @@ def parse_chunk(data: bytes, start: int, clock: TimeParser, *, file: str | None 
                                       default_host=default_host, file=file, offset=pos))
             pos += len(raw) + 1
         return out
-    was_enabled = gc.isenabled()
-    gc.disable()          # a block makes many small acyclic objects: no cycle collection meanwhile
-    try:
+    with no_gc():
         return _parse_ascii(data.decode("ascii"), start, clock, file, default_ts, default_host)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _parse_ascii(text: str, start: int, clock: TimeParser, file, default_ts, default_host) -> list[LogEvent]:
