@@ -10,7 +10,7 @@ import click
 
 from findings.errors import UsageError
 
-from .context import App, agency_option, emit, json_option, pass_app
+from .context import App, agency_option, emit, json_option, pass_app, quiet
 from .status_parts import part
 
 
@@ -57,7 +57,12 @@ def register(cli: click.Group) -> None:
             def cmd(app: App, agency: str | None, as_json: bool) -> None:
                 from ..jobs import run_job
                 app.agency_ids(agency)
-                run_id, counts = run_job(app, name, agency=agency)
+                if as_json or quiet():
+                    run_id, counts = run_job(app, name, agency=agency)
+                else:
+                    from rich.console import Console
+                    with Console(stderr=True).status(f"collecting {name} over SSH…"):
+                        run_id, counts = run_job(app, name, agency=agency)
                 emit({"run_id": run_id, "counts": counts}, as_json, _render_counts)
             return cmd
         make(job)
