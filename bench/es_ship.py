@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -132,12 +133,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=10)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="citysec-bench-es-"))
+    print(f"working in {tmp} (removed at the end)", file=sys.stderr)
     raw_srv, out_srv = EsServer(tmp / "raw").start(), EsServer(tmp / "outbox").start()
     try:
         store = Store(tmp / "citysec.db")
         t_write = write_store(store, args.n)
         docs = store.outbox_depth()
-        raw_c, out_c = elastic.make_client([raw_srv.url]), elastic.make_client([out_srv.url])
+        # noida-db slows down as its data grows (it rewrites one snapshot file): generous timeouts
+        raw_c = elastic.make_client([raw_srv.url], timeout=300)
+        out_c = elastic.make_client([out_srv.url], timeout=300)
         for c in (raw_c, out_c):
             elastic.setup(c, retention_days=400)
         t_raw, t_out, result = rounds(store, raw_c, out_c, out_srv.url, args.batch, args.rounds)
@@ -147,6 +151,7 @@ def main() -> None:
     finally:
         raw_srv.stop()
         out_srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     fig = {
         "findings": args.n, "documents": docs, "batch_size": args.batch,
         "store_write_4_threads_s": round(t_write, 2),

@@ -10,7 +10,8 @@ missing → back into the outbox (its original ``seq``), delivered again with th
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from .store import Store
 
