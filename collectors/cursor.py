@@ -37,6 +37,7 @@ class FileStat:
     inode: int
     size: int
     head: str
+    readable: bool = True
 
 
 @dataclass(frozen=True)
@@ -60,16 +61,17 @@ def stat_snippet(path: str) -> str:
     f = q(path)
     return (f"for g in {f} {f}.1 {f}.0 {f}-[0-9]*; do case \"$g\" in *.gz|*.xz|*.bz2|*.zst) continue;; esac; "
             f"[ -f \"$g\" ] || continue; set -- $(stat -L -c '%i %s' \"$g\"); "
-            f"h=$({HEAD.format(f=chr(34) + '$g' + chr(34))}); echo \"$1 $2 $h $g\"; done; true")
+            f"h=$({HEAD.format(f=chr(34) + '$g' + chr(34))}); r=-; [ -r \"$g\" ] && r=r; "
+            f"echo \"$1 $2 $h $r $g\"; done; true")
 
 
 def parse_stats(path: str, text: str) -> tuple[FileStat | None, list[FileStat]]:
     current, siblings = None, []
     for line in text.splitlines():
-        parts = line.split(" ", 3)
-        if len(parts) != 4 or not parts[0].isdigit() or not parts[1].isdigit():
+        parts = line.split(" ", 4)
+        if len(parts) != 5 or not parts[0].isdigit() or not parts[1].isdigit() or parts[3] not in ("r", "-"):
             continue
-        st = FileStat(parts[3], int(parts[0]), int(parts[1]), parts[2])
+        st = FileStat(parts[4], int(parts[0]), int(parts[1]), parts[2], parts[3] == "r")
         if st.path == path:
             current = st
         else:
@@ -87,7 +89,7 @@ def read_snippet(r: Read, path: str | None = None) -> str:
 
 
 def plan(cursor: Cursor | None, current: FileStat | None, siblings: list[FileStat], cap: int) -> Plan:
-    if current is None:
+    if current is None or not current.readable:     # nothing read: the cursor stays where it is
         return Plan(())
     if cursor is None:
         return Plan((Read(current.path, 0, min(current.size, cap), False, current.inode, current.head),))

@@ -99,12 +99,14 @@ class LogsTask:
         text, nonce = script.build([(f"st:{i}", cursor.stat_snippet(p)) for i, p in enumerate(files)])
         res = session.run(text)
         stats = script.parse(res.stdout, nonce)
-        plans = {}
+        plans, unreadable = {}, []
         for i, path in enumerate(files):
             sec = stats.get(f"st:{i}")
             current, siblings = cursor.parse_stats(path, sec.text if sec else "")
             old = self.load(target.ip, path)
             plans[path] = (old, cursor.plan(old, current, siblings, self.cap))
+            if current is not None and not current.readable:
+                unreadable.append(path)
         reads = [(f"rd:{i}:{j}", cursor.read_snippet(r, path)) for i, path in enumerate(files)
                  for j, r in enumerate(plans[path][1].reads)]
         data: dict[str, Section] = {}
@@ -119,5 +121,6 @@ class LogsTask:
             old, p = plans[path]
             chunks = [data[f"rd:{i}:{j}"].data if f"rd:{i}:{j}" in data else b"" for j in range(len(p.reads))]
             new, lines = cursor.consume(old, p, chunks, path)
-            out[path] = {"cursor": new, "lines": lines, "rotated": p.rotated, "gap": p.gap}
+            out[path] = {"cursor": new, "lines": lines, "rotated": p.rotated, "gap": p.gap,
+                         "unreadable": path in unreadable}
         return out

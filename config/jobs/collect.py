@@ -183,7 +183,7 @@ def logs(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
     results = run_cycle(targets(app, agency, "logs"), [task], _known(app), workers=WORKERS)
     bf = app.city.policies.brute_force
     findings: list[Finding] = []
-    new_cursors, lines_n, gaps = [], 0, []
+    new_cursors, lines_n, gaps, partial = [], 0, [], {}
     for r in results:
         if r.error is not None:
             findings += outcomes.error_findings(r, cat, task="logs", now=now)
@@ -195,6 +195,8 @@ def logs(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
                 new_cursors.append((t.ip, got["cursor"]))
             if got["gap"]:
                 gaps.append(f"{t.name}: {got['gap']}")
+            if got["unreadable"]:
+                partial.setdefault(t.ip, []).append(path)
             for file, start, block in _blocks(got["lines"]):
                 events += logparse.parse_chunk(block, start, clock, file=file, default_ts=now.timestamp(),
                                                default_host=t.name)
@@ -206,11 +208,20 @@ def logs(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
         kw = {"agency": t.agency, "host_ip": t.ip, "host_name": t.name, "now": now}
         findings += [event_finding(e, cat, **kw) for e in events]
         findings += [alert_finding(d, cat, **kw) for d in found]
-    findings += _ok_findings(results, "logs", now)
+    findings += [f if f.host_ip not in partial else f.with_(
+        verdict="incomplete", severity=cat["collect.error"].severity,
+        reason=f"cannot read {', '.join(partial[f.host_ip])} as {_user_of(results, f.host_ip)}",
+        message=f"{f.host_name}: logs collected in part: cannot read {', '.join(partial[f.host_ip])}")
+        for f in _ok_findings(results, "logs", now)]
     counts = _record(app, run_id, findings, set(), app.agency_ids(agency))
     state.save_cursors(new_cursors, now)   # after the events are stored: a crash re-reads, never skips
     return {"hosts": len(results), "errors": sum(r.error is not None for r in results), "lines": lines_n,
-            "alerts": sum(f.kind == "alert" for f in findings), "gaps": len(gaps), **counts}
+            "alerts": sum(f.kind == "alert" for f in findings), "gaps": len(gaps), "unreadable": len(partial),
+            **counts}
+
+
+def _user_of(results: list[HostResult], ip: str) -> str:
+    return next((r.target.user for r in results if r.target.ip == ip), "the collection account")
 
 
 def _blocks(lines: list[tuple[str, int, bytes]]):

@@ -146,7 +146,40 @@ def test_changed_host_key_is_refused_and_reported(co):
     alerts = [json.loads(r["doc"]) for r in co.store().events(kind="alert", check="ssh.host_key_changed")]
     assert [a["host"]["ip"] for a in alerts] == [[ip]]
     assert "possible interception" in alerts[0]["message"]
-    err = {d["host"]["name"]: d for d in _docs(co.store(), "collect.error")}[host]
+    err = {d["host"]["name"]: d for d in _docs(co.store(), "collect.error")
+           if d["citysec"]["subject"] == "antivirus"}[host]
     assert err["citysec"]["verdict"] == "error" and "refused" in err["event"]["reason"]
     rows = co.json("hosts", "enroll", "--agency", "a2", "--accept-from", "/dev/null")
     assert {r["name"]: r["status"] for r in rows}[host] == "changed"
+
+
+def test_av_detection_new_account_and_sudo_become_alerts(co):
+    host = "a1-pc1"
+    eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+    co.rng.drop_file(host, "/var/tmp/invoice.com", eicar)
+    scan = co.rng.exec(host, ["socat", "-", "UNIX-CONNECT:/run/clamav/clamd.ctl"],      # clamd's own protocol
+                       input="SCAN /var/tmp/invoice.com\n")
+    assert "FOUND" in scan.stdout, scan                              # the host's clamd found it and logged it
+    co.citysec("collect", "logs", "--agency", "a1")
+    partial = {d["host"]["name"]: d for d in _docs(co.store(), "collect.error")
+               if d["citysec"]["subject"] == "logs"}[host]
+    assert partial["citysec"]["verdict"] == "incomplete"                # clamd made its log root-only
+    assert "cannot read /var/log/clamav/clamav.log as citysec" in partial["event"]["reason"]
+    co.rng.exec(host, ["chgrp", "adm", "/var/log/clamav/clamav.log"], check=True)   # as Debian's clamav:adm 0640
+    co.rng.exec(host, ["logger", "-p", "authpriv.info", "-t", "useradd",
+                       "new user: name=backdoor, UID=1002, GID=1002, home=/home/backdoor, shell=/bin/sh"], check=True)
+    co.rng.exec(host, ["logger", "-p", "authpriv.notice", "-t", "sudo",
+                       "   alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/passwd backdoor"],
+                check=True)
+    co.citysec("collect", "logs", "--agency", "a1")
+    alerts = {}
+    for row in co.store().events(kind="alert"):
+        doc = json.loads(row["doc"])
+        if doc["host"]["ip"] == ["198.19.33.11"]:
+            alerts.setdefault(doc["rule"]["id"], []).append(doc)
+    assert "/var/tmp/invoice.com" in alerts["log.av_detection"][0]["message"]
+    assert alerts["log.new_account"][0]["user"]["name"] == "backdoor"
+    assert alerts["log.sudo"][0]["user"]["name"] == "alice"
+    co.citysec("collect", "antivirus", "--agency", "a1")
+    doc = {d["host"]["name"]: d for d in _docs(co.store(), "av.missing")}[host]
+    assert "invoice.com" in doc["citysec"]["antivirus"]["last_detection"]
