@@ -244,8 +244,8 @@ def _recent_attempts(app, t: Target, now, window: int) -> list[logparse.LogEvent
     """Stored SSH attempts of the last window on this host, so a brute force spanning two cycles counts."""
     import json
     since = (now - timedelta(seconds=window * 2)).isoformat()
-    rows = app.store.query("SELECT doc FROM events WHERE check_id='log.event' AND host=? AND ts>=?",
-                           (t.ip, since.replace("+00:00", "Z")))
+    rows = app.store.query("SELECT doc FROM events WHERE kind='event' AND ts>=? AND check_id='log.event' AND host=?"
+                           " AND doc LIKE '%\"action\":\"ssh-%'", (since.replace("+00:00", "Z"), t.ip))
     out = []
     for row in rows:
         doc = json.loads(row["doc"])
