@@ -183,3 +183,21 @@ def test_av_detection_new_account_and_sudo_become_alerts(co):
     co.citysec("collect", "antivirus", "--agency", "a1")
     doc = {d["host"]["name"]: d for d in _docs(co.store(), "av.missing")}[host]
     assert "invoice.com" in doc["citysec"]["antivirus"]["last_detection"]
+
+
+def test_brute_force_split_across_two_collections_is_detected(co):
+    target = "198.19.33.13"
+    co.citysec("collect", "logs", "--agency", "a1")
+    assert co.rng.brute_force("atk", target, "oracle", 3) == 3
+    co.citysec("collect", "logs", "--agency", "a1")
+
+    def mine():
+        return [json.loads(r["doc"]) for r in co.store().events(kind="alert", check="log.ssh_bruteforce")
+                if json.loads(r["doc"])["host"]["ip"] == [target]]
+
+    assert mine() == []                                  # 3 < 5 so far
+    assert co.rng.brute_force("atk", target, "oracle", 3) == 3
+    co.citysec("collect", "logs", "--agency", "a1")
+    alerts = mine()
+    assert len(alerts) == 1 and alerts[0]["citysec"]["logs"]["attempts"] == 5
+    assert alerts[0]["user"]["name"] == "oracle"
