@@ -50,7 +50,11 @@ def _target(app, agency, host, *, system: str | None, depth: int = 0) -> Target:
     if ssh.jump and depth == 0:
         found = [(a, h) for a in city.agencies for h in a.hosts if ssh.jump in (h.name, h.ip)]
         if not found:
-            raise UsageError(f"host {host.name}: jump host {ssh.jump!r} is in no agency's register")
+            from findings.errors import ConfigError
+            ai = [a.id for a in city.agencies].index(agency.id)
+            loc = (("agencies", ai, "hosts", agency.hosts.index(host), "ssh", "jump") if host.ssh
+                   else ("agencies", ai, "ssh", "jump"))
+            raise ConfigError(f"{app.config.where(*loc)}: jump host {ssh.jump!r} is in no agency's register")
         jump = _target(app, found[0][0], found[0][1], system=None, depth=1)
     sensor = _sensor(app)
     return Target(agency=agency.id, name=host.name, ip=host.ip, user=ssh.user, port=ssh.port, key_file=key_file,

@@ -51,3 +51,10 @@ def test_restore_test_recorded(tmp_path):
     cfg = _config(tmp_path)
     p = run(cfg, "backup", "record-restore-test", "sys-ok", "--date", "2026-10-01", "--by", "Trần Thị Bình", "--json")
     assert p.returncode == 0 and '"tested_at": "2026-10-01T00:00:00+00:00"' in p.stdout
+
+
+def test_unknown_jump_host_names_file_and_line(tmp_path):
+    cfg = _config(tmp_path, {"      - {name: a2-pc1, ip: 198.19.36.11}":
+                             "      - {name: a2-pc1, ip: 198.19.36.11, ssh: {key: range-operator, jump: nowhere}}"})
+    p = run(cfg, "hosts", "list")
+    assert p.returncode == 2 and "line 37: agencies[2].hosts[0].ssh.jump:" in p.stderr and "'nowhere'" in p.stderr
