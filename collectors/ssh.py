@@ -10,6 +10,7 @@ Every failure becomes a :class:`CollectError` whose ``reason`` a finding carries
 from __future__ import annotations
 
 import io
+import logging
 import os
 import select
 import socket
@@ -24,6 +25,9 @@ from .hostkeys import KnownHosts, host_id
 
 # Old servers (OpenSSH < 7.8, dropbear, network gear) do not announce rsa-sha2 and reject it:
 # legacy hosts sign with ssh-rsa (SHA-1); every other host may not use SHA-1 RSA at all.
+# paramiko logs a failed banner read with a traceback; the reason reaches the finding instead.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
 LEGACY_DISABLED = {"pubkeys": ["rsa-sha2-512", "rsa-sha2-256"]}
 MODERN_DISABLED = {"pubkeys": ["ssh-rsa"], "keys": ["ssh-rsa"]}
 
