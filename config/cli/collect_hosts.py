@@ -32,7 +32,7 @@ def enroll(app, agency: str | None, accept_from: str | None, *, interactive: boo
                 accepted = parse_accept_file(fh.read())
         except OSError as exc:
             raise UsageError(f"--accept-from {accept_from}: {exc.strerror}") from None
-    rows = []
+    rows, alerts = [], []
     for t in _targets(app, agency):
         row = {"agency": t.agency, "name": t.name, "hid": host_id(t.ip, t.port)}
         try:
@@ -60,7 +60,21 @@ def enroll(app, agency: str | None, accept_from: str | None, *, interactive: boo
             rows.append({**row, "status": "recorded" if state == "unknown" else "replaced"})
         else:
             rows.append({**row, "status": "changed" if state == "changed" else "not recorded"})
+            if state == "changed":
+                alerts.append(_changed_alert(t, known, offered))
+    if alerts:
+        app.store.record(alerts)
     return rows
+
+
+def _changed_alert(t, known: KnownHosts, offered):
+    """The alert a changed key raises, also when enrolment is what saw it."""
+    from collectors.catalogue import catalogue
+    enrolled = ", ".join(k.fingerprint for k in known.keys_for(offered.hid))
+    return catalogue()["ssh.host_key_changed"].finding(
+        agency=t.agency, kind="alert", host_ip=t.ip, host_name=t.name, type=("indicator",),
+        message=f"host key changed — possible interception: {t.name} ({t.ip}) offered {offered.fingerprint}, "
+                f"enrolled {enrolled}; not recorded", details={"expected": enrolled, "offered": offered.fingerprint})
 
 
 def _fetch(t, known: KnownHosts):

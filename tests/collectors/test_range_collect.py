@@ -151,6 +151,8 @@ def test_changed_host_key_is_refused_and_reported(co):
     assert err["citysec"]["verdict"] == "error" and "refused" in err["event"]["reason"]
     rows = co.json("hosts", "enroll", "--agency", "a2", "--accept-from", "/dev/null")
     assert {r["name"]: r["status"] for r in rows}[host] == "changed"
+    alerts = [json.loads(r["doc"]) for r in co.store().events(kind="alert", check="ssh.host_key_changed")]
+    assert len(alerts) == 2 and all(a["host"]["ip"] == [ip] for a in alerts)      # enrolment saw it too
 
 
 def test_av_detection_new_account_and_sudo_become_alerts(co):
