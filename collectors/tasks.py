@@ -100,11 +100,13 @@ class LogsTask:
         res = session.run(text)
         stats = script.parse(res.stdout, nonce)
         plans, unreadable = {}, []
+        # what one cycle reads must fit the session's output cap: a backlog is read over several cycles
+        per_file = max(4096, min(self.cap, (session.max_output - 65536) // max(1, len(files))))
         for i, path in enumerate(files):
             sec = stats.get(f"st:{i}")
             current, siblings = cursor.parse_stats(path, sec.text if sec else "")
             old = self.load(target.ip, path)
-            plans[path] = (old, cursor.plan(old, current, siblings, self.cap))
+            plans[path] = (old, cursor.plan(old, current, siblings, per_file))
             if current is not None and not current.readable:
                 unreadable.append(path)
         reads = [(f"rd:{i}:{j}", cursor.read_snippet(r, path)) for i, path in enumerate(files)

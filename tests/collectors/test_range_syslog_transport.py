@@ -114,3 +114,22 @@ def test_enrolment_fetches_a_key_through_the_jump_host(co, known):
     via_jump = _fetch(t, known)
     direct = fetch_host_key(t.ip, netns=co.rng.sensor_netns)
     assert via_jump.fingerprint == direct.fingerprint and via_jump.hid == "198.19.33.12"
+
+
+def test_a_log_backlog_larger_than_the_output_cap_is_read_over_several_cycles(co, known):
+    from collectors.tasks import LogsTask
+    host, log = "a2-pc1", "/var/log/syslog"
+    lines = [f"Nov 30 11:{i // 60 % 60:02d}:{i % 60:02d} a2-pc1 daemon.info backlog[1]: line {i:06d} " + "x" * 60
+             for i in range(40000)]                                     # ~3.6 MB
+    co.rng.append_log(host, log, lines)
+    cursors, seen = {}, []
+    task = LogsTask(lambda t: [log], lambda ip, path: cursors.get((ip, path)))
+    for _ in range(10):
+        res = run_cycle([_target(co, host, collect=("logs",))], [task], known, max_output=1 << 20)[0]
+        assert res.error is None, res.error
+        got = res.values["logs"][log]
+        cursors[(res.target.ip, log)] = got["cursor"]
+        seen += [raw.decode() for _, _, raw in got["lines"]]
+        if len(seen) >= len(lines):
+            break
+    assert seen == lines
