@@ -2,9 +2,12 @@
 
 A real Elasticsearch acknowledges a write after its translog is on disk; a server that does not
 (noida-db writes a snapshot about a second later) loses the last acknowledged writes when it is
-killed. So an acknowledged row moves from ``outbox`` to ``outbox_sent`` in one transaction, and a
-later ship looks the journal up on the server: found and older than the settle time → dropped;
-missing → back into the outbox (its original ``seq``), delivered again with the same id.
+killed. So an acknowledged row moves from ``outbox`` to ``outbox_sent`` in one transaction. It
+leaves the journal when the server answers again, without trouble, more than the settle time
+later in the same ship (:func:`survived`). Rows the ship could not vouch for (the tail of a ship,
+rows sent before a connection failure, which :func:`expire` marks) are looked up by the next
+ship: found and older than the settle time → dropped; missing → back into the outbox (its
+original ``seq``), delivered again with the same id.
 """
 
 from __future__ import annotations
@@ -41,6 +44,14 @@ def expire(store: Store, before: float | None = None) -> None:
     with store.write() as c:
         c.execute("UPDATE outbox_sent SET sent_at=0 WHERE sent_at<=?",
                   (time.time() if before is None else before,))
+
+
+def survived(store: Store, since: float, until: float) -> int:
+    """Drop rows sent in [since, until]: the server answered after them without trouble."""
+    if until < since:
+        return 0
+    with store.write() as c:
+        return c.execute("DELETE FROM outbox_sent WHERE sent_at>=? AND sent_at<=?", (since, until)).rowcount
 
 
 def confirmed(store: Store, seqs: Iterable[int]) -> None:

@@ -97,7 +97,7 @@ def reason_of(res: dict) -> str:
 
 class Shipper:
     def __init__(self, client: Elasticsearch, store: Store, *, namespace: str, where: str,
-                 batch_size: int = 2000, retry_for: float = 60.0, settle_seconds: float = 10.0,
+                 batch_size: int = 2000, retry_for: float = 60.0, settle_seconds: float = 5.0,
                  max_attempts: int = 10, retention_days: int = 400,
                  sleep: Callable[[float], None] = time.sleep):
         self.client, self.store, self.namespace = client, store, namespace
@@ -107,6 +107,7 @@ class Shipper:
         self.areas: set[str] = set()
         self.data_streams = True
         self.troubled = False
+        self.started = time.time()
         self.result = ShipResult()
 
     def trouble(self) -> None:
@@ -114,7 +115,13 @@ class Shipper:
         self.troubled = True
         journal.expire(self.store)
 
+    def survived(self, answered_at: float) -> None:
+        """The server answered ``settle`` seconds after acknowledging rows sent in this ship, with no
+        trouble in between (trouble expires them): it kept them. No lookup needed."""
+        self.result.confirmed += journal.survived(self.store, self.started, answered_at - self.settle)
+
     def run(self) -> ShipResult:
+        self.started = time.time()
         self.prepare()
         self.confirm()
         after = 0
@@ -152,6 +159,7 @@ class Shipper:
             resp = self.call(lambda p=payload: self.client.bulk(operations=p.encode("utf-8")).body, "bulk")
             done, already, dead, retry = classify(pending, resp["items"])
             journal.mark_sent(self.store, done + already)
+            self.survived(time.time())
             if dead:
                 self.store.dead_letter(dead)
             self.result.sent += len(done)
@@ -175,10 +183,11 @@ class Shipper:
         self.result.deferred += len(retry) - len(final)
 
     def confirm(self) -> None:
-        """Look up the journal rows older than the settle time (or expired by trouble) on the
-        server: found → dropped from the journal; missing → back in the outbox."""
-        after, older_than, refreshed = 0, time.time() - self.settle, False
-        while rows := journal.due(self.store, older_than, LOOKUP_CHUNK, after):
+        """Look up the journal on the server (the tail of earlier ships, and rows expired by
+        trouble): missing → back in the outbox; found and past the settle time → dropped; found
+        but younger → kept for the next ship's look."""
+        now, after, refreshed = time.time(), 0, False
+        while rows := journal.due(self.store, now, LOOKUP_CHUNK, after):
             after = rows[-1]["seq"]
             if self.data_streams and not refreshed:  # search is near real time; mget is not used
                 self.call(lambda: self.client.indices.refresh(
@@ -191,8 +200,10 @@ class Shipper:
             missing = sorted({r["seq"] for r in rows} - set(found))
             if missing:
                 self.result.requeued += journal.requeue(self.store, missing)
-            journal.confirmed(self.store, found)
-            self.result.confirmed += len(found)
+            sent_at = {r["seq"]: r["sent_at"] for r in rows}
+            settled = [s for s in found if now - sent_at[s] >= self.settle]
+            journal.confirmed(self.store, settled)
+            self.result.confirmed += len(settled)
 
     def lookup(self, rows: Sequence[dict]) -> dict[str, dict[str, int]]:
         """index → {id: version} of the rows the server has. Data streams: a search by ids (a

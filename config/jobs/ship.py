@@ -58,7 +58,7 @@ def client_from_config(app, *, timeout: float | None = None) -> Elasticsearch:
 
 
 def ship(app, run_id: str, *, agency: str | None = None, retry_for: float = 60.0,
-         settle_seconds: float = 10.0) -> dict[str, Any]:
+         settle_seconds: float = 5.0) -> dict[str, Any]:
     """Deliver the whole outbox (``agency`` is accepted for the job interface: the outbox is
     shipped whole). Raises ElasticUnreachable (exit 3) with the outbox intact."""
     if not configured(app):

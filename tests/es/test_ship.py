@@ -48,12 +48,15 @@ def test_ship_delivers_everything_once(city, es_server):
     assert second["sent"] == 0 and second["batches"] == 0
     assert counts(es) == (1500, 1200)
 
-    # the same documents once more (as after a crash between bulk and bookkeeping): 409, no duplicate
+    # the same documents once more (as after a crash between bulk and bookkeeping): no duplicate
     with store.write() as c:
-        c.execute("INSERT INTO outbox (seq, stream, dataset, doc_id, body)"
-                  " SELECT seq, stream, dataset, doc_id, body FROM outbox_sent")
+        c.execute("INSERT INTO outbox (stream, dataset, doc_id, body) SELECT 'history', dataset, id, doc FROM history")
+        c.execute("INSERT INTO outbox (stream, dataset, doc_id, body) SELECT 'event', dataset, id, doc FROM events")
+        c.execute("INSERT INTO outbox (stream, dataset, doc_id, body)"
+                  " SELECT 'state', dataset, fingerprint, doc FROM current")
     third = as_json(citysec(config, "ship", "--json"))
-    assert third["already"] == 2700 and third["sent"] == 0
+    assert third["already"] >= 1500  # every history and event document: 409, already there
+    assert third["already"] + third["sent"] == 2700 and third["dead_letters"] == 0
     assert counts(es) == (1500, 1200)
 
 
