@@ -8,6 +8,7 @@ splice progress tags into the XML) and ``--noninteractive``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -46,8 +47,15 @@ class NmapPlan:
         if self.scripts:
             argv += ["--script", ",".join(self.scripts)]
         if self.exclude:
-            argv += ["--exclude", ",".join(self.exclude)]
+            argv += ["--exclude", exclude_list(self.exclude)]
         return argv + ["--", *self.targets]
+
+
+def exclude_list(items: tuple[str, ...]) -> str:
+    """nmap's --exclude, each address once: a duplicated entry ("a.b.c.d,a.b.c.d/32") makes
+    nmap allocate memory without bound until the OOM killer ends it (seen with nmap 7.93)."""
+    nets = ipaddress.collapse_addresses(ipaddress.ip_network(x, strict=False) for x in items)
+    return ",".join(str(n.network_address) if n.num_addresses == 1 else str(n) for n in nets)
 
 
 def nmap_path() -> str:

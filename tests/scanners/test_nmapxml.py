@@ -67,3 +67,12 @@ def test_control_characters_in_banners_are_stripped():
            b'</port></ports></host><runstats><finished exit="success"/></runstats></nmaprun>')
     o = parse(xml).hosts["198.19.17.11"].ports[0]
     assert "\x9b" not in o.product and o.product.startswith("evil")
+
+
+def test_exclusions_are_given_to_nmap_once_each():
+    """A duplicated --exclude entry makes nmap 7.93 allocate memory until it is OOM-killed."""
+    from scanners.nmaprun import NmapPlan
+    plan = NmapPlan(targets=("198.19.16.0/24",), exclude=("198.19.16.10", "198.19.16.10/32", "198.19.16.1",
+                                                         "198.19.16.0/30"))
+    argv = plan.argv("nmap")
+    assert argv[argv.index("--exclude") + 1] == "198.19.16.0/30,198.19.16.10"
