@@ -145,3 +145,23 @@ def destroy(name: str) -> list[str]:
     kill_all(nss)
     ip_batch([f"netns del {ns}" for ns in nss])
     return nss
+
+
+GUARD = "198.18.0.0/15"
+
+
+def guard_root() -> None:
+    """A blackhole route for the range block in the machine's own namespace, while any range is
+    up: a probe started outside a range namespace by mistake fails at once ("network is
+    unreachable") instead of leaving through the machine's default route."""
+    run(["ip", "route", "replace", "blackhole", GUARD])
+
+
+def unguard_root() -> None:
+    """Remove the guard once no range namespace (cs-*) is left on the machine."""
+    try:
+        left = [e for e in os.listdir("/run/netns") if e.startswith("cs-")]
+    except FileNotFoundError:
+        left = []
+    if not left:
+        run(["ip", "route", "del", "blackhole", GUARD], check=False)

@@ -124,6 +124,7 @@ class Range(Injects):
         self._prepare_hosts()
         t1 = time.monotonic()
         try:
+            net.guard_root()
             net.build(self.spec)
             t2 = time.monotonic()
             pids = self._start_holders()
@@ -202,6 +203,7 @@ class Range(Injects):
         """Remove every namespace, process and mount of this range name (also a crashed run's)."""
         t0 = time.monotonic()
         removed = net.destroy(self.name)
+        net.unguard_root()
         if os.path.exists(self._state_file()):
             os.remove(self._state_file())
         return {"removed_namespaces": len(removed), "seconds": round(time.monotonic() - t0, 2)}

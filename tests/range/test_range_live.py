@@ -106,3 +106,22 @@ def test_add_rogue_plugs_an_unregistered_device_the_sensor_reaches(rng):
     assert rng.host(name).registered is False
     assert rng.sensor_exec(["ncat", "-z", "-w", "2", "198.19.3.99", "22"]).returncode == 0
     assert rng.exec(name, ["hostname"]).stdout.strip() == name
+
+
+def test_range_addresses_cannot_leave_through_the_machines_own_namespace(rng):
+    """While a range is up, a probe started outside its namespaces by mistake fails at once
+    instead of leaving by the machine's default route."""
+    import errno
+    import socket
+    target = rng.hosts[0].ip
+    out = subprocess.run(["ip", "route", "get", target], capture_output=True, text=True)
+    assert out.returncode != 0 or "blackhole" in out.stdout
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        with pytest.raises(OSError) as err:
+            s.sendto(b"x", (target, 9))
+        assert err.value.errno in (errno.ENETUNREACH, errno.EINVAL, errno.EHOSTUNREACH)
+    finally:
+        s.close()
+    # and from the sensor the same address is reachable (the guard is not in the range)
+    assert rng.sensor_exec(["ip", "route", "get", target]).returncode == 0
