@@ -61,7 +61,7 @@ def register(cli: click.Group) -> None:
         else:
             click.echo("range: bringing up the simulated city network …", err=True)
             rng, _ = bring_up(range_file or default_range_file(), "var/range")
-        from .demo_support import enrol_range_hosts, summary
+        from .demo_support import enrol_range_hosts, summary, write_period_report
         enrol_range_hosts(app, rng)
         results = {}
         for job in CYCLE:
@@ -75,6 +75,8 @@ def register(cli: click.Group) -> None:
             results[job] = counts
             click.echo(f"{job:<10} {', '.join(f'{k} {v}' for k, v in counts.items() if not isinstance(v, (list, dict)))}",
                        err=True)
+        if _available("reports"):
+            results["report_path"] = write_period_report(app)
         click.echo(summary(app, results))
         if down_after:
             rng.down()

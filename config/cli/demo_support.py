@@ -33,8 +33,27 @@ def summary(app: App, results: dict) -> str:
            f"({', '.join(f'{s} {by_sev[s]}' for s in ('critical', 'high', 'medium', 'low', 'info') if by_sev[s])})"]
     for agency, n in by_agency.most_common():
         out.append(f"  {agency:<14} {n}")
-    report = results.get("reports", {}).get("path") if isinstance(results.get("reports"), dict) else None
-    if report:
-        out.append(f"report: {report}")
+    if results.get("report_path"):
+        out.append(f"report: {results['report_path']}")
     out.append(f"store: {app.store.path}   (citysec findings list | citysec status)")
     return "\n".join(out)
+
+
+def write_period_report(app: App) -> str:
+    """The current half-year's periodic report for the city, in the configured language (HTML)."""
+    from pathlib import Path
+
+    from findings.model import utcnow
+    from reports import render
+    from reports.period import LOCAL, parse_period
+
+    from ..jobs.reports import _document
+    from .report import open_query, orgs_of
+
+    today = utcnow().astimezone(LOCAL).date()
+    period = parse_period(f"{today.year}-H{1 if today.month <= 6 else 2}")
+    lang = app.city.reports.lang
+    out = Path(app.config.resolve(app.city.reports.out_dir)) / f"periodic-{period.label}.{lang}.html"
+    render.write(_document(app, open_query(app, "sqlite"), "periodic", period, None, lang, orgs_of(app)),
+                 "html", out)
+    return str(out)

@@ -6,6 +6,7 @@ All writes go to the host's /var folder (``var``) before the host starts, or thr
 
 from __future__ import annotations
 
+import grp
 import io
 import os
 import random
@@ -107,6 +108,14 @@ def write_antivirus(var: str, av: AntivirusSpec | None, cache: str, now: float) 
         fh.write(f"{time.ctime(built)} -> ClamAV update process started at {time.ctime(built)}\n"
                  f"{time.ctime(built)} -> daily.cud database is up-to-date (version: 7, sigs: 1, f-level: 90,"
                  " builder: citysec-range)\n")
+    # As Debian ships them: root:adm 0640, so the collection account (in group adm) reads them;
+    # clamd appends to the file that exists instead of creating one only root can read.
+    adm = grp.getgrnam("adm").gr_gid
+    for log in ("clamav.log", "freshclam.log"):
+        path = os.path.join(var, "log/clamav", log)
+        open(path, "a").close()
+        os.chown(path, 0, adm)
+        os.chmod(path, 0o640)
 
 
 # ----- backups
