@@ -1,5 +1,8 @@
 """Strict YAML loading that remembers where each value was: file and line of every YAML path.
 
+Shared by every YAML citysec reads (the city configuration, playbooks, ranges, catalogues), so it
+lives in findings/, which every package may import.
+
 ``load_with_positions`` returns the data (plain dicts, lists, scalars; ``yaml.safe_load``
 semantics) and a mapping from a path tuple such as ``("agencies", 2, "networks", 0, "cidr")``
 to ``(file, line)``. Includes (``include: [other.yaml]`` at the top level) are merged, each
@@ -164,3 +167,9 @@ def dotted(loc: tuple) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
+
+
+def problem(positions: Positions, path: str, loc: tuple, msg: str) -> str:
+    """One error line: ``file: line N: yaml.path: message``."""
+    f, line = where(positions, loc, path)
+    return f"{f}: line {line}: {dotted(loc)}: {msg}"
