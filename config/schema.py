@@ -257,6 +257,7 @@ class Schedules(Strict):
     antivirus: str = "every 4 hours"
     backup: str = "every day at 07:00"
     logs: str = "every 5 minutes"
+    cases: str = "every 5 minutes"
     ship: str = "every 1 minute"
     reports: str = "every day at 06:00"
     timeout_seconds: dict[str, int] = Field({}, description="Job name → its time limit.")

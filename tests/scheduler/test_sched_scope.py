@@ -22,8 +22,10 @@ HP = timezone(timedelta(hours=7))
 TWO_SENSORS = {
     "    netns: cs-hp-soc          # the range's sensor namespace; unset on a real sensor\n":
         "    netns: cs-hp-soc\n  - {id: hb-sensor, name: \"Cảm biến quận Hồng Bàng\", agency: q-hong-bang}\n",
-    "      - {cidr: 198.18.50.0/24, zone: lan, sensor: city-soc}\n      - {cidr: 198.18.51.0/24, zone: server, sensor: city-soc}":
-        "      - {cidr: 198.18.50.0/24, zone: lan, sensor: hb-sensor}\n      - {cidr: 198.18.51.0/24, zone: server, sensor: hb-sensor}",
+    "      - {cidr: 198.18.50.0/24, zone: lan, sensor: city-soc, exclude: [198.18.50.1]}\n"
+    "      - {cidr: 198.18.51.0/24, zone: server, sensor: city-soc, exclude: [198.18.51.1]}":
+        "      - {cidr: 198.18.50.0/24, zone: lan, sensor: hb-sensor, exclude: [198.18.50.1]}\n"
+        "      - {cidr: 198.18.51.0/24, zone: server, sensor: hb-sensor, exclude: [198.18.51.1]}",
     "sensor: city-soc\n\nsensors:": "sensors:",
 }
 
