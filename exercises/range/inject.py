@@ -16,6 +16,8 @@ from . import services, state
 from .spec import AntivirusSpec, BackupSpec, ServiceSpec, SERVICES
 
 CLAMD = ["setsid", "-f", "clamd", "-c", "/var/lib/citysec-range/clamd.conf"]
+CLAMD_LOG_GROUP = ("for i in $(seq 1 150); do [ -S /run/clamav/clamd.ctl ] && break; sleep 0.2; done; "
+                   "chgrp adm /var/log/clamav/clamav.log && chmod 0640 /var/log/clamav/clamav.log")
 
 
 class Injects:
@@ -64,6 +66,10 @@ class Injects:
             rc, err = self.spawn(host, argv)
             if rc != 0 and not (action == "stop" and rc == 1):
                 raise RuntimeFailure(f"{host}: {action} {name}: {' '.join(argv[:3])}: exit {rc}: {err.strip()[:300]}")
+        if name == "clamd" and action == "start":
+            # clamd running as root chowns its log to root:root at start; give it back to group adm
+            # (as Debian's logrotate does) once clamd is up, so the collection account reads it.
+            self.exec(host, ["sh", "-c", CLAMD_LOG_GROUP], timeout=60)
 
     def _ensure_snmp_conf(self, host: str, svc: ServiceSpec) -> None:
         conf = self._host_path(host, "/var/lib/citysec-range/snmpd.conf")
