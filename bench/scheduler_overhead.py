@@ -1,6 +1,6 @@
 """Scheduler overhead: the cost of one decision (due jobs from the run history) as the history grows,
-and the cost of starting a job in its own process (timeouts that really stop it) beside running it
-in a thread. Run: .venv/bin/python bench/scheduler_overhead.py  → bench/results/scheduler_overhead.json
+the cost of starting a job in its own process (timeouts that really stop it) beside running it
+in a thread, and the start of the command itself (`citysec --help`). Run: .venv/bin/python bench/scheduler_overhead.py  → bench/results/scheduler_overhead.json
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,7 +76,7 @@ def _more(store, start: int, end: int) -> None:
 
 
 def bench_launch(folder: Path, repeats: int = 8) -> dict:
-    from config.cli.context import App
+    from config.app import App
     from config.jobs import run_job
     from config.sched_exec import ChildSpec, StopControl, run_child
     from config.sched_jobs import register_jobs
@@ -97,18 +98,31 @@ def bench_launch(folder: Path, repeats: int = 8) -> dict:
             "child_process_ms_median": round(statistics.median(child) * 1000, 1), "repeats": repeats}
 
 
+def bench_help(repeats: int = 8) -> dict:
+    """`citysec --help` in a fresh interpreter (what every command pays before it starts working)."""
+    argv = [sys.executable, "-c", "import sys; from config.cli import main; sys.argv[0] = 'citysec'; main()", "--help"]
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - t)
+    return {"help_ms_median": round(statistics.median(times) * 1000, 1), "repeats": repeats}
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as d1, tempfile.TemporaryDirectory() as d2:
         decisions = bench_decisions(Path(d1))
         launch = bench_launch(Path(d2))
+    command = bench_help()
     print(f"{'runs in history':>16} {'decision (ms, median)':>22}")
     for r in decisions:
         print(f"{r['runs_in_history']:>16} {r['decision_ms_median']:>22}")
     print(f"job start: in a thread {launch['in_thread_ms_median']} ms · in its own process "
           f"{launch['child_process_ms_median']} ms (median of {launch['repeats']}, no-op job)")
+    print(f"command start: citysec --help {command['help_ms_median']} ms (median of {command['repeats']})")
     out = ROOT / "bench" / "results" / "scheduler_overhead.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"decisions": decisions, "launch": launch}, indent=2), encoding="utf-8")
+    out.write_text(json.dumps({"decisions": decisions, "launch": launch, "command": command}, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from findings.errors import CitysecError
 
-    from .cli.context import App
+    from .app import App
     from .jobs import JOBS, run_job
     from .logging_setup import setup_logging
     from .sched_jobs import load_job_modules

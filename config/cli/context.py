@@ -5,51 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import click
 
-from findings import Store
-from findings.errors import UsageError
+from ..app import App  # re-exported: commands and tests import App from here
 
-from ..loader import LoadedConfig, load_config
-
-
-@dataclass
-class App:
-    config_path: str | None = None
-    sensor_override: str | None = None
-    _config: LoadedConfig | None = field(default=None, repr=False)
-    _store: Store | None = field(default=None, repr=False)
-
-    @property
-    def config(self) -> LoadedConfig:
-        if self._config is None:
-            self._config = load_config(self.config_path)
-        return self._config
-
-    @property
-    def city(self):
-        return self.config.city
-
-    @property
-    def sensor(self) -> str | None:
-        return self.sensor_override or os.environ.get("CITYSEC_SENSOR") or self.city.sensor
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = Store(self.config.resolve(self.city.store.path))
-        return self._store
-
-    def agency_ids(self, agency: str | None) -> list[str]:
-        ids = [a.id for a in self.city.agencies]
-        if agency is None:
-            return ids
-        if agency not in ids:
-            raise UsageError(f"unknown agency {agency!r}; known: {', '.join(ids)}")
-        return [agency]
+__all__ = ["App", "agency_option", "emit", "json_option", "pass_app", "quiet"]
 
 
 pass_app = click.make_pass_decorator(App)

@@ -8,8 +8,6 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from findings.errors import UsageError
 from findings.model import SEVERITIES
@@ -110,6 +108,8 @@ def register(cli: click.Group) -> None:
                | {"message": json.loads(r["doc"]).get("message", "")} for r in rows]
 
         def render(items: list) -> None:
+            from rich.console import Console
+            from rich.table import Table
             table = Table(title=f"{len(items)} findings")
             for col in ("id", "agency", "check", "host", "port", "severity", "status", "message"):
                 table.add_column(col, overflow="fold")

@@ -48,7 +48,7 @@ def write_period_report(app: App) -> str:
     from reports.period import LOCAL, parse_period
 
     from ..jobs.reports import _document
-    from .report import open_query, orgs_of
+    from ..report_inputs import open_query, orgs_of
 
     today = utcnow().astimezone(LOCAL).date()
     period = parse_period(f"{today.year}-H{1 if today.month <= 6 else 2}")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from exercises.range import Range, load_spec
 from findings.errors import UsageError
 
 from .context import emit, json_option
+
+if TYPE_CHECKING:  # the range (paramiko, scapy, ...) is imported when a range command runs
+    from exercises.range import Range
 
 DEFAULT_SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "exercises", "range", "examples", "haiphong.yaml")
 state_dir_option = click.option("--state-dir", default="var/range", show_default=True,
@@ -21,6 +22,7 @@ state_dir_option = click.option("--state-dir", default="var/range", show_default
 
 
 def current(state_dir: str) -> Range:
+    from exercises.range import Range, load_spec
     """The range last brought up in ``state_dir`` (its spec is kept there)."""
     copy = os.path.join(state_dir, "spec.yaml")
     if not os.path.exists(copy):
@@ -29,6 +31,8 @@ def current(state_dir: str) -> Range:
 
 
 def render_status(st: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
     con = Console()
     con.print(f"range [bold]{st['name']}[/] — {'up' if st['up'] else 'DOWN'} — sensor {st['sensor']['netns']} "
               f"{st['sensor']['ip']} — {st['namespaces']} namespaces — state {st['state_dir']}")
@@ -43,6 +47,7 @@ def render_status(st: dict) -> None:
 
 def bring_up(file: str | None, state_dir: str = "var/range") -> tuple[Range, dict]:
     """Build (or reuse) the range of FILE in ``state_dir``; a different range kept there goes down first."""
+    from exercises.range import Range, load_spec
     path = os.path.abspath(file or DEFAULT_SPEC)
     rng = Range(load_spec(path), state_dir=state_dir)
     old = os.path.join(state_dir, "spec.yaml")

@@ -5,32 +5,35 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from findings.errors import RuntimeFailure, UsageError
 
 from ..logging_setup import LEVELS, setup_logging
-from ..sched_calendar import load_calendar
-from ..sched_exec import ChildSpec, run_child
-from ..sched_jobs import PlannedJob, build_plan, load_job_modules
-from ..sched_scope import check_sensor
-from ..scheduler import Launch, Scheduler
 from .context import App, emit, json_option, pass_app
 from .status_parts import part
+
+if TYPE_CHECKING:  # the scheduler's modules are imported when `run` or `status` needs them
+    from ..sched_exec import ChildSpec
+    from ..sched_jobs import PlannedJob
+    from ..scheduler import Launch, Scheduler
 
 log = logging.getLogger("citysec.scheduler")
 BAD_OUTCOMES = ("failed", "timeout", "interrupted")
 
 
 def make_scheduler(app: App, plan: list[PlannedJob], sensor: str | None, launch: Launch) -> Scheduler:
+    from ..sched_calendar import load_calendar
+    from ..scheduler import Scheduler
     return Scheduler(store=app.store, city=app.city, plan=plan, sensor=sensor, launch=launch,
                      workers=app.city.schedules.workers,
                      calendar=load_calendar(app.city.profile))
 
 
 def child_launcher(app: App, spec: ChildSpec) -> Launch:
+    from ..sched_exec import run_child
     return lambda job, stop: run_child(app.store, job.name, spec, job.timeout, stop)
 
 
@@ -69,6 +72,9 @@ def register(cli: click.Group) -> None:
         Each job runs in its own process with its timeout (schedules.timeout_seconds), at most
         once at a time per sensor; after downtime a late job runs once. Exit 3 with --once when a
         job failed, timed out or was interrupted."""
+        from ..sched_exec import ChildSpec
+        from ..sched_jobs import build_plan, load_job_modules
+        from ..sched_scope import check_sensor
         load_job_modules(jobs_modules)
         sensor = check_sensor(app.city, app.sensor)
         setup_logging(level=log_level, log_file=log_file, sensor=sensor)
@@ -94,6 +100,8 @@ def register(cli: click.Group) -> None:
 @part
 def _schedule(app: App) -> tuple[str, Any]:
     """Last and next run of each scheduled job, and report reminders (drafts before due dates)."""
+    from ..sched_jobs import build_plan
+    from ..sched_scope import check_sensor
     try:
         sensor = check_sensor(app.city, app.sensor)
     except UsageError as exc:

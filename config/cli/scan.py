@@ -7,9 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
 from .context import App, agency_option, emit, json_option, pass_app, quiet
 from .core import parse_since
@@ -24,6 +21,8 @@ def progress_bar(enabled: bool) -> Iterator[Any]:
     if not enabled:
         yield None
         return
+    from rich.console import Console
+    from rich.progress import Progress
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("scan", total=None)
 
@@ -88,6 +87,8 @@ def register(cli: click.Group) -> None:
 
 
 def _render_diff(d: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
     click.echo(f"{len(d['hosts'])} hosts compared" + (f" with their scans before {d['since']}" if d["since"] else
                                                        " with their previous scan"))
     table = Table(title=", ".join(f"{k} {v}" for k, v in d["counts"].items()))

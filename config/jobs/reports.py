@@ -19,8 +19,8 @@ from reports.gather import gather
 from reports.period import LOCAL, Period, compliance_year, parse_period
 from reports.summary import period_figures
 
-from ..cli.report import criteria_of, meta, open_query, orgs_of, systems_of
 from ..profiles import load_profile
+from ..report_inputs import criteria_of, meta, open_query, orgs_of, systems_of
 
 
 def due_soon(dues: list[str], draft_days: int, today: date) -> list[date]:
