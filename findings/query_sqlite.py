@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .query import Query, Source, Where, check_source, doc_path, normalise, sort_rows
@@ -95,19 +96,33 @@ class SqliteQuery(Query):
         cond, params = where_sql(source, where)
         kexpr = _expr(source, key)
         table = _TABLES[source]
-        cols = [f"{_expr(source, f)} AS f{i}" for i, f in enumerate(fields)]
+        cols = [f for f in fields if f in _COLUMNS[source]]
+        paths = [f for f in fields if f not in _COLUMNS[source]]
         # SQLite: in an aggregate query with one MAX(), bare columns come from the row of the max.
-        # The inner query finds each key's latest row without parsing documents; only those rows'
-        # documents are read for the fields.
-        sql = (f"SELECT m.k AS k, m.mts AS ts, m.n AS count{''.join(', ' + c for c in cols)}"
+        # The inner query finds each key's latest row without parsing documents (an index on
+        # (key, ts) covers it); only those rows' documents are read, each parsed once: one
+        # json_extract with every path gives a JSON array of the values.
+        extract = ", json_extract(doc" + "".join(f", '$.{doc_path(f)}'" for f in paths) + ")" if paths else ""
+        sql = (f"SELECT m.k AS k, m.mts AS ts, m.n AS count{''.join(f', {_expr(source, c)}' for c in cols)}{extract}"
                f" FROM (SELECT {kexpr} AS k, MAX(ts) AS mts, COUNT(*) AS n, rowid AS rid FROM {table}"
                f" WHERE {cond} AND {kexpr} IS NOT NULL GROUP BY k) AS m JOIN {table} ON {table}.rowid = m.rid")
-        # scalar fields as they come; JSON text (objects, lists) parsed
-        conv = [(i + 3, f, f not in SCALAR) for i, f in enumerate(fields)]
         out = []
         for r in self.store.query(sql, params):
-            row = {key: normalise(r[0]), "ts": r[1], "count": r[2]}
-            for i, f, parse in conv:
-                row[f] = normalise(r[i]) if parse else r[i]
-            out.append(row)
+            vals = {c: r[3 + i] for i, c in enumerate(cols)}
+            if len(paths) == 1:
+                v = r[3 + len(cols)]
+                vals[paths[0]] = v if paths[0] in SCALAR else normalise(v)   # JSON text parsed
+            elif paths:
+                vals |= zip(paths, map(_value, json.loads(r[3 + len(cols)])))
+            out.append({key: normalise(r[0]), "ts": r[1], "count": r[2]} | {f: vals[f] for f in fields})
         return sort_rows(out, (key,))
+
+
+def _value(v: Any) -> Any:
+    """A value of json_extract's array as a single json_extract gives it (true/false as 1/0),
+    whole floats as integers (as :func:`findings.query.normalise`); text is never parsed again."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v

@@ -46,6 +46,10 @@ CREATE INDEX IF NOT EXISTS history_ts ON history (ts, agency);
 CREATE INDEX IF NOT EXISTS history_fp ON history (fingerprint, ts);
 CREATE INDEX IF NOT EXISTS history_run ON history (run_id, verdict);
 CREATE INDEX IF NOT EXISTS history_check ON history (check_id, ts);
+-- reports: fingerprints that failed in a period, and each check's latest failing observation
+-- (covering, so neither query reads documents; see bench/report_annual.py)
+CREATE INDEX IF NOT EXISTS history_fail ON history (verdict, ts, fingerprint);
+CREATE INDEX IF NOT EXISTS history_check_verdict ON history (check_id, verdict, ts);
 
 -- Append-only alerts, workflow events, metrics and asset sightings.
 CREATE TABLE IF NOT EXISTS events (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from findings.model import iso
 from findings.query import Query, Where
 
 from .period import Period
@@ -42,9 +43,8 @@ class Gathered:
 def gather(q: Query, period: Period, agencies: tuple[str, ...] = ()) -> Gathered:
     """All rows of one period (``agencies`` empty: the whole city)."""
     upto = Where(end=period.end, agencies=agencies)
-    within = Where(start=period.start, end=period.end, agencies=agencies)
     state = q.latest("history", upto, "fingerprint", STATE_FIELDS)
-    hosts = q.group("history", within, ("agency", "host")) + q.group(
+    hosts = seen_in(state, period) + q.group(
         "events", Where(start=period.start, end=period.end, agencies=agencies, kinds=("asset",)),
         ("agency", "host"))
     failed = {r["fingerprint"] for r in q.group(
@@ -67,6 +67,15 @@ def gather(q: Query, period: Period, agencies: tuple[str, ...] = ()) -> Gathered
     )
     g.remediation = remedies_of(q, period, {r["check"] for r in state if _is_open(r)}, agencies)
     return g
+
+
+def seen_in(state: list[dict[str, Any]], period: Period) -> list[dict[str, Any]]:
+    """(agency, host) with an observation in the period, from the latest state rows: a finding's
+    agency and host are part of its fingerprint, and its latest observation before the end falls
+    in the period exactly when any of its observations does (so the history is not read again)."""
+    start = iso(period.start)
+    seen = {(r["agency"], r["host"]) for r in state if r["ts"] >= start and r["agency"] and r["host"]}
+    return [{"agency": a, "host": h} for a, h in sorted(seen)]
 
 
 def _is_open(row: dict[str, Any]) -> bool:
