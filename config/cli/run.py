@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -41,11 +42,17 @@ def install_signals(sched: Scheduler, grace: float) -> None:
     """SIGTERM/SIGINT: stop taking jobs, give running ones ``grace`` s; a second signal: stop now."""
     count = [0]
 
-    def handler(signum: int, _frame: Any) -> None:
-        count[0] += 1
+    def stop(signum: int, n: int) -> None:
         log.warning("%s received: %s", signal.Signals(signum).name,
-                    f"stopping after the running jobs (grace {grace:g} s)" if count[0] == 1 else "stopping now")
-        sched.request_stop(grace if count[0] == 1 else 0.0)
+                    f"stopping after the running jobs (grace {grace:g} s)" if n == 1 else "stopping now")
+        sched.request_stop(grace if n == 1 else 0.0)
+
+    def handler(signum: int, _frame: Any) -> None:
+        # A handler runs in the main thread between two bytecodes, possibly while that thread holds
+        # the lock of an Event or of a log handler: taking those locks here could deadlock. Do the
+        # work in a thread of its own.
+        count[0] += 1
+        threading.Thread(target=stop, args=(signum, count[0]), name="citysec-signal", daemon=True).start()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
