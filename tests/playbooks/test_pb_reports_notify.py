@@ -9,7 +9,7 @@ import socketserver
 import threading
 
 import pytest
-from conftest import alert
+from pb_helpers import alert
 
 from findings.errors import ConfigError
 from findings.model import to_document

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ORGS
+from report_helpers import ORGS
 from elasticsearch import Elasticsearch
 
 from findings.elastic_ship import Shipper

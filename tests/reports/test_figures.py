@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataset
 import pytest
-from conftest import ORGS
+from report_helpers import ORGS
 
 from reports.period import parse_period
 from reports.summary import period_figures

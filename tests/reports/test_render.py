@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import dataset
 import pytest
-from conftest import ORGS
+from report_helpers import ORGS
 
 from reports import fmt, periodic, render
 from reports.period import parse_period

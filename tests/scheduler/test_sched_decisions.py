@@ -6,7 +6,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import write_city
+from sched_helpers import write_city
 
 from config.loader import load_config
 from config.sched_calendar import CalendarEntry

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, cli_env, write_city
+from sched_helpers import ROOT, cli_env, write_city
 
 HEAVY = ("paramiko", "scapy", "jinja2", "nmap", "elasticsearch", "exercises", "playbooks", "reports")
 

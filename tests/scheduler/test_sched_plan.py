@@ -6,7 +6,7 @@ import json
 import subprocess
 
 import pytest
-from conftest import ROOT, cli_env, line_of, write_city
+from sched_helpers import ROOT, cli_env, line_of, write_city
 
 from config.jobs import JOBS
 from config.loader import load_config

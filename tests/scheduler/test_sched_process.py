@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import ROOT, cli_env, write_city
+from sched_helpers import ROOT, cli_env, write_city
 
 CITYSEC = str(ROOT / ".venv" / "bin" / "citysec")
 

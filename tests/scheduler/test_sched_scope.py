@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import write_city
+from sched_helpers import write_city
 
 from config.loader import load_config
 from config.sched_scope import (

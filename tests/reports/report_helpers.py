@@ -1,0 +1,35 @@
+"""Fixtures of the reports' tests: the known data set in a store, and its city."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import dataset
+
+from findings.query_sqlite import SqliteQuery
+from reports.summary import Org
+
+HERE = Path(__file__).parent
+ARTEFACTS = Path(__file__).resolve().parents[2] / "out" / "tests" / "reports"
+ORGS = [Org("so-a", "Sở A", "Department A"), Org("so-b", "Sở B", "Department B")]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return dataset.build(tmp_path_factory.mktemp("store") / "citysec.db")
+
+
+@pytest.fixture(scope="module")
+def sqlite_query(store):
+    return SqliteQuery(store)
+
+
+@pytest.fixture(scope="session")
+def artefacts() -> Path:
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTEFACTS
