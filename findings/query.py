@@ -98,6 +98,27 @@ def normalise(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One request of a batch (:meth:`Query.many`): a ``group`` or a ``latest`` with that
+    method's arguments. Build it with :meth:`Ask.group` or :meth:`Ask.latest`."""
+
+    op: Literal["group", "latest"]
+    source: Source
+    where: Where
+    by: tuple[str, ...] = ()          # group: the fields; latest: (key,)
+    fields: tuple[str, ...] = ()
+    times: bool = False
+
+    @classmethod
+    def group(cls, source: Source, where: Where, by: tuple[str, ...], *, times: bool = False) -> Ask:
+        return cls("group", source, where, by, times=times)
+
+    @classmethod
+    def latest(cls, source: Source, where: Where, key: str, fields: tuple[str, ...]) -> Ask:
+        return cls("latest", source, where, (key,), fields)
+
+
 class Query(ABC):
     """What reports may ask of a findings store."""
 
@@ -115,6 +136,12 @@ class Query(ABC):
                fields: tuple[str, ...]) -> list[dict[str, Any]]:
         """For each distinct value of ``key``: the ``fields`` of its latest document, with
         ``ts`` (that document's time) and ``count`` (documents of that key). Sorted by key."""
+
+    def many(self, asks: list[Ask]) -> list[list[dict[str, Any]]]:
+        """The answers of several requests, in order. A back end may answer them together
+        (Elasticsearch: one search, so the documents are read once); by default one by one."""
+        return [self.group(a.source, a.where, a.by, times=a.times) if a.op == "group"
+                else self.latest(a.source, a.where, a.by[0], a.fields) for a in asks]
 
     def close(self) -> None:
         """Release connections (nothing by default)."""

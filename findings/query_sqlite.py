@@ -113,16 +113,12 @@ class SqliteQuery(Query):
                 v = r[3 + len(cols)]
                 vals[paths[0]] = v if paths[0] in SCALAR else normalise(v)   # JSON text parsed
             elif paths:
-                vals |= zip(paths, map(_value, json.loads(r[3 + len(cols)])))
+                vals |= zip(paths, json.loads(r[3 + len(cols)], parse_float=_number))
             out.append({key: normalise(r[0]), "ts": r[1], "count": r[2]} | {f: vals[f] for f in fields})
         return sort_rows(out, (key,))
 
 
-def _value(v: Any) -> Any:
-    """A value of json_extract's array as a single json_extract gives it (true/false as 1/0),
-    whole floats as integers (as :func:`findings.query.normalise`); text is never parsed again."""
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
+def _number(text: str) -> int | float:
+    """A JSON number with a fraction: whole ones as integers (as :func:`findings.query.normalise`)."""
+    v = float(text)
+    return int(v) if v.is_integer() else v

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from findings.model import iso
-from findings.query import Query, Where
+from findings.query import Ask, Query, Where
 
 from .period import Period
 
@@ -42,31 +42,49 @@ class Gathered:
 
 def gather(q: Query, period: Period, agencies: tuple[str, ...] = ()) -> Gathered:
     """All rows of one period (``agencies`` empty: the whole city)."""
-    upto = Where(end=period.end, agencies=agencies)
-    state = q.latest("history", upto, "fingerprint", STATE_FIELDS)
-    hosts = seen_in(state, period) + q.group(
-        "events", Where(start=period.start, end=period.end, agencies=agencies, kinds=("asset",)),
-        ("agency", "host"))
-    failed = {r["fingerprint"] for r in q.group(
-        "history", Where(start=period.start, end=period.end, agencies=agencies, verdicts=("fail",)),
-        ("fingerprint",))}
-    g = Gathered(
-        period=period, state=state, hosts=hosts, failed=failed,
-        detections=q.group("events", Where(start=period.start, end=period.end, agencies=agencies,
-                                           kinds=("alert",), checks=("log.",), datasets=(LOGS,)),
-                            ("agency", "check", "severity")),
-        case_times=q.group("events", Where(end=period.end, agencies=agencies, datasets=(CASE,)),
-                           ("agency", "citysec.case.id", "citysec.case.action"), times=True),
-        cases=q.latest("events", Where(end=period.end, agencies=agencies, datasets=(CASE,)),
-                       "citysec.case.id", CASE_FIELDS),
-        ratings=q.group("events", Where(start=period.start, end=period.end, agencies=agencies,
-                                        datasets=(EXERCISE,)),
-                        ("agency", "citysec.exercise.id", "citysec.exercise.rating")),
-        actions=q.latest("events", Where(end=period.end, agencies=agencies, datasets=(EXERCISE,)),
-                         "citysec.exercise.action_id", ACTION_FIELDS),
-    )
-    g.remediation = remedies_of(q, period, {r["check"] for r in state if _is_open(r)}, agencies)
-    return g
+    return gather_many(q, [period], agencies)[0]
+
+
+def gather_many(q: Query, periods: list[Period], agencies: tuple[str, ...] = ()) -> list[Gathered]:
+    """All rows of several periods, asked of the store in one batch (Elasticsearch reads the
+    documents once for all of them)."""
+    asks = [a for p in periods for a in _asks(p, agencies)]
+    answers = q.many(asks)
+    n = len(asks) // len(periods) if periods else 0
+    return [_gathered(p, answers[i * n:(i + 1) * n]) for i, p in enumerate(periods)]
+
+
+def _asks(period: Period, agencies: tuple[str, ...]) -> list[Ask]:
+    """The requests of one period, in the order :func:`_gathered` reads their answers."""
+    within = {"start": period.start, "end": period.end, "agencies": agencies}
+    upto = {"end": period.end, "agencies": agencies}
+    return [
+        Ask.latest("history", Where(**upto), "fingerprint", STATE_FIELDS),
+        Ask.group("events", Where(**within, kinds=("asset",)), ("agency", "host")),
+        Ask.group("history", Where(**within, verdicts=("fail",)), ("fingerprint",)),
+        Ask.group("events", Where(**within, kinds=("alert",), checks=("log.",), datasets=(LOGS,)),
+                  ("agency", "check", "severity")),
+        Ask.group("events", Where(**upto, datasets=(CASE,)),
+                  ("agency", "citysec.case.id", "citysec.case.action"), times=True),
+        Ask.latest("events", Where(**upto, datasets=(CASE,)), "citysec.case.id", CASE_FIELDS),
+        Ask.group("events", Where(**within, datasets=(EXERCISE,)),
+                  ("agency", "citysec.exercise.id", "citysec.exercise.rating")),
+        Ask.latest("events", Where(**upto, datasets=(EXERCISE,)), "citysec.exercise.action_id", ACTION_FIELDS),
+        # each check's remediation texts, from its latest failing observation (kept for the checks
+        # of open findings)
+        Ask.latest("history", Where(**upto, verdicts=("fail",)), "check", ("remediation", "check_name")),
+    ]
+
+
+def _gathered(period: Period, answers: list[list[dict[str, Any]]]) -> Gathered:
+    state, assets, failed, detections, case_times, cases, ratings, actions, remedies = answers
+    open_checks = {r["check"] for r in state if _is_open(r)}
+    return Gathered(
+        period=period, state=state, hosts=seen_in(state, period) + assets,
+        failed={r["fingerprint"] for r in failed}, detections=detections, case_times=case_times,
+        cases=cases, ratings=ratings, actions=actions,
+        remediation={r["check"]: {"remediation": r.get("remediation") or {}, "name": r.get("check_name")}
+                     for r in remedies if r["check"] in open_checks})
 
 
 def seen_in(state: list[dict[str, Any]], period: Period) -> list[dict[str, Any]]:
@@ -80,13 +98,3 @@ def seen_in(state: list[dict[str, Any]], period: Period) -> list[dict[str, Any]]
 
 def _is_open(row: dict[str, Any]) -> bool:
     return row.get("status") in ("open", "reopened")
-
-
-def remedies_of(q: Query, period: Period, checks: set[str], agencies: tuple[str, ...]) -> dict:
-    """The remediation texts and names of the given checks (from their latest failing observation)."""
-    if not checks:
-        return {}
-    rows = q.latest("history", Where(end=period.end, agencies=agencies, checks=tuple(sorted(checks)),
-                                     verdicts=("fail",)), "check", ("remediation", "check_name"))
-    return {r["check"]: {"remediation": r.get("remediation") or {}, "name": r.get("check_name")}
-            for r in rows}

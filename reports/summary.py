@@ -10,7 +10,7 @@ from findings.query import Query
 
 from . import cases as cs
 from . import figures as fg
-from .gather import Gathered, gather
+from .gather import Gathered, gather_many
 from .period import Period
 
 
@@ -94,8 +94,8 @@ def period_figures(q: Query, period: Period, orgs: list[Org], *, agency: str | N
     """Everything the periodic report shows: per agency, the city, and the change since the
     previous period."""
     scope = (agency,) if agency else ()
-    g = gather(q, period, scope)
-    prev = gather(q, period.previous(), scope) if compare else None
+    both = gather_many(q, [period, period.previous()] if compare else [period], scope)
+    g, prev = both[0], (both[1] if compare else None)
     ids = [o.id for o in orgs if agency is None or o.id == agency]
     idx, pidx = index(g), (index(prev) if prev is not None else None)
     agencies = {}
