@@ -86,13 +86,17 @@ def judge_run(run: NmapRun, agencies: dict[str, AgencyTargets], rules: tuple[Rul
             out.incomplete_hosts[ip] = "nmap --host-timeout expired: its partial results are dropped"
             continue
         out.complete_hosts.add(ip)
+        reg = agency.registered().get(ip)
         for obs in host.ports:
             obs = _enrich(obs, cat, netns) if enrich else obs
+            if reg is not None and obs.hostname is None:   # the register names the host
+                obs = replace(obs, hostname=reg.name)
             out.open_ports += 1
             out.findings.append(exposure_finding(obs, agency, judge(obs, agency, rules, cat), cat,
                                                  sensor=sensor, run_id=run_id))
         out.findings.append(scan_check.finding(
-            agency=agency.id, verdict="pass", host_ip=ip, host_mac=host.mac, sensor=sensor, run_id=run_id,
+            agency=agency.id, verdict="pass", host_ip=ip, host_name=reg.name if reg else None,
+            host_mac=host.mac, sensor=sensor, run_id=run_id,
             message=f"{ip}: service scan complete ({len(host.ports)} open ports)",
             details={"open_ports": len(host.ports), "unsure_udp": [f"{p}/{t}" for p, t in host.unsure]}))
     if run.partial:

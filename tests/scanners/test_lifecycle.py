@@ -87,3 +87,13 @@ def test_discovery_judge_flags_rogue_and_stale(cat, agencies):
     recent = judge(agencies["ward"], live, now=now, checks=cat.check, since=now - timedelta(days=30),
                    last_seen={"198.19.17.99": now - timedelta(days=2)})
     assert ("discovery.stale", "198.19.17.99") not in {(f.check, f.host_ip) for f in recent}
+
+
+def test_findings_carry_the_registered_host_name(agencies, policy, cat):
+    """A person reads host names, not addresses: the register names every known host."""
+    result = judge_run(run_of("complete.xml"), agencies, policy.rules, cat, expected=(), netns=None,
+                       sensor=None, run_id="r1", enrich=False)
+    names = {f.host_ip: f.host_name for f in result.findings}
+    registered = {h.ip: h.name for a in agencies.values() for h in a.hosts}
+    assert names and all(names[ip] == registered[ip] for ip in names if ip in registered)
+    assert any(ip in registered for ip in names)
