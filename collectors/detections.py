@@ -53,46 +53,41 @@ class SshDetector:
 
     def __init__(self, *, failures: int, window: int):
         self.failures, self.window = failures, window
-        self.failed_conns: dict[tuple, float] = {}
-        self.bf: dict[tuple, deque] = {}
-        self.before: dict[tuple, deque] = {}
+        self.failed_conns: dict[tuple, float] = {}     # (host, source, port) → time of its Failed line
+        self.sources: dict[str | None, dict] = {}      # host → source → ([failure times], [attempts])
 
     def feed(self, ssh: list[LogEvent]) -> list[Detection]:
         with no_gc():
             return self._feed(ssh)
 
     def _feed(self, ssh: list[LogEvent]) -> list[Detection]:
-        failures, window, failed_conns = self.failures, self.window, self.failed_conns
-        bf, before = self.bf, self.before
+        failures, window, failed_conns, sources = self.failures, self.window, self.failed_conns, self.sources
         out = []
         for ev in ssh:
             ts, outcome = ev.ts, ev.outcome
-            key = (ev.host, ev.source_ip)
             if outcome == "failure":
+                conn = (ev.host, ev.source_ip, ev.source_port)
                 if ev.action == "ssh-login":
-                    failed_conns[(key, ev.source_port)] = ts
-                elif (key, ev.source_port) in failed_conns:
+                    failed_conns[conn] = ts
+                elif conn in failed_conns:
                     continue
-                b = before.get(key)
-                if b is None:
-                    b = before[key] = deque()
-                    q = bf[key] = deque()
-                else:
-                    q = bf[key]
+                b, q = _state(sources, ev.host, ev.source_ip)
                 b.append(ts)
                 if ts - b[0] > window:
-                    b.popleft()
+                    del b[0]
                 q.append(ev)
                 while ts - q[0].ts > window:
-                    q.popleft()
+                    del q[0]
                 if len(q) >= failures:
                     out.append(_brute(ev, q, window))
                     q.clear()
             elif outcome == "success":
-                b = before.get(key)
+                by_source = sources.get(ev.host)
+                s = by_source.get(ev.source_ip) if by_source is not None else None
+                b = s[0] if s is not None else None
                 if b:
                     while b and ts - b[0] > window:
-                        b.popleft()
+                        del b[0]
                     if len(b) >= failures:
                         out.append(Detection("log.login_after_failures", ts, ev.host,
                                              f"{ev.user} logged in on {ev.host} from {ev.source_ip} after "
@@ -103,6 +98,27 @@ class SshDetector:
             horizon = ssh[-1].ts - window
             self.failed_conns = {c: t for c, t in failed_conns.items() if t >= horizon}
         return out
+
+
+def _state(sources: dict, host: str | None, source: str | None) -> tuple[list, list]:
+    """The failure times and the attempts of a source on a host. Small lists (a deque costs
+    ~600 bytes, and tens of thousands of sources are common); one that grows long (a sustained
+    attack) becomes a deque so that dropping its oldest entry stays O(1)."""
+    by_source = sources.get(host)
+    if by_source is None:
+        by_source = sources[host] = {}
+    s = by_source.get(source)
+    if s is None:
+        s = by_source[source] = [[], []]
+        return s
+    if len(s[0]) == _LONG and type(s[0]) is list:
+        s[0] = deque(s[0])
+    if len(s[1]) == _LONG and type(s[1]) is list:
+        s[1] = deque(s[1])
+    return s
+
+
+_LONG = 64
 
 
 def ssh_detections(ssh: list[LogEvent], *, failures: int, window: int) -> list[Detection]:

@@ -35,7 +35,8 @@ class LogEvent:
     __slots__ = ("ts", "host", "program", "pid", "message", "action", "outcome", "user", "source_ip",
                  "source_port", "extra", "file", "offset")
 
-    def __init__(self, ts, host, program, pid, message, file=None, offset=None):
+    def __init__(self, ts, host, program, pid, message, file=None, offset=None, action=None, outcome=None,
+                 user=None, source_ip=None, source_port=None, extra=None):
         self.ts = ts
         self.host = host
         self.program = program
@@ -43,7 +44,12 @@ class LogEvent:
         self.message = message
         self.file = file
         self.offset = offset
-        self.action = self.outcome = self.user = self.source_ip = self.source_port = self.extra = None
+        self.action = action
+        self.outcome = outcome
+        self.user = user
+        self.source_ip = source_ip
+        self.source_port = source_port
+        self.extra = extra
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
@@ -173,27 +179,34 @@ def classify(ev: LogEvent) -> None:
 
 
 def _classify_sshd(ev: LogEvent, msg: str) -> None:
+    f = _sshd_fields(msg)
+    if f is not None:
+        ev.action, ev.outcome, ev.user, ev.source_ip, ev.source_port, ev.extra = f
+
+
+def _sshd_fields(msg: str) -> tuple | None:
+    """(action, outcome, user, source_ip, source_port, extra) of an sshd message, None when it
+    is none of the login lines."""
     c = msg[:2]
     if c == "Fa":
         m = _SSH_FAILED.match(msg)
         if m:
-            ev.action, ev.outcome = "ssh-login", "failure"
-            ev.extra, ev.user, ev.source_ip, ev.source_port = m.groups()
+            extra, user, ip, port = m.groups()
+            return "ssh-login", "failure", user, ip, port, extra
     elif c == "Ac":
         m = _SSH_ACCEPTED.match(msg)
         if m:
-            ev.action, ev.outcome = "ssh-login", "success"
-            ev.extra, ev.user, ev.source_ip, ev.source_port = m.groups()
+            extra, user, ip, port = m.groups()
+            return "ssh-login", "success", user, ip, port, extra
     elif c == "In":
         m = _SSH_INVALID.match(msg)
         if m:
-            ev.action, ev.outcome = "ssh-invalid-user", "unknown"
-            ev.user, ev.source_ip, ev.source_port = m.groups()
+            return ("ssh-invalid-user", "unknown", *m.groups(), None)
     elif msg.endswith("[preauth]"):
         m = _SSH_CLOSED.search(msg)
         if m:
-            ev.action, ev.outcome = "ssh-preauth-closed", "failure"
-            ev.user, ev.source_ip, ev.source_port = m.group(1), m.group(2), m.group(3)
+            return ("ssh-preauth-closed", "failure", *m.groups(), None)
+    return None
 
 
 def _sudo(ev: LogEvent, msg: str) -> None:
@@ -211,7 +224,7 @@ def parse_lines(lines, clock: TimeParser, **kw) -> list[LogEvent]:
 
 
 _BULK = re.compile(
-    r"^(?:([A-Z][a-z]{2} [ \d]\d) (\d\d):(\d\d):(\d\d) ([^\s\[\]:]+) (?:[a-z0-9]+\.[a-z]+ )?([^\s:\[]+)"
+    r"^(?:([A-Z][a-z]{2} [ \d]\d \d\d:\d\d):(\d\d) ([^\s\[\]:]+) (?:[a-z0-9]+\.[a-z]+ )?([^\s:\[]+)"
     r"(?:\[([^\]\s]{1,64})\])?: (.*)|(.+))$", re.M)
 
 
@@ -246,21 +259,35 @@ def parse_chunk(data: bytes, start: int, clock: TimeParser, *, file: str | None 
 
 
 def _parse_ascii(text: str, start: int, clock: TimeParser, file, default_ts, default_host) -> list[LogEvent]:
-    days, out = clock._days, []
-    append = out.append
+    """One pass of :data:`_BULK` over the block. The timestamp of a minute is computed once
+    (``Mmm dd hh:mm`` → seconds), sshd's login lines are classified inline; other lines go
+    through the same handlers as :func:`parse_line`."""
+    days, minutes, out = clock._days, {}, []
+    append, same = out.append, {}.setdefault
     backup_file = bool(file and "backup" in file)
     for m in _BULK.finditer(text):
-        (day, hh, mi, ss, host, prog, pid, msg, other) = m.groups()
-        base = days.get(day) if day is not None else None
+        (minute, ss, host, prog, pid, msg, other) = m.groups()
+        base = minutes.get(minute) if minute is not None else None
         if base is None:
-            append(parse_line(other or m.group(0), clock, default_ts=default_ts, default_host=default_host,
-                              file=file, offset=start + m.start()))
+            day = days.get(minute[:6]) if minute is not None else None
+            if day is None:
+                append(parse_line(other or m.group(0), clock, default_ts=default_ts, default_host=default_host,
+                                  file=file, offset=start + m.start()))
+                continue
+            base = minutes[minute] = day + int(minute[7:9]) * 3600 + int(minute[10:12]) * 60
+        host, prog = same(host, host), same(prog, prog)
+        if prog == "sshd":
+            f = _sshd_fields(msg)
+            if f is not None:
+                action, outcome, user, source, port, extra = f
+                append(LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start(), action, outcome,
+                                same(user, user), same(source, source), port, same(extra, extra)))
+                continue
+            append(LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start()))
             continue
-        ev = LogEvent(base + int(hh) * 3600 + int(mi) * 60 + int(ss), host, prog, pid, msg, file,
-                      start + m.start())
-        handler = _BY_PROGRAM.get(prog)
-        if handler is not None:
-            handler(ev, msg)
+        ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start())
+        if prog == "sudo":
+            _sudo(ev, msg)
         elif backup_file or prog in _CLASSIFIED or " FOUND" in msg:
             classify(ev)
         append(ev)

@@ -105,3 +105,17 @@ def test_detector_fed_in_blocks_equals_one_pass():
     det = detections.SshDetector(failures=3, window=300)
     parts = [det.feed(detections.ssh_events(evs[i:i + 4])) for i in range(0, len(evs), 4)]
     assert [d.message for p in parts for d in p] == [d.message for d in whole]
+
+
+def test_sustained_attack_counts_every_attempt_in_the_window():
+    """A long attack from one source (hundreds of attempts in the window) gives an alert per
+    ``failures`` attempts, and the login after it counts only the attempts within the window."""
+    def at(s: int) -> str:
+        return f"Nov 30 10:{s // 60:02d}:{s % 60:02d}"
+    lines = [f"{at(s)} pc1 sshd[1]: Failed password for root from 198.19.34.9 port {1000 + s} ssh2" for s in range(400)]
+    lines.append(f"{at(400)} pc1 sshd[2]: Accepted password for root from 198.19.34.9 port 2000 ssh2")
+    found = detections.detect(parse(lines), failures=5, window=300)
+    brute = [d for d in found if d.check == "log.ssh_bruteforce"]
+    after = [d for d in found if d.check == "log.login_after_failures"]
+    assert len(brute) == 80 and all(d.details["attempts"] == 5 for d in brute)
+    assert len(after) == 1 and after[0].details["failures"] == 300
