@@ -45,20 +45,21 @@ def gather(q: Query, period: Period, agencies: tuple[str, ...] = ()) -> Gathered
     return gather_many(q, [period], agencies)[0]
 
 
-def gather_many(q: Query, periods: list[Period], agencies: tuple[str, ...] = ()) -> list[Gathered]:
-    """All rows of several periods, asked of the store in one batch (Elasticsearch reads the
-    documents once for all of them)."""
-    asks = [a for p in periods for a in _asks(p, agencies)]
-    answers = q.many(asks)
-    n = len(asks) // len(periods) if periods else 0
-    return [_gathered(p, answers[i * n:(i + 1) * n]) for i, p in enumerate(periods)]
+def gather_many(q: Query, periods: list[Period], agencies: tuple[str, ...] = (), *,
+                remedies: int = 1) -> list[Gathered]:
+    """All rows of several periods, asked of the store in one batch (one round trip). Only the
+    first ``remedies`` periods get remediation texts (a previous period's report shows only its
+    headline figures, which need none)."""
+    asks = [_asks(p, agencies, i < remedies) for i, p in enumerate(periods)]
+    answers = iter(q.many([a for group in asks for a in group]))
+    return [_gathered(p, [next(answers) for _ in group]) for p, group in zip(periods, asks)]
 
 
-def _asks(period: Period, agencies: tuple[str, ...]) -> list[Ask]:
+def _asks(period: Period, agencies: tuple[str, ...], remedies: bool) -> list[Ask]:
     """The requests of one period, in the order :func:`_gathered` reads their answers."""
     within = {"start": period.start, "end": period.end, "agencies": agencies}
     upto = {"end": period.end, "agencies": agencies}
-    return [
+    asks = [
         Ask.latest("history", Where(**upto), "fingerprint", STATE_FIELDS),
         Ask.group("events", Where(**within, kinds=("asset",)), ("agency", "host")),
         Ask.group("history", Where(**within, verdicts=("fail",)), ("fingerprint",)),
@@ -70,21 +71,21 @@ def _asks(period: Period, agencies: tuple[str, ...]) -> list[Ask]:
         Ask.group("events", Where(**within, datasets=(EXERCISE,)),
                   ("agency", "citysec.exercise.id", "citysec.exercise.rating")),
         Ask.latest("events", Where(**upto, datasets=(EXERCISE,)), "citysec.exercise.action_id", ACTION_FIELDS),
-        # each check's remediation texts, from its latest failing observation (kept for the checks
-        # of open findings)
-        Ask.latest("history", Where(**upto, verdicts=("fail",)), "check", ("remediation", "check_name")),
     ]
+    if remedies:   # each check's remediation texts, from its latest failing observation
+        asks.append(Ask.latest("history", Where(**upto, verdicts=("fail",)), "check", ("remediation", "check_name")))
+    return asks
 
 
 def _gathered(period: Period, answers: list[list[dict[str, Any]]]) -> Gathered:
-    state, assets, failed, detections, case_times, cases, ratings, actions, remedies = answers
+    state, assets, failed, detections, case_times, cases, ratings, actions, *remedies = answers
     open_checks = {r["check"] for r in state if _is_open(r)}
     return Gathered(
         period=period, state=state, hosts=seen_in(state, period) + assets,
         failed={r["fingerprint"] for r in failed}, detections=detections, case_times=case_times,
         cases=cases, ratings=ratings, actions=actions,
         remediation={r["check"]: {"remediation": r.get("remediation") or {}, "name": r.get("check_name")}
-                     for r in remedies if r["check"] in open_checks})
+                     for r in (remedies[0] if remedies else []) if r["check"] in open_checks})
 
 
 def seen_in(state: list[dict[str, Any]], period: Period) -> list[dict[str, Any]]:
