@@ -1,6 +1,6 @@
 """Benchmark: log parsing — lines per second over a generated 1,000,000-line auth log
 (sshd failures and successes, sudo, useradd, noise), parsed to events and run through the
-detections. Target: ≥ 150,000 lines/s.
+detections (the whole path from lines to events and alerts). Target: ≥ 150,000 lines/s.
 
 Run: .venv/bin/python bench/collect_logparse.py [--lines N]
 """
@@ -88,14 +88,15 @@ def main() -> None:
     rows = {"lines": n, "bytes": size, "parse_s": round(t1 - t0, 2), "detect_s": round(t2 - t1, 2),
             "parse_lines_per_s": round(n / (t1 - t0)), "total_lines_per_s": round(n / (t2 - t0)),
             "cpu_s": round(c2 - c0, 2), "total_lines_per_cpu_s": round(n / (c2 - c0)),
-            "classified": classified, "alerts": len(found)}
+            "classified": classified, "alerts": len(found), "load_average": round(os.getloadavg()[0], 2)}
     print(f"{'lines':>10} {'parse s':>8} {'detect s':>9} {'parse l/s':>10} {'total l/s':>10} {'alerts':>7}")
     print(f"{n:>10} {rows['parse_s']:>8.2f} {rows['detect_s']:>9.2f} {rows['parse_lines_per_s']:>10} "
           f"{rows['total_lines_per_s']:>10} {len(found):>7}")
     print(f"CPU time {rows['cpu_s']} s: {rows['total_lines_per_cpu_s']} lines per CPU second "
           f"(wall and CPU differ when the machine is shared)")
-    print(f"target: parsing >= 150000 lines/s: {'met' if rows['parse_lines_per_s'] >= 150000 else 'NOT met'}"
-          f" (parsing and detections together: {rows['total_lines_per_s']} lines/s)")
+    print(f"target: lines to events and alerts (parsing and detections) >= 150000 lines/s: "
+          f"{'met' if rows['total_lines_per_s'] >= 150000 else 'NOT met'} (parsing alone: "
+          f"{rows['parse_lines_per_s']} lines/s; load average {os.getloadavg()[0]:.2f})")
     os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)
     with open(os.path.join(REPO, "bench", "results", "collect_logparse.json"), "w") as fh:
         json.dump({**rows, "at": datetime.now(timezone.utc).isoformat()}, fh, indent=1)
