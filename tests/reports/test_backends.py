@@ -7,7 +7,7 @@ from report_helpers import ORGS
 from elasticsearch import Elasticsearch
 
 from findings.elastic_ship import Shipper
-from findings.query import Where
+from findings.query import Ask, Where
 from findings.query_elastic import ElasticQuery
 from reports import compliance, ranking
 from reports.gather import gather
@@ -47,6 +47,25 @@ def test_primitives_are_identical(sqlite_query, es_query):
             assert sqlite_query.group(source, w, by, times=True) == es_query.group(source, w, by, times=True)
     assert sqlite_query.group("history", Where(agencies=("nobody",)), ()) == []
     assert es_query.group("history", Where(agencies=("nobody",)), ()) == []
+
+
+def test_a_batch_answers_as_its_requests_one_by_one(sqlite_query, es_query):
+    """Query.many (Elasticsearch: one search, a filters aggregation per request) gives each
+    request's own rows: host grouping (two parts), no grouping, times, latest, several periods."""
+    end, start = parse_period("2026").end, parse_period("2026").start
+    asks = [Ask.group("history", Where(end=end), ("agency", "host"), times=True),
+            Ask.group("history", Where(start=start, end=end, verdicts=("fail",)), ()),
+            Ask.group("history", Where(agencies=("nobody",)), ()),
+            Ask.latest("history", Where(end=parse_period("2026-H2").start), "fingerprint", ("agency", "host", "status", "first_seen")),
+            Ask.latest("events", Where(end=end, datasets=("citysec.case",)), "citysec.case.id",
+                       ("agency", "citysec.case.type", "citysec.case.deadline_met")),
+            Ask.group("events", Where(end=end, kinds=("alert",)), ("agency", "check"))]
+    one_by_one = [sqlite_query.group(a.source, a.where, a.by, times=a.times) if a.op == "group"
+                  else sqlite_query.latest(a.source, a.where, a.by[0], a.fields) for a in asks]
+    assert [bool(r) for r in one_by_one] == [True, True, False, True, True, True], [len(r) for r in one_by_one]
+    assert one_by_one[2] == []
+    assert sqlite_query.many(asks) == one_by_one
+    assert es_query.many(asks) == one_by_one
 
 
 def test_ranking_and_compliance_are_identical(sqlite_query, es_query):
