@@ -403,6 +403,13 @@ class Store:
     def outbox_depth(self) -> int:
         return self.query("SELECT COUNT(*) FROM outbox")[0][0]
 
+    def dead_letter_count(self) -> int:
+        return self.query("SELECT COUNT(*) FROM dead_letters")[0][0]
+
+    def open_count(self) -> int:
+        """State findings open or reopened (counted in SQL, not by reading their documents)."""
+        return self.query("SELECT COUNT(*) FROM current WHERE kind='state' AND status IN ('open','reopened')")[0][0]
+
     def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
         return [dict(r) for r in self.query(
             "SELECT seq, stream, dataset, doc_id, status, reason, at FROM dead_letters ORDER BY seq LIMIT ?",

@@ -20,8 +20,7 @@ def part(fn: Callable[[App], tuple[str, Any]]) -> Callable[[App], tuple[str, Any
 def _store(app: App) -> tuple[str, Any]:
     s = app.store
     return "store", {"path": s.path, "schema_version": s.schema_version, "outbox_depth": s.outbox_depth(),
-                     "dead_letters": len(s.dead_letters(limit=100000)),
-                     "open_findings": len(s.current(status=("open", "reopened")))}
+                     "dead_letters": s.dead_letter_count(), "open_findings": s.open_count()}
 
 
 @part
