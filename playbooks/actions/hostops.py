@@ -9,16 +9,38 @@ from findings.model import clean_text
 from .base import Action, ActionContext, ActionError, ParamError, path_param, run_checked
 
 
+def _scan_paths(params: dict) -> list[str]:
+    raw = params["path"]
+    paths = raw if isinstance(raw, list) else [raw]
+    if not paths:
+        raise ParamError("parameter 'path': give a path or a list of paths")
+    return [path_param({"path": p}, "path") for p in paths]
+
+
+def existing_paths(paths: list[str], ls_output: str) -> list[str]:
+    """The paths ``ls -d`` printed, in the order asked (pure)."""
+    listed = set(ls_output.splitlines())
+    return [p for p in paths if p in listed]
+
+
 def _scan(ctx: ActionContext, params: dict, dry_run: bool) -> dict:
+    """clamscan of the given paths that exist on the host (a data folder a host does not have is
+    reported as absent, not an error; none at all is an error)."""
+    paths = _scan_paths(params)
     argv = ["clamscan", "--infected", "--no-summary", "--recursive"]
     if params.get("database"):
         argv += ["--database", path_param(params, "database")]
-    argv += ["--", path_param(params, "path")]
     if dry_run:
-        return {"host": params["host"], "would_run": argv}
-    rc, out = run_checked(ctx.need_transport(), params["host"], argv, ok=(0, 1), timeout=1800)
+        return {"host": params["host"], "would_run": [*argv, "--", *paths]}
+    t = ctx.need_transport()
+    _, listed = run_checked(t, params["host"], ["ls", "-d", "--", *paths], ok=(0, 1, 2))
+    present = existing_paths(paths, listed)
+    if not present:
+        raise ActionError(f"{params['host']}: none of {', '.join(paths)} exists: nothing to scan")
+    rc, out = run_checked(t, params["host"], [*argv, "--", *present], ok=(0, 1), timeout=1800)
     infected = [clean_text(line, 512) for line in out.splitlines() if line.rstrip().endswith("FOUND")]
-    return {"host": params["host"], "path": params["path"], "clean": rc == 0, "infected": infected}
+    return {"host": params["host"], "path": params["path"], "scanned": present,
+            "absent": [p for p in paths if p not in present], "clean": rc == 0, "infected": infected}
 
 
 def _restic(ctx: ActionContext, params: dict) -> list[str]:
@@ -26,7 +48,8 @@ def _restic(ctx: ActionContext, params: dict) -> list[str]:
     pw = params.get("password_file") or ctx.backup.get("password_file")
     if not repo or not pw:
         raise ParamError("backup actions need 'repository' and 'password_file' (params or configuration)")
-    return ["restic", "--no-cache", "-r", path_param({"r": repo}, "r"),
+    # as root: a backup reads every file of the data and writes the repository (root's)
+    return [*ctx.privileged, "restic", "--no-cache", "-r", path_param({"r": repo}, "r"),
             "--password-file", path_param({"p": pw}, "p")]
 
 
@@ -67,21 +90,66 @@ def _snapshot_probe(ctx: ActionContext, params: dict) -> dict | None:
 
 
 def _restore_check(ctx: ActionContext, params: dict, dry_run: bool) -> dict:
-    target = path_param(params, "target")
+    """Check the repository, restore the case's latest snapshot into a fresh folder under
+    ``target`` (restic verifies what it wrote), and hash every restored file and the live file
+    it came from: ``differs`` lists what changed on the host since the snapshot."""
+    target = f"{path_param(params, 'target')}/{_tag(ctx, params)}"
     if dry_run:
         return {"host": params["host"], "would_restore": _tag(ctx, params), "into": target}
     snaps = _snapshots(ctx, params)
     if not snaps:
         raise ActionError(f"{params['host']}: no snapshot tagged {_tag(ctx, params)} to restore")
-    t, base = ctx.need_transport(), _restic(ctx, params)
-    run_checked(t, params["host"], base + ["check"], timeout=1800)
-    run_checked(t, params["host"], base + ["restore", snaps[-1]["id"], "--target", target], timeout=3600)
-    _, out = run_checked(t, params["host"], ["find", target, "-type", "f"])
-    files = [line for line in out.splitlines() if line.strip()]
-    if not files:
-        raise ActionError(f"{params['host']}: restore of {snaps[-1]['id']} into {target} gave no files")
-    return {"host": params["host"], "snapshot": snaps[-1]["id"], "target": target, "files_restored": len(files),
+    t, base, host = ctx.need_transport(), _restic(ctx, params), params["host"]
+    run_checked(t, host, base + ["check"], timeout=1800)
+    run_checked(t, host, base + ["restore", snaps[-1]["id"], "--target", target, "--verify"], timeout=3600)
+    _, out = run_checked(t, host, base + ["ls", "--json", snaps[-1]["id"]], timeout=600)
+    live = snapshot_files(out)[:MAX_HASHED]
+    if not live:
+        raise ActionError(f"{host}: snapshot {snaps[-1]['id']} holds no files to check")
+    files = _hashes(ctx, host, live, target)
+    if any(f["sha256"] is None for f in files):
+        raise ActionError(f"{host}: restore into {target} lacks {[f['path'] for f in files if not f['sha256']][:5]}")
+    return {"host": host, "snapshot": snaps[-1]["id"], "target": target, "files_restored": len(files),
+            "files": files, "differs": [f["path"] for f in files if f["sha256"] != f["live_sha256"]],
             "restore_ok": True}
+
+
+MAX_HASHED = 500
+
+
+def _sums(ctx: ActionContext, host: str, paths: list[str]) -> dict[str, str]:
+    _, out = run_checked(ctx.need_transport(), host, [*ctx.privileged, "sha256sum", "--", *paths], ok=(0, 1))
+    return parse_sha256sum(out)
+
+
+def parse_sha256sum(out: str) -> dict[str, str]:
+    """{path: hex digest} of sha256sum output (pure)."""
+    sums = {}
+    for line in out.splitlines():
+        digest, _, path = line.partition("  ")
+        if len(digest) == 64 and path:
+            sums[path] = digest
+    return sums
+
+
+def snapshot_files(ls_json: str) -> list[str]:
+    """The file paths of ``restic ls --json`` output (one JSON object a line; pure)."""
+    out = []
+    for line in ls_json.splitlines():
+        try:
+            node = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(node, dict) and node.get("type") == "file" and node.get("path"):
+            out.append(node["path"])
+    return sorted(out)
+
+
+def _hashes(ctx: ActionContext, host: str, live: list[str], target: str) -> list[dict]:
+    restored = [target + p for p in live]
+    got, now = _sums(ctx, host, restored), _sums(ctx, host, live)
+    return [{"path": lp, "restored_as": rp, "sha256": got.get(rp), "live_sha256": now.get(lp)}
+            for rp, lp in zip(restored, live)]
 
 
 AV_SCAN = Action(name="av_scan", doc="Scan a path on a host with ClamAV (clamscan).",
