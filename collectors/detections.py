@@ -11,9 +11,9 @@ collector turns into alert findings.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Iterable
 
 from .logparse import LogEvent, no_gc
 
@@ -34,10 +34,25 @@ SSH_ACTIONS = frozenset({"ssh-login", "ssh-preauth-closed"})
 
 def ssh_events(events: Iterable[LogEvent]) -> list[LogEvent]:
     """The SSH login events, in time order (usually already sorted: sorting is then linear)."""
+    return split(events)[0]
+
+
+def split(events: Iterable[LogEvent]) -> tuple[list[LogEvent], list[LogEvent]]:
+    """One pass: (the SSH login events in time order, the other classified events)."""
+    ssh: list[LogEvent] = []
+    other: list[LogEvent] = []
     with no_gc():
-        ssh = [e for e in events if e.action in SSH_ACTIONS and e.ts is not None]
+        for e in events:
+            action = e.action
+            if action is None:
+                continue
+            if action in SSH_ACTIONS:
+                if e.ts is not None:
+                    ssh.append(e)
+            else:
+                other.append(e)
         ssh.sort(key=_TS)
-    return ssh
+    return ssh, other
 
 
 _TS = attrgetter("ts")
@@ -53,25 +68,25 @@ class SshDetector:
 
     def __init__(self, *, failures: int, window: int):
         self.failures, self.window = failures, window
-        self.failed_conns: dict[tuple, float] = {}     # (host, source, port) → time of its Failed line
-        self.sources: dict[str | None, dict] = {}      # host → source → ([failure times], [attempts])
+        # host → source → [failure times, attempts, {port: time of its Failed line}, pruning size]
+        self.sources: dict[str | None, dict] = {}
 
     def feed(self, ssh: list[LogEvent]) -> list[Detection]:
         with no_gc():
             return self._feed(ssh)
 
     def _feed(self, ssh: list[LogEvent]) -> list[Detection]:
-        failures, window, failed_conns, sources = self.failures, self.window, self.failed_conns, self.sources
+        failures, window, sources = self.failures, self.window, self.sources
         out = []
         for ev in ssh:
             ts, outcome = ev.ts, ev.outcome
             if outcome == "failure":
-                conn = (ev.host, ev.source_ip, ev.source_port)
+                s = _state(sources, ev.host, ev.source_ip, ts - window)
                 if ev.action == "ssh-login":
-                    failed_conns[conn] = ts
-                elif conn in failed_conns:
+                    s[2][ev.source_port] = ts
+                elif ev.source_port in s[2]:
                     continue
-                b, q = _state(sources, ev.host, ev.source_ip)
+                b, q = s[0], s[1]
                 b.append(ts)
                 if ts - b[0] > window:
                     del b[0]
@@ -94,27 +109,28 @@ class SshDetector:
                                              f"{len(b)} failed attempts", source_ip=ev.source_ip, user=ev.user,
                                              details={"failures": len(b), "method": ev.extra}))
                     b.clear()
-        if ssh and len(failed_conns) > 50000:       # connections older than the window are done
-            horizon = ssh[-1].ts - window
-            self.failed_conns = {c: t for c, t in failed_conns.items() if t >= horizon}
         return out
 
 
-def _state(sources: dict, host: str | None, source: str | None) -> tuple[list, list]:
-    """The failure times and the attempts of a source on a host. Small lists (a deque costs
-    ~600 bytes, and tens of thousands of sources are common); one that grows long (a sustained
-    attack) becomes a deque so that dropping its oldest entry stays O(1)."""
+def _state(sources: dict, host: str | None, source: str | None, horizon: float) -> list:
+    """[failure times, attempts, failed connections] of a source on a host. Small lists (a deque
+    costs ~600 bytes, and tens of thousands of sources are common); one that grows long (a
+    sustained attack) becomes a deque so that dropping its oldest entry stays O(1); connections
+    whose Failed line is older than the window (``horizon``) are forgotten."""
     by_source = sources.get(host)
     if by_source is None:
         by_source = sources[host] = {}
     s = by_source.get(source)
     if s is None:
-        s = by_source[source] = [[], []]
+        s = by_source[source] = [[], [], {}, _LONG]
         return s
     if len(s[0]) == _LONG and type(s[0]) is list:
         s[0] = deque(s[0])
     if len(s[1]) == _LONG and type(s[1]) is list:
         s[1] = deque(s[1])
+    if len(s[2]) > s[3]:       # amortised: the next pruning waits until the kept ones double
+        s[2] = {port: t for port, t in s[2].items() if t >= horizon}
+        s[3] = max(_LONG, 2 * len(s[2]))
     return s
 
 
@@ -173,5 +189,5 @@ def _single_line(events: Iterable[LogEvent], backup_gap: float) -> list[Detectio
 
 
 def detect(events: list[LogEvent], *, failures: int, window: int) -> list[Detection]:
-    return (ssh_detections(ssh_events(events), failures=failures, window=window)
-            + single_line(e for e in events if e.action is not None and e.action not in SSH_ACTIONS))
+    ssh, other = split(events)
+    return ssh_detections(ssh, failures=failures, window=window) + single_line(other)

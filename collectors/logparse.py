@@ -12,7 +12,7 @@ import calendar
 import contextlib
 import gc
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
 _PREFIX = re.compile(
@@ -27,13 +27,26 @@ _SSH_INVALID = re.compile(r"Invalid user (\S*) from (\S+) port (\d+)")
 _NEW_USER = re.compile(r"new user: name=([^,\s]+)")
 _SUDO = re.compile(r"^\s*(\S+) : .*?COMMAND=(.*)$")
 _FOUND = re.compile(r"^(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d [\d:]{8} \d{4} -> )?(.+?): (\S+) FOUND\s*$")
-_BACKUP_FAIL = re.compile(r"\b(fail(ed|ure)?|error|fatal)\b", re.I)
-_BACKUP_OK = re.compile(r"\b(ok|success(ful)?|completed|finished|saved)\b", re.I)
+_BACKUP_FAIL = re.compile(r"\b(fail(ed|ure)?|error|fatal)\b", re.IGNORECASE)
+_BACKUP_OK = re.compile(r"\b(ok|success(ful)?|completed|finished|saved)\b", re.IGNORECASE)
 
 
 class LogEvent:
-    __slots__ = ("ts", "host", "program", "pid", "message", "action", "outcome", "user", "source_ip",
-                 "source_port", "extra", "file", "offset")
+    __slots__ = (
+        "action",
+        "extra",
+        "file",
+        "host",
+        "message",
+        "offset",
+        "outcome",
+        "pid",
+        "program",
+        "source_ip",
+        "source_port",
+        "ts",
+        "user",
+    )
 
     def __init__(self, ts, host, program, pid, message, file=None, offset=None, action=None, outcome=None,
                  user=None, source_ip=None, source_port=None, extra=None):
@@ -59,8 +72,8 @@ class TimeParser:
     """BSD timestamps carry no year: the year that puts the time at most a day in the future."""
 
     def __init__(self, now: datetime | None = None):
-        self.now = (now or datetime.now(timezone.utc)).timestamp()
-        self.year = datetime.fromtimestamp(self.now, timezone.utc).year
+        self.now = (now or datetime.now(UTC)).timestamp()
+        self.year = datetime.fromtimestamp(self.now, UTC).year
         self._days: dict[str, float] = {}
 
     def bsd(self, s: str) -> float:
@@ -75,7 +88,7 @@ class TimeParser:
 
     def iso(self, s: str) -> float:
         ts = datetime.fromisoformat(s.replace("Z", "+00:00"))
-        return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).timestamp()
+        return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp()
 
 
 def _fast_bsd(line: str, clock: TimeParser, file, offset) -> LogEvent | None:
@@ -225,7 +238,14 @@ def parse_lines(lines, clock: TimeParser, **kw) -> list[LogEvent]:
 
 _BULK = re.compile(
     r"^(?:([A-Z][a-z]{2} [ \d]\d \d\d:\d\d):(\d\d) ([^\s\[\]:]+) (?:[a-z0-9]+\.[a-z]+ )?([^\s:\[]+)"
-    r"(?:\[([^\]\s]{1,64})\])?: (.*)|(.+))$", re.M)
+    r"(?:\[([^\]\s]{1,64})\])?: ("
+    # sshd's login lines, captured in the same pass (the same patterns as _SSH_*; used only when the
+    # program is sshd): failed, accepted, invalid user, closed before authentication
+    r"(?:Failed (\S+) for (?:invalid user )?(\S*) from (\S+) port (\d+)"
+    r"|Accepted (\S+) for (\S+) from (\S+) port (\d+)"
+    r"|Invalid user (\S*) from (\S+) port (\d+)"
+    r"|(?:Connection closed|Disconnected) by (?:authenticating|invalid) user (\S*) (\S+) port (\d+)(?=.*\[preauth\]$)"
+    r")?.*)|(.+))$", re.MULTILINE)
 
 
 @contextlib.contextmanager
@@ -260,13 +280,14 @@ def parse_chunk(data: bytes, start: int, clock: TimeParser, *, file: str | None 
 
 def _parse_ascii(text: str, start: int, clock: TimeParser, file, default_ts, default_host) -> list[LogEvent]:
     """One pass of :data:`_BULK` over the block. The timestamp of a minute is computed once
-    (``Mmm dd hh:mm`` → seconds), sshd's login lines are classified inline; other lines go
-    through the same handlers as :func:`parse_line`."""
+    (``Mmm dd hh:mm`` → seconds) and sshd's login lines are classified by the same match; other
+    lines go through the same handlers as :func:`parse_line`."""
     days, minutes, out = clock._days, {}, []
-    append, same = out.append, {}.setdefault
+    append = out.append
     backup_file = bool(file and "backup" in file)
     for m in _BULK.finditer(text):
-        (minute, ss, host, prog, pid, msg, other) = m.groups()
+        (minute, ss, host, prog, pid, msg, f_how, f_user, f_ip, f_port, a_how, a_user, a_ip, a_port,
+         i_user, i_ip, i_port, c_user, c_ip, c_port, other) = m.groups()
         base = minutes.get(minute) if minute is not None else None
         if base is None:
             day = days.get(minute[:6]) if minute is not None else None
@@ -275,15 +296,24 @@ def _parse_ascii(text: str, start: int, clock: TimeParser, file, default_ts, def
                                   file=file, offset=start + m.start()))
                 continue
             base = minutes[minute] = day + int(minute[7:9]) * 3600 + int(minute[10:12]) * 60
-        host, prog = same(host, host), same(prog, prog)
         if prog == "sshd":
-            f = _sshd_fields(msg)
-            if f is not None:
-                action, outcome, user, source, port, extra = f
-                append(LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start(), action, outcome,
-                                same(user, user), same(source, source), port, same(extra, extra)))
-                continue
-            append(LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start()))
+            if f_ip is not None:
+                ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start(), "ssh-login", "failure",
+                              f_user, f_ip, f_port, f_how)
+            elif a_ip is not None:
+                ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start(), "ssh-login", "success",
+                              a_user, a_ip, a_port, a_how)
+            elif i_ip is not None:
+                ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start(), "ssh-invalid-user",
+                              "unknown", i_user, i_ip, i_port)
+            elif c_ip is not None:
+                ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start(), "ssh-preauth-closed",
+                              "failure", c_user, c_ip, c_port)
+            else:
+                ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start())
+                if msg.endswith("[preauth]"):
+                    _classify_sshd(ev, msg)
+            append(ev)
             continue
         ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start())
         if prog == "sudo":

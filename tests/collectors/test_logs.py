@@ -1,10 +1,10 @@
 """Log lines → events, and the detections over them."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from collectors import detections, logparse
 
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 AUTH = """Nov 30 10:00:01 pc1 auth.info sshd[101]: Invalid user admin from 198.19.34.66 port 40001
 Nov 30 10:00:01 pc1 auth.info sshd[101]: Failed password for invalid user admin from 198.19.34.66 port 40001 ssh2
 Nov 30 10:00:03 pc1 auth.info sshd[101]: Failed password for invalid user admin from 198.19.34.66 port 40001 ssh2
@@ -27,16 +27,16 @@ def test_auth_lines_become_events():
     first = evs[1]
     assert (first.program, first.action, first.outcome, first.user, first.source_ip, first.host) == (
         "sshd", "ssh-login", "failure", "admin", "198.19.34.66", "pc1")
-    assert first.ts == datetime(2026, 11, 30, 10, 0, 1, tzinfo=timezone.utc).timestamp()
+    assert first.ts == datetime(2026, 11, 30, 10, 0, 1, tzinfo=UTC).timestamp()
     assert evs[8].action == "sudo" and evs[8].user == "alice" and evs[8].extra == "/usr/bin/id"
     assert evs[9].action == "user-created" and evs[9].user == "backdoor"
-    assert evs[9].ts == datetime(2026, 11, 30, 3, 6, 0, 123456, tzinfo=timezone.utc).timestamp()
+    assert evs[9].ts == datetime(2026, 11, 30, 3, 6, 0, 123456, tzinfo=UTC).timestamp()
 
 
 def test_year_rollover_puts_december_in_last_year():
-    clock = logparse.TimeParser(datetime(2027, 1, 1, 0, 5, tzinfo=timezone.utc))
+    clock = logparse.TimeParser(datetime(2027, 1, 1, 0, 5, tzinfo=UTC))
     ev = logparse.parse_line("Dec 31 23:59:00 h sshd[1]: x", clock)
-    assert datetime.fromtimestamp(ev.ts, timezone.utc).year == 2026
+    assert datetime.fromtimestamp(ev.ts, UTC).year == 2026
 
 
 def test_each_attempt_counts_once_and_brute_force_fires():
@@ -83,7 +83,16 @@ def test_impossible_dates_fall_back_to_collection_time():
 
 def test_block_parsing_equals_line_parsing_with_byte_offsets():
     lines = AUTH + ["", "Nov 30 10:07:00 pc1 backup[9]: ERROR: Fatal: repository locked",
-                    "Mon Nov 30 09:00:00 2026 -> /tmp/x: Eicar-Test-Signature FOUND", "sshd -E line without prefix"]
+                    "Mon Nov 30 09:00:00 2026 -> /tmp/x: Eicar-Test-Signature FOUND", "sshd -E line without prefix",
+                    # sshd's login lines are classified inside the block regex: its edge cases
+                    "Nov 30 10:08:00 pc1 sshd[2]: Connection closed by invalid user bob 198.19.34.9 port 22 [preauth]",
+                    ("Nov 30 10:08:01 pc1 sshd[2]: error: x: Connection closed by authenticating user r "
+                     "198.19.34.9 port 22 [preauth]"),
+                    "Nov 30 10:08:02 pc1 sshd[2]: Connection closed by authenticating user r 198.19.34.9 port 22 x",
+                    "Nov 30 10:08:03 pc1 sshd[2]: Failed password for invalid user  from 198.19.34.9 port 2 ssh2",
+                    "Nov 30 10:08:04 pc1 notsshd[2]: Failed password for root from 198.19.34.9 port 2 ssh2",
+                    "Nov 30 10:08:05 pc1 auth.warn sshd[2]: Accepted publickey for root from 198.19.34.9 port 2 ssh2",
+                    "Nov 30 10:08:06 pc1 sshd: Invalid user x from 198.19.34.9 port 22"]
     data = "\n".join(lines).encode() + b"\n"
     clock = logparse.TimeParser(NOW)
     block = logparse.parse_chunk(data, 1000, clock, file="/var/log/auth.log", default_ts=1.0, default_host="h")
