@@ -82,7 +82,7 @@ def main() -> None:
                 found += detector.feed(ssh)
                 found += detections.single_line(other)
                 n += len(events)
-                classified += sum(e.action is not None for e in events)
+                classified += len(ssh) + len(other)
                 offset, rest = offset + end, data[end:]
         t2, c2 = time.perf_counter(), time.process_time()
         t1 = t0 + parse_s
