@@ -44,7 +44,7 @@ HERE = os.path.dirname(__file__)
 FIX = os.path.join(HERE, "..", "fixtures", "playbooks")
 SENSOR = "198.19.192.10"
 IP = {"a-pc01": "198.19.193.11", "a-pc02": "198.19.193.12", "a-pc03": "198.19.193.13", "a-pc04": "198.19.193.14",
-      "a-pc05": "198.19.193.15", "a-rogue": "198.19.193.66", "a-srv01": "198.19.194.10",
+      "a-pc05": "198.19.193.15", "a-rogue": "198.19.193.50", "a-srv01": "198.19.194.10",
       "a-srv02": "198.19.194.11", "a-web": "198.19.195.10", "b-pc01": "198.19.196.11", "b-atk": "198.19.196.66"}
 SUDOERS = "/etc/sudoers.d/citysec-pl-test"
 # what the responders' account may run as root on an agency host (a real agency grants it by sudoers)
@@ -307,7 +307,7 @@ def test_rogue_device(lab):
     # the agency unplugs it; the next discovery no longer sees it and the finding closes
     rng.exec("a-rogue", ["ip", "link", "set", "eth0", "down"], check=True)
     assert not reachable(rng, None, ip)
-    run_job(lab.app, "discovery", agency="pl-a")
+    run_job(lab.app, "discovery", agency="pl-a", targets=(ip,))
     (row,) = [r for r in lab.app.store.current(check="discovery.rogue") if r["host"] == ip]
     assert row["status"] == "closed"
     op.complete_step(eng, cid, "disconnect-or-register", "agency-it")
