@@ -62,9 +62,10 @@ class SshDetector:
     """Brute force and success-after-failures over time-ordered SSH events, fed in batches (its
     state carries over, so a stream of blocks gives the same alerts as one list).
     An attempt is a ``Failed`` line, or a connection closed before authentication that had no
-    ``Failed`` line (a rejected key), so one attempt never counts twice. A brute force alert
-    fires when a source reaches ``failures`` attempts within ``window`` s on a host; its count
-    then restarts."""
+    ``Failed`` line within the window (a rejected key), so one attempt never counts twice (a
+    source port seen in a Failed line longer ago is a new connection). A brute force alert fires
+    when a source reaches ``failures`` attempts within ``window`` s on a host; its count then
+    restarts."""
 
     def __init__(self, *, failures: int, window: int):
         self.failures, self.window = failures, window
@@ -81,10 +82,13 @@ class SshDetector:
         for ev in ssh:
             ts, outcome = ev.ts, ev.outcome
             if outcome == "failure":
-                s = _state(sources, ev.host, ev.source_ip, ts - window)
+                by_source = sources.get(ev.host)
+                s = by_source.get(ev.source_ip) if by_source is not None else None
+                if s is None or len(s[0]) >= _LONG or len(s[1]) >= _LONG or len(s[2]) > s[3]:   # else _state's work
+                    s = _state(sources, ev.host, ev.source_ip, ts - window)
                 if ev.action == "ssh-login":
                     s[2][ev.source_port] = ts
-                elif ev.source_port in s[2]:
+                elif ts - s[2].get(ev.source_port, _NEVER) <= window:   # its Failed line counted
                     continue
                 b, q = s[0], s[1]
                 b.append(ts)
@@ -124,9 +128,9 @@ def _state(sources: dict, host: str | None, source: str | None, horizon: float) 
     if s is None:
         s = by_source[source] = [[], [], {}, _LONG]
         return s
-    if len(s[0]) == _LONG and type(s[0]) is list:
+    if len(s[0]) >= _LONG and type(s[0]) is list:
         s[0] = deque(s[0])
-    if len(s[1]) == _LONG and type(s[1]) is list:
+    if len(s[1]) >= _LONG and type(s[1]) is list:
         s[1] = deque(s[1])
     if len(s[2]) > s[3]:       # amortised: the next pruning waits until the kept ones double
         s[2] = {port: t for port, t in s[2].items() if t >= horizon}
@@ -135,6 +139,7 @@ def _state(sources: dict, host: str | None, source: str | None, horizon: float) 
 
 
 _LONG = 64
+_NEVER = float("-inf")
 
 
 def ssh_detections(ssh: list[LogEvent], *, failures: int, window: int) -> list[Detection]:

@@ -128,3 +128,18 @@ def test_sustained_attack_counts_every_attempt_in_the_window():
     after = [d for d in found if d.check == "log.login_after_failures"]
     assert len(brute) == 80 and all(d.details["attempts"] == 5 for d in brute)
     assert len(after) == 1 and after[0].details["failures"] == 300
+
+
+def test_a_reused_source_port_is_a_new_connection_after_the_window():
+    """A close before authentication counts as an attempt unless its connection had a Failed
+    line within the window: a port seen failing an hour earlier is another connection."""
+    def at(m: int, s: int) -> str:
+        return f"Nov 30 {10 + m // 60:02d}:{m % 60:02d}:{s:02d} pc1 sshd[1]:"
+    lines = [f"{at(0, 0)} Failed password for root from 198.19.34.9 port 4000 ssh2",
+             f"{at(0, 1)} Connection closed by authenticating user root 198.19.34.9 port 4000 [preauth]"]
+    lines += [f"{at(60, s)} Connection closed by authenticating user root 198.19.34.9 port {4000 + s} [preauth]"
+              for s in range(5)]    # rejected keys, the first on the port that failed an hour ago
+    brute = detections.brute_force(parse(lines), failures=5, window=300)
+    assert len(brute) == 1 and brute[0].details["attempts"] == 5
+    brute = detections.brute_force(parse(lines[:2] + lines[3:]), failures=5, window=300)
+    assert brute == []
