@@ -184,7 +184,9 @@ class Range(Injects):
             if h.spec.backup is not None and h.spec.backup.method == "restic":
                 for argv in state.restic_commands(h.name, h.spec.backup, self._now):
                     self.exec(h.name, argv, timeout=120, check=True)
-                self.exec(h.name, ["sh", "-c", "chgrp -R adm /var/backups && chmod -R g+rX /var/backups"], check=True)
+                # setgid folders: what root writes later (a backup, a case's snapshot) stays readable by group adm
+                self.exec(h.name, ["sh", "-c", "chgrp -R adm /var/backups && chmod -R g+rX /var/backups && "
+                                   "find /var/backups -type d -exec chmod g+s {} +"], check=True)
 
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(one, self.hosts))
