@@ -24,7 +24,6 @@ import json
 import os
 import socketserver
 import threading
-import time
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
@@ -141,15 +140,13 @@ def lab(tmp_path_factory):
             with open(os.path.join(var, "known_hosts"), "w") as fh:
                 fh.write("".join(f"{ip} {key}\n" for ip, key in rng.host_keys().items()))
             app = App(config_path=_config(state, var))
-            t0 = time.monotonic()
             _make_conditions(rng)
-            counts, seconds = {}, {"conditions": time.monotonic() - t0}
-            for job, kw in (("antivirus", {}), ("backup", {}), ("logs", {}), ("discovery", {"agency": "pl-a"}),
-                            ("services", {"agency": "pl-a"})):
-                t0 = time.monotonic()
-                counts[job] = run_job(app, job, **kw)[1]
-                seconds[job] = round(time.monotonic() - t0, 1)
-            counts["seconds"] = seconds
+            # what the scheduler runs; discovery and services of pl-a only (b-atk in pl-b is no rogue)
+            counts = {job: run_job(app, job, **kw)[1] for job, kw in (
+                ("antivirus", {}), ("backup", {}), ("logs", {}), ("discovery", {"agency": "pl-a"}),
+                ("services", {"agency": "pl-a"}))}
+            # the command's wiring (config/jobs/cases.py), plus what the city config does not give it:
+            # the hosts' restic repository and a local SMTP relay
             w = replace(wiring(app), backup={"repository": "/var/backups/restic",
                                              "password_file": "/var/backups/restic.pass"},
                         smtp={"host": "127.0.0.1", "port": smtp.server_address[1], "sender": "soc@pl.example",
