@@ -46,7 +46,8 @@ class Wiring:
     reports_dir: str = "var/reports"
     smtp: dict[str, Any] = field(default_factory=dict)
     webhooks: dict[str, str] = field(default_factory=dict)
-    backup: dict[str, str] = field(default_factory=dict)
+    backup: dict[str, str] = field(default_factory=dict)             # restic repository, password_file
+    backups: dict[str, dict[str, str]] = field(default_factory=dict)  # the same per host (ip or name)
     deadline_rules: list[Rule] = field(default_factory=list)
     renderer: Callable[[dict, str, str], str] | None = render   # (case view, kind, lang) → HTML
     privileged: tuple[str, ...] = ("sudo", "-n")   # prefix of the commands that need root on a host
@@ -253,7 +254,7 @@ class CaseEngine:
         return ActionContext(case=view, transport=self.w.transport, clock=self.clock,
                              sensor_ips=tuple(self.w.sensor_ips), evidence_dir=self.w.evidence_dir,
                              reports_dir=self.w.reports_dir, smtp=self.w.smtp, webhooks=self.w.webhooks,
-                             render_report=render, backup=self.w.backup,
+                             render_report=render, backup=self.w.backup, backups=self.w.backups,
                              privileged=tuple(self.w.privileged))
 
     def show(self, case_id: str) -> dict:

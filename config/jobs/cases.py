@@ -47,8 +47,22 @@ def wiring(app) -> Wiring:
                   sensor_ips=tuple(s.address for s in city.sensors if s.address),
                   evidence_dir=app.config.resolve("var/evidence"),
                   reports_dir=app.config.resolve(city.reports.out_dir),
-                  smtp=smtp, webhooks=dict(city.notify.webhooks),
+                  smtp=smtp, webhooks=dict(city.notify.webhooks), backups=host_backups(city),
                   deadline_rules=rules_from_profile(city.profile, profile.incident_deadlines()))
+
+
+def host_backups(city) -> dict[str, dict[str, str]]:
+    """Host ip and name → the restic repository and password file of its system's backup policy
+    (what a case's backup and restore-check steps use on that host)."""
+    policies = {p.id: p for p in city.policies.backups if p.method == "restic" and p.repository and p.password_file}
+    out: dict[str, dict[str, str]] = {}
+    for agency in city.agencies:
+        for h in agency.hosts:
+            system = next((s for s in city.systems if s.id == h.system or h.name in s.hosts or h.ip in s.hosts), None)
+            p = policies.get(system.backup) if system and system.backup else None
+            if p is not None:
+                out[h.ip] = out[h.name] = {"repository": p.repository, "password_file": p.password_file}
+    return out
 
 
 def library(app) -> dict:

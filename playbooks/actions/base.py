@@ -45,6 +45,7 @@ class ActionContext:
     webhooks: dict[str, str] = field(default_factory=dict)   # name → URL
     render_report: Callable[[str, str], str] | None = None   # (kind, lang) → HTML
     backup: dict[str, str] = field(default_factory=dict)     # repository, password_file on hosts
+    backups: dict[str, dict[str, str]] = field(default_factory=dict)   # per host (ip or name): the same
     privileged: tuple[str, ...] = ()               # prefix of commands that need root, e.g. sudo -n
 
     def need_transport(self) -> Transport:

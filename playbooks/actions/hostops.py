@@ -44,10 +44,12 @@ def _scan(ctx: ActionContext, params: dict, dry_run: bool) -> dict:
 
 
 def _restic(ctx: ActionContext, params: dict) -> list[str]:
-    repo = params.get("repository") or ctx.backup.get("repository")
-    pw = params.get("password_file") or ctx.backup.get("password_file")
+    conf = ctx.backups.get(params["host"]) or ctx.backup
+    repo = params.get("repository") or conf.get("repository")
+    pw = params.get("password_file") or conf.get("password_file")
     if not repo or not pw:
-        raise ParamError("backup actions need 'repository' and 'password_file' (params or configuration)")
+        raise ParamError(f"{params['host']}: no restic repository: give the step 'repository' and 'password_file', "
+                         "or give the host's system a restic backup policy in the city config")
     # as root: a backup reads every file of the data and writes the repository (root's)
     return [*ctx.privileged, "restic", "--no-cache", "-r", path_param({"r": repo}, "r"),
             "--password-file", path_param({"p": pw}, "p")]

@@ -145,12 +145,10 @@ def lab(tmp_path_factory):
             counts = {job: run_job(app, job, **kw)[1] for job, kw in (
                 ("antivirus", {}), ("backup", {}), ("logs", {}), ("discovery", {"agency": "pl-a"}),
                 ("services", {"agency": "pl-a"}))}
-            # the command's wiring (config/jobs/cases.py), plus what the city config does not give it:
-            # the hosts' restic repository and a local SMTP relay
-            w = replace(wiring(app), backup={"repository": "/var/backups/restic",
-                                             "password_file": "/var/backups/restic.pass"},
-                        smtp={"host": "127.0.0.1", "port": smtp.server_address[1], "sender": "soc@pl.example",
-                              "recipients": ["ir-team@pl.example"]})
+            # the command's wiring (config/jobs/cases.py: each host's restic repository comes from its
+            # system's backup policy), plus a local SMTP relay, which the city config does not name
+            w = replace(wiring(app), smtp={"host": "127.0.0.1", "port": smtp.server_address[1],
+                                           "sender": "soc@pl.example", "recipients": ["ir-team@pl.example"]})
             engine = CaseEngine(app.store, load_library(), w)
             counts["cases"] = evaluate(engine, zone_of=lambda a, h: zone_of(app, a, h),
                                        context_of=lambda a, h: context_of(app, a, h))

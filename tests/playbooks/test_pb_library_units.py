@@ -114,3 +114,27 @@ def test_a_stale_backup_opens_the_backup_playbook(engine, store):
     store.record([_state("backup.stale", subject="sys-1")])
     assert evaluate(engine)["opened"] == 1
     assert [r["playbook"] for r in store.query("SELECT playbook FROM cases")] == ["backup-failed"]
+
+
+def test_backup_steps_use_the_repository_of_the_hosts_system(tmp_path):
+    """The command's wiring gives each host the restic repository of its system's backup policy;
+    a host without one gets a clear error naming the host, never another host's repository."""
+    import os
+
+    from config.jobs.cases import host_backups
+    from config.loader import load_config
+    from playbooks.actions.base import ParamError
+    tmpl = os.path.join(os.path.dirname(__file__), "..", "fixtures", "playbooks", "library-city.yaml.tmpl")
+    cfg = tmp_path / "city.yaml"
+    cfg.write_text(open(tmpl, encoding="utf-8").read().replace("{STATE}", str(tmp_path)).replace("{VAR}", str(tmp_path)),
+                   encoding="utf-8")
+    backups = host_backups(load_config(str(cfg)).city)
+    want = {"repository": "/var/backups/restic", "password_file": "/var/backups/restic.pass"}
+    assert backups["a-srv02"] == backups["198.19.194.11"] == want and "a-web" not in backups
+    t = Host({"restic": [(0, '[{"id": "s1", "tags": ["citysec-case-IR-2-before"]}]')]})
+    ctx = ActionContext(case={"id": "IR-2"}, transport=t, privileged=("sudo", "-n"), backups=backups)
+    ACTIONS["backup_snapshot"].run(ctx, {"host": "198.19.194.11", "paths": ["/srv"], "label": "before"}, False)
+    assert t.calls and all(argv[:6] == ["sudo", "-n", "restic", "--no-cache", "-r", "/var/backups/restic"]
+                           for argv in t.calls)
+    with pytest.raises(ParamError, match="a-web: no restic repository"):
+        ACTIONS["backup_snapshot"].run(ctx, {"host": "a-web", "paths": ["/srv"], "label": "before"}, False)
