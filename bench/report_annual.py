@@ -7,7 +7,11 @@ checks), plus log alerts and incident case events. The documents are the store's
 data streams (the lifecycle is simulated here: fail opens, pass closes), because recording a
 million findings one by one measures the store, not the report.
 
-    .venv/bin/python bench/report_annual.py [--docs 1000000] [--skip-es] [--es-url URL]
+    .venv/bin/python bench/report_annual.py [--docs 1000000] [--skip-es] [--es-url URL] [--keep-data DIR]
+
+``--keep-data DIR`` keeps noida-db's data directory: the first run loads the documents there, a
+later run with the same ``--docs``, ``--agencies`` and ``--hosts`` starts noida-db on it and
+measures the report only (bulk loading runs about 1,000 documents a second).
 
 noida-db (the test server) answers each aggregation by reading every document of the targeted
 data streams, at a few tens of thousands of documents a second: its figures are measured at
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -143,6 +148,8 @@ def main() -> None:
     ap.add_argument("--hosts", type=int, default=20_000)
     ap.add_argument("--skip-es", action="store_true")
     ap.add_argument("--es-url", default=None, help="a running server (default: start noida-db)")
+    ap.add_argument("--keep-data", type=Path, default=None,
+                    help="noida-db's data directory, loaded once and reused by later runs")
     args = ap.parse_args()
     rnd = random.Random(7)
     orgs, hosts = city(args.agencies, args.hosts)
@@ -168,36 +175,31 @@ def main() -> None:
 def bench_es(args, docs, limit, period, orgs, fig_sql, tmp) -> dict:
     from elasticsearch import Elasticsearch
 
-    CountingQuery = _counting()
+    from findings.query_elastic import ElasticQuery
     server = None
     url = args.es_url
+    kept = args.keep_data / "loaded.json" if args.keep_data else None
+    shape = {"docs": args.docs, "agencies": args.agencies, "hosts": args.hosts, "es_docs": limit}
+    reuse = kept is not None and kept.exists() and json.loads(kept.read_text()) == shape
     if url is None:
         sys.path.insert(0, str(ROOT / "tests"))
         from es_server import EsServer
-        server = EsServer(tmp / "noida").start()
+        if args.keep_data and not reuse:   # a partial or different load: start afresh
+            shutil.rmtree(args.keep_data / "noida", ignore_errors=True)
+        server = EsServer((args.keep_data or tmp) / "noida").start(timeout=600)
         url = server.url
     try:
-        load_s = load_es(url, "bench", docs, limit)
-        q = CountingQuery(Elasticsearch(url, request_timeout=1200), "bench")
+        load_s = None if reuse else load_es(url, "bench", docs, limit)
+        if kept is not None and not reuse:
+            kept.write_text(json.dumps(shape))
+        q = ElasticQuery(Elasticsearch(url, request_timeout=1200), "bench")
         fig_es, es_s = timed(lambda: period_figures(q, period, orgs))
-        return {"es_load_s": round(load_s, 1), "es_report_s": round(es_s, 2), "es_docs": limit,
+        return {"es_load_s": "kept" if load_s is None else round(load_s, 1), "es_report_s": round(es_s, 2), "es_docs": limit,
                 "es_searches": q.searches, "es_docs_per_s": round(limit / es_s),
                 "identical_figures": fig_es == fig_sql}
     finally:
         if server:
             server.stop()
-
-
-def _counting():
-    from findings.query_elastic import ElasticQuery
-
-    class Counting(ElasticQuery):
-        searches = 0
-
-        def _search(self, *args, **kwargs):
-            self.searches += 1
-            return super()._search(*args, **kwargs)
-    return Counting
 
 
 def table(res: dict) -> None:

@@ -18,6 +18,7 @@ from .period import Period
 CASE = "citysec.case"
 LOGS = "citysec.logs"
 EXERCISE = "citysec.exercise"
+ASSETS = "citysec.discovery"     # asset sightings: discovery's (scanners.discovery) are the only ones
 STATE_FIELDS = ("agency", "check", "host", "host_name", "port", "banner", "severity", "status", "verdict",
                 "first_seen", "last_seen")
 CASE_FIELDS = ("agency", "citysec.case.type", "citysec.case.help", "citysec.case.damage_vnd",
@@ -61,7 +62,7 @@ def _asks(period: Period, agencies: tuple[str, ...], remedies: bool) -> list[Ask
     upto = {"end": period.end, "agencies": agencies}
     asks = [
         Ask.latest("history", Where(**upto), "fingerprint", STATE_FIELDS),
-        Ask.group("events", Where(**within, kinds=("asset",)), ("agency", "host")),
+        Ask.group("events", Where(**within, kinds=("asset",), datasets=(ASSETS,)), ("agency", "host")),
         Ask.group("history", Where(**within, verdicts=("fail",)), ("fingerprint",)),
         Ask.group("events", Where(**within, kinds=("alert",), checks=("log.",), datasets=(LOGS,)),
                   ("agency", "check", "severity")),

@@ -1,3 +1,3 @@
 """Fixtures of tests/reports: defined in report_helpers.py (a unique module name, importable by the tests)."""
 
-from report_helpers import *  # noqa: F401,F403
+from report_helpers import *

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from report_helpers import ORGS
 from elasticsearch import Elasticsearch
+from report_helpers import ORGS
 
 from findings.elastic_ship import Shipper
 from findings.query import Ask, Where
