@@ -235,6 +235,9 @@ class ElasticQuery(Query):
                 items = self._partitioned(index, q, aggs, n)
             else:
                 agencies = agencies or self._agencies(index, q)
+                if not agencies:
+                    raise RuntimeFailure(f"a request on {index} needs more than {self.max_buckets} buckets and "
+                                         "its documents carry no agency to split it by")
                 n = min(n, len(agencies))
                 items = self._by_agency(index, q, aggs, split.agency_groups(agencies, n))
             answers = self._msearch(items)

@@ -24,7 +24,7 @@ from typing import Any
 from .query import Ask
 
 SAMPLE = 64        # keys asked by the partition probe
-MAX_PARTS = 4096   # beyond this many parts a request gives up (one key's own buckets overflow)
+MAX_PARTS = 256    # a request needing more parts gives up (a first-level key's own buckets overflow)
 
 
 def bucket_count(node: Any) -> int:
