@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from findings.model import iso
-from findings.query import Ask, Query, Where
+from findings.query import Ask, Query, Where, sort_rows
 
 from .period import Period
 
@@ -50,18 +50,38 @@ def gather_many(q: Query, periods: list[Period], agencies: tuple[str, ...] = (),
                 remedies: int = 1) -> list[Gathered]:
     """All rows of several periods, asked of the store in one batch (one round trip). Only the
     first ``remedies`` periods get remediation texts (a previous period's report shows only its
-    headline figures, which need none)."""
-    asks = [_asks(p, agencies, i < remedies) for i, p in enumerate(periods)]
+    headline figures, which need none). A period that starts where another of the batch ends
+    takes the state at its end from that one's state and its own observations: the history
+    before its start is read once, not once per period."""
+    after = {p.end: i for i, p in enumerate(periods)}
+    base = [after.get(p.start) for p in periods]   # the period ending where this one starts
+    asks = [_asks(p, agencies, i < remedies, since=base[i] is not None) for i, p in enumerate(periods)]
     answers = iter(q.many([a for group in asks for a in group]))
-    return [_gathered(p, [next(answers) for _ in group]) for p, group in zip(periods, asks)]
+    raw = [[next(answers) for _ in group] for group in asks]
+    states: dict[int, list[dict[str, Any]]] = {}
+    for i in sorted(range(len(periods)), key=lambda k: periods[k].end):
+        b = base[i]
+        states[i] = raw[i][0] if b is None else merge_state(states[b], raw[i][0])
+    return [_gathered(p, [states[i], *raw[i][1:]]) for i, p in enumerate(periods)]
 
 
-def _asks(period: Period, agencies: tuple[str, ...], remedies: bool) -> list[Ask]:
-    """The requests of one period, in the order :func:`_gathered` reads their answers."""
+def merge_state(before: list[dict[str, Any]], within: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest row per fingerprint at a period's end, from the latest rows at its start and
+    those of its own observations (these are later); ``count`` covers both."""
+    out = {r["fingerprint"]: r for r in before}
+    for r in within:
+        had = out.get(r["fingerprint"])
+        out[r["fingerprint"]] = r if had is None else r | {"count": r["count"] + had["count"]}
+    return sort_rows(list(out.values()), ("fingerprint",))
+
+
+def _asks(period: Period, agencies: tuple[str, ...], remedies: bool, *, since: bool = False) -> list[Ask]:
+    """The requests of one period, in the order :func:`_gathered` reads their answers (``since``:
+    the state only from the period's own observations)."""
     within = {"start": period.start, "end": period.end, "agencies": agencies}
     upto = {"end": period.end, "agencies": agencies}
     asks = [
-        Ask.latest("history", Where(**upto), "fingerprint", STATE_FIELDS),
+        Ask.latest("history", Where(**(within if since else upto)), "fingerprint", STATE_FIELDS),
         Ask.group("events", Where(**within, kinds=("asset",), datasets=(ASSETS,)), ("agency", "host")),
         Ask.group("history", Where(**within, verdicts=("fail",)), ("fingerprint",)),
         Ask.group("events", Where(**within, kinds=("alert",), checks=("log.",), datasets=(LOGS,)),

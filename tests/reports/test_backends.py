@@ -10,7 +10,7 @@ from findings.elastic_ship import Shipper
 from findings.query import Ask, Where
 from findings.query_elastic import ElasticQuery
 from reports import compliance, ranking
-from reports.gather import gather
+from reports.gather import gather, gather_many
 from reports.period import compliance_year, parse_period
 from reports.summary import period_figures
 from tests.es_server import es_server  # noqa: F401  (fixture)
@@ -85,3 +85,17 @@ def test_missing_data_streams_give_no_rows(es_query):
     w = Where(end=parse_period("2026").end, datasets=("citysec.exercise",))
     assert empty.group("events", w, ("agency",)) == [] and empty.latest("events", w, "agency", ()) == []
     assert empty.group("history", Where(), ("agency", "host")) == []
+
+
+@pytest.mark.parametrize("label", ["2026-H2", "2027-H1"])
+def test_state_from_the_previous_period_equals_the_state_read_whole(sqlite_query, es_query, label):
+    """A batch of a period and the one before it reads the history before the period once: the
+    state at the end (merged from the state at the start and the period's own observations)
+    is the state a period asked alone reads from its whole history."""
+    p = parse_period(label)
+    for q in (sqlite_query, es_query):
+        now, before = gather_many(q, [p, p.previous()])
+        alone = gather(q, p)
+        assert now.state == alone.state and now.hosts == alone.hosts and now.remediation == alone.remediation
+        assert before.state == gather(q, p.previous()).state
+        assert before.state and {r["fingerprint"] for r in before.state} <= {r["fingerprint"] for r in now.state}
