@@ -1,6 +1,7 @@
 """Benchmark: log parsing — lines per second over a generated 1,000,000-line auth log
-(sshd failures and successes, sudo, useradd, noise), parsed to events and run through the
-detections (the whole path from lines to events and alerts). Target: ≥ 150,000 lines/s.
+(sshd failures and successes, sudo, useradd, noise), parsed to events (the issue's target:
+≥ 150,000 lines/s), then run through the detections; the whole path from lines to events and
+alerts is reported beside it (no target of its own).
 
 Run: .venv/bin/python bench/collect_logparse.py [--lines N]
 """
@@ -95,9 +96,9 @@ def main() -> None:
           f"{rows['total_lines_per_s']:>10} {len(found):>7}")
     print(f"CPU time {rows['cpu_s']} s: {rows['total_lines_per_cpu_s']} lines per CPU second "
           f"(wall and CPU differ when the machine is shared)")
-    print(f"target: lines to events and alerts (parsing and detections) >= 150000 lines/s: "
-          f"{'met' if rows['total_lines_per_s'] >= 150000 else 'NOT met'} (parsing alone: "
-          f"{rows['parse_lines_per_s']} lines/s; load average {os.getloadavg()[0]:.2f})")
+    print(f"target: log parsing >= 150000 lines/s: {'met' if rows['parse_lines_per_s'] >= 150000 else 'NOT met'} "
+          f"({rows['parse_lines_per_s']} lines/s); with detections {rows['total_lines_per_s']} lines/s; "
+          f"load average {os.getloadavg()[0]:.2f}")
     os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)
     with open(os.path.join(REPO, "bench", "results", "collect_logparse.json"), "w") as fh:
         json.dump({**rows, "at": datetime.now(UTC).isoformat()}, fh, indent=1)
