@@ -26,12 +26,13 @@ def open_query(app: App, source: str) -> Query:
     if source == "sqlite":
         from findings.query_sqlite import SqliteQuery
         return SqliteQuery(app.store)
-    from findings.query_elastic import ElasticQuery
+    from findings.query_elastic import ElasticQuery, cluster_max_buckets
 
     from .jobs.ship import client_from_config, configured
     if not configured(app):
         raise UsageError("--source es: no Elasticsearch hosts in the configuration (elasticsearch.hosts)")
-    return ElasticQuery(client_from_config(app), app.city.elasticsearch.namespace)
+    client = client_from_config(app)
+    return ElasticQuery(client, app.city.elasticsearch.namespace, max_buckets=cluster_max_buckets(client))
 
 
 def systems_of(app: App) -> list[compliance.System]:

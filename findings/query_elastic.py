@@ -26,6 +26,27 @@ log = logging.getLogger("citysec.query")
 MAX_BUCKETS = 65_536   # a cluster's default search.max_buckets: terms ask for no more keys
 
 
+def cluster_max_buckets(client: Any) -> int:
+    """The cluster's ``search.max_buckets`` (transient, persistent, then default setting); the
+    default 65,536, with a warning, when the server does not say (noida-db answers no defaults)."""
+    from elasticsearch import ApiError, TransportError
+    try:
+        got = client.cluster.get_settings(include_defaults=True, flat_settings=True)
+    except (ApiError, TransportError) as exc:
+        log.warning("cannot read search.max_buckets from the cluster (%s): assuming %d", exc, MAX_BUCKETS)
+        return MAX_BUCKETS
+    for level in ("transient", "persistent", "defaults"):
+        value = (got.get(level) or {}).get("search.max_buckets")
+        if value is not None:
+            try:
+                return max(1, int(value))
+            except (TypeError, ValueError):
+                log.warning("search.max_buckets %r is not a number: assuming %d", value, MAX_BUCKETS)
+                return MAX_BUCKETS
+    log.warning("the server does not report search.max_buckets: assuming the default %d", MAX_BUCKETS)
+    return MAX_BUCKETS
+
+
 def _term_values(path: str, values: tuple) -> dict:
     return {"terms": {path: list(values)}}
 

@@ -128,3 +128,29 @@ def test_bucket_counting_and_merging():
                                 [{"check": "c", "ts": "2026-03", "count": 1, "status": "closed"}]]) == \
         [{"check": "c", "ts": "2026-03", "count": 3, "status": "closed"}]
     assert split.agency_groups(["c", "a", "b", "d", "e"], 2) == [["a", "c", "e"], ["b", "d"]]
+
+
+@pytest.mark.es
+def test_the_limit_is_read_from_the_cluster(client, caplog):
+    """A cluster that reports search.max_buckets is obeyed; noida-db reports none: the default,
+    with a warning."""
+    from findings.query_elastic import MAX_BUCKETS, cluster_max_buckets
+
+    class Settings:
+        def __init__(self, answer):
+            self.answer = answer
+
+        def get_settings(self, **kw):
+            assert kw == {"include_defaults": True, "flat_settings": True}
+            return self.answer
+
+    class Cluster:
+        def __init__(self, answer):
+            self.cluster = Settings(answer)
+
+    assert cluster_max_buckets(Cluster({"persistent": {"search.max_buckets": "20000"},
+                                        "defaults": {"search.max_buckets": "65536"}})) == 20000
+    assert cluster_max_buckets(Cluster({"persistent": {}, "defaults": {"search.max_buckets": "65536"}})) == 65536
+    with caplog.at_level(logging.WARNING, logger="citysec.query"):
+        assert cluster_max_buckets(client) == MAX_BUCKETS
+    assert "does not report search.max_buckets" in caplog.text
