@@ -84,7 +84,8 @@ class SshDetector:
             if outcome == "failure":
                 by_source = sources.get(ev.host)
                 s = by_source.get(ev.source_ip) if by_source is not None else None
-                if s is None or len(s[0]) >= _LONG or len(s[1]) >= _LONG or len(s[2]) > s[3]:   # else _state's work
+                if s is None or len(s[0]) >= _LONG or len(s[1]) >= _LONG or len(s[2]) > s[3]:
+                    # new, long, or its failed connections due for pruning
                     s = _state(sources, ev.host, ev.source_ip, ts - window)
                 if ev.action == "ssh-login":
                     s[2][ev.source_port] = ts
@@ -117,10 +118,10 @@ class SshDetector:
 
 
 def _state(sources: dict, host: str | None, source: str | None, horizon: float) -> list:
-    """[failure times, attempts, failed connections] of a source on a host. Small lists (a deque
-    costs ~600 bytes, and tens of thousands of sources are common); one that grows long (a
-    sustained attack) becomes a deque so that dropping its oldest entry stays O(1); connections
-    whose Failed line is older than the window (``horizon``) are forgotten."""
+    """[failure times, attempts, failed connections, pruning size] of a source on a host. Small
+    lists (a deque costs ~600 bytes, and tens of thousands of sources are common); one that grows
+    long (a sustained attack) becomes a deque so that dropping its oldest entry stays O(1);
+    connections whose Failed line is older than the window (``horizon``) are forgotten."""
     by_source = sources.get(host)
     if by_source is None:
         by_source = sources[host] = {}
