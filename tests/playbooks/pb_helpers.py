@@ -4,6 +4,8 @@ integration tests use the range and the real SSH transport), a clock you can mov
 from __future__ import annotations
 
 import os
+import socketserver
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,6 +36,42 @@ class FakeTransport:
                     self.tables.add((host, "citysec_isolate"))
             return 0, "", ""
         return 0, f"ran {' '.join(argv)}\n", ""
+
+
+class SmtpSink(socketserver.StreamRequestHandler):
+    """A local SMTP server's handler that keeps every message's data (a city relay in tests)."""
+    got: list[str] = []     # noqa: RUF012  (shared by the server's handler instances on purpose)
+
+    def handle(self):
+        w = lambda s: self.wfile.write(s.encode() + b"\r\n")
+        w("220 citysec-test")
+        data, in_data = [], False
+        for raw in self.rfile:
+            line = raw.decode().rstrip("\r\n")
+            if in_data:
+                if line == ".":
+                    in_data = False
+                    SmtpSink.got.append("\n".join(data))
+                    w("250 ok")
+                else:
+                    data.append(line)
+                continue
+            cmd = line[:4].upper()
+            if cmd == "DATA":
+                in_data = True
+                w("354 go")
+            elif cmd == "QUIT":
+                w("221 bye")
+                return
+            else:
+                w("250 ok")
+
+
+def serve_smtp() -> socketserver.ThreadingTCPServer:
+    """A running local SMTP server (127.0.0.1, a free port); call ``shutdown()`` when done."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SmtpSink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 class Clock:

@@ -22,12 +22,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socketserver
-import threading
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
 
 import pytest
+from pb_helpers import SmtpSink, serve_smtp
 
 from config.app import App
 from config.jobs import run_job
@@ -56,33 +54,6 @@ MALWARE = f"{DATA}/documents/hoa-don-thang-11.exe"
 DOCS = {f"{DATA}/documents/cong-van-123.txt": "Công văn số 123/UBND về an toàn thông tin\n",
         f"{DATA}/documents/bao-cao-quy-4.csv": "đơn vị,điểm\nsở A,87\n",
         f"{DATA}/ho-so/2026/ho-so-0001.txt": "Hồ sơ một cửa 0001\n" * 50}
-
-
-class _Smtp(socketserver.StreamRequestHandler):
-    """A local SMTP server that keeps every message (the city's relay in this test)."""
-    got: ClassVar[list[str]] = []
-
-    def handle(self):
-        w = lambda s: self.wfile.write(s.encode() + b"\r\n")
-        w("220 pl-test")
-        data, in_data = [], False
-        for raw in self.rfile:
-            line = raw.decode().rstrip("\r\n")
-            if in_data:
-                if line == ".":
-                    in_data = False
-                    _Smtp.got.append("\n".join(data))
-                    w("250 ok")
-                else:
-                    data.append(line)
-            elif line[:4].upper() == "DATA":
-                in_data = True
-                w("354 go")
-            elif line[:4].upper() == "QUIT":
-                w("221 bye")
-                return
-            else:
-                w("250 ok")
 
 
 @dataclass
@@ -133,8 +104,7 @@ def lab(tmp_path_factory):
     with open(SUDOERS, "w") as fh:
         fh.write(SUDO_RULE)
     os.chmod(SUDOERS, 0o440)
-    smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Smtp)
-    threading.Thread(target=smtp.serve_forever, daemon=True).start()
+    smtp = serve_smtp()
     try:
         with build_range(os.path.join(FIX, "library-range.yaml"), "pl", state) as rng:
             with open(os.path.join(var, "known_hosts"), "w") as fh:
@@ -341,12 +311,12 @@ def test_ransomware(lab):
     assert ("ransomware", ip) not in lab.opened        # nothing detected it: the agency calls it in
     cid = eng.open_case("ransomware", agency="pl-a", host=ip, actor="soc-an",
                         context=context_of(lab.app, "pl-a", ip))
-    before_mail = len(_Smtp.got)
+    before_mail = len(SmtpSink.got)
     st = steps(eng.advance(cid))
     assert st["triage"]["state"] == "waiting"
     st = steps(op.complete_step(eng, cid, "triage", "soc-an"))
     assert st["notify-soc"]["result"]["sent_to"] == ["ir-team@pl.example"]
-    assert len(_Smtp.got) == before_mail + 1 and cid in _Smtp.got[-1]
+    assert len(SmtpSink.got) == before_mail + 1 and cid in SmtpSink.got[-1]
     assert st["initial-report"]["state"] == "done" and st["approve-isolate"]["state"] == "waiting"
     op.decide(eng, cid, "approve-isolate", "incident_lead", "lead-1", "approve")
     st = steps(op.decide(eng, cid, "approve-isolate", "incident_lead", "lead-2", "approve"))

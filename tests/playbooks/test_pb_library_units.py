@@ -119,14 +119,14 @@ def test_a_stale_backup_opens_the_backup_playbook(engine, store):
 def test_backup_steps_use_the_repository_of_the_hosts_system(tmp_path):
     """The command's wiring gives each host the restic repository of its system's backup policy;
     a host without one gets a clear error naming the host, never another host's repository."""
-    import os
+    from pathlib import Path
 
     from config.jobs.cases import host_backups
     from config.loader import load_config
     from playbooks.actions.base import ParamError
-    tmpl = os.path.join(os.path.dirname(__file__), "..", "fixtures", "playbooks", "library-city.yaml.tmpl")
+    tmpl = Path(__file__).parent.parent / "fixtures" / "playbooks" / "library-city.yaml.tmpl"
     cfg = tmp_path / "city.yaml"
-    cfg.write_text(open(tmpl, encoding="utf-8").read().replace("{STATE}", str(tmp_path)).replace("{VAR}", str(tmp_path)),
+    cfg.write_text(tmpl.read_text(encoding="utf-8").replace("{STATE}", str(tmp_path)).replace("{VAR}", str(tmp_path)),
                    encoding="utf-8")
     backups = host_backups(load_config(str(cfg)).city)
     want = {"repository": "/var/backups/restic", "password_file": "/var/backups/restic.pass"}

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import http.server
 import json
-import socketserver
 import threading
 
 import pytest
-from pb_helpers import alert
+from pb_helpers import SmtpSink, alert, serve_smtp
 
 from findings.errors import ConfigError
 from findings.model import to_document
@@ -54,41 +53,13 @@ def test_report_escapes_finding_text(engine):
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
 
 
-class _Smtp(socketserver.StreamRequestHandler):
-    got: list[str] = []
-
-    def handle(self):
-        w = lambda s: self.wfile.write(s.encode() + b"\r\n")
-        w("220 test")
-        data, in_data = [], False
-        for raw in self.rfile:
-            line = raw.decode().rstrip("\r\n")
-            if in_data:
-                if line == ".":
-                    in_data = False
-                    _Smtp.got.append("\n".join(data))
-                    w("250 ok")
-                else:
-                    data.append(line)
-                continue
-            cmd = line[:4].upper()
-            if cmd == "DATA":
-                in_data = True
-                w("354 go")
-            elif cmd == "QUIT":
-                w("221 bye")
-                return
-            else:
-                w("250 ok")
-
-
 def _serve(server):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
 def test_notify_by_email_and_webhook_against_local_servers():
-    smtp = _serve(socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Smtp))
+    smtp = serve_smtp()
     posts = []
 
     class Hook(http.server.BaseHTTPRequestHandler):
@@ -108,7 +79,7 @@ def test_notify_by_email_and_webhook_against_local_servers():
                             webhooks={"soc": f"http://127.0.0.1:{web.server_address[1]}/hook"})
         out = ACTIONS["notify_email"].run(ctx, {"message": "isolate now"}, False)
         assert out["sent_to"] == ["ir@pb.example"]
-        assert "IR-1" in _Smtp.got[-1] and "isolate now" in _Smtp.got[-1]
+        assert "IR-1" in SmtpSink.got[-1] and "isolate now" in SmtpSink.got[-1]
         assert ACTIONS["notify_webhook"].run(ctx, {"webhook": "soc"}, False)["status"] == 204
         assert posts == [("IR-1.notify", posts[0][1])] and posts[0][1]["case"] == "IR-1"
         assert "would_post" in ACTIONS["notify_webhook"].run(ctx, {"webhook": "soc"}, True) and len(posts) == 1
