@@ -10,7 +10,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import dataset
+from elasticsearch import Elasticsearch
 
+from findings.elastic_ship import Shipper
 from findings.query_sqlite import SqliteQuery
 from reports.summary import Org
 
@@ -33,3 +35,12 @@ def sqlite_query(store):
 def artefacts() -> Path:
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     return ARTEFACTS
+
+
+def shipped(url: str, store, namespace: str) -> Elasticsearch:
+    """A client of the server at ``url`` once the store's findings are shipped there and searchable."""
+    client = Elasticsearch(url, request_timeout=60)
+    result = Shipper(client, store, namespace=namespace, where="test", settle_seconds=0).run()
+    assert result.dead_letters == 0 and result.remaining == 0
+    client.indices.refresh(index=f"logs-citysec.*-{namespace}")
+    return client

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from elasticsearch import Elasticsearch
-from report_helpers import ORGS
+from report_helpers import ORGS, shipped
 
-from findings.elastic_ship import Shipper
 from findings.query import Ask, Where
 from findings.query_elastic import ElasticQuery
 from reports import compliance, ranking
@@ -21,11 +19,7 @@ NS = "reports"
 
 @pytest.fixture(scope="module")
 def es_query(es_server, store):  # noqa: F811
-    client = Elasticsearch(es_server.url, request_timeout=60)
-    result = Shipper(client, store, namespace=NS, where="test", settle_seconds=0).run()
-    assert result.dead_letters == 0 and result.remaining == 0
-    client.indices.refresh(index=f"logs-citysec.*-{NS}")
-    return ElasticQuery(client, NS)
+    return ElasticQuery(shipped(es_server.url, store, NS), NS)
 
 
 @pytest.mark.parametrize("label", ["2026-H2", "2026", "2026-H1"])

@@ -6,11 +6,9 @@ from __future__ import annotations
 import logging
 
 import pytest
-from elasticsearch import Elasticsearch
-from report_helpers import ORGS
+from report_helpers import ORGS, shipped
 
 from findings import query_elastic_split as split
-from findings.elastic_ship import Shipper
 from findings.errors import RuntimeFailure
 from findings.query import Ask, Where
 from findings.query_elastic import ElasticQuery
@@ -41,11 +39,7 @@ class Recording(ElasticQuery):
 
 @pytest.fixture(scope="module")
 def client(es_server, store):  # noqa: F811
-    es = Elasticsearch(es_server.url, request_timeout=60)
-    result = Shipper(es, store, namespace=NS, where="test", settle_seconds=0).run()
-    assert result.dead_letters == 0 and result.remaining == 0
-    es.indices.refresh(index=f"logs-citysec.*-{NS}")
-    return es
+    return shipped(es_server.url, store, NS)
 
 
 @pytest.mark.es
