@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 import logging
 import os
-import select
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -203,6 +203,12 @@ class Session:
 
 
 def _drain(chan: paramiko.Channel, start: float, deadline: float, cap: int) -> Result:
+    # Waits on an Event the channel's buffers set, never on chan.fileno(): the OS pipe behind
+    # fileno() is closed by Channel.close() while the transport thread may still write to it,
+    # which kills the whole connection with EBADF or EPIPE (paramiko#692, #1700, #2271).
+    ready = threading.Event()
+    chan.in_buffer.set_event(ready)
+    chan.in_stderr_buffer.set_event(ready)
     out, err = bytearray(), bytearray()
     truncated = False
     try:
@@ -223,8 +229,13 @@ def _drain(chan: paramiko.Channel, start: float, deadline: float, cap: int) -> R
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise CollectError("timeout", f"the command did not finish within {deadline - start:.0f} s") from None
-            if not got:
-                select.select([chan], [], [], min(remaining, 0.5))
+            # a read above clears the shared event even when the other stream has data: look again
+            # before waiting (only this thread clears it, so data fed after this check sets it)
+            if not got and not chan.recv_ready() and not chan.recv_stderr_ready():
+                if chan.eof_received or chan.closed:    # nothing more comes: wait for the exit status
+                    chan.status_event.wait(min(remaining, 0.5))
+                else:
+                    ready.wait(min(remaining, 0.5))
         rc = chan.recv_exit_status() if not truncated else None
     finally:
         chan.close()

@@ -68,6 +68,16 @@ def test_huge_output_is_capped_and_hanging_command_times_out(co, known):
         assert both.rc == 0 and both.stdout == b"done\n" and len(both.stderr) == 3000000
 
 
+def test_a_session_survives_many_capped_commands(co, known):
+    # Closing a channel while the server still sends used to race paramiko's transport thread
+    # (the select() pipe behind chan.fileno(): EBADF/EPIPE killed the connection about 1 run in 20).
+    with Session(_target(co, "a1-pc2"), known, Timeouts(command=10), max_output=64 << 10) as s:
+        for i in range(30):
+            big = s.run("yes garbage | head -c 5000000")
+            assert big.truncated, i
+            assert s.run(f"echo {i}").stdout == f"{i}\n".encode(), i
+
+
 def test_jump_host_reaches_a_host_through_a_bastion(co, known):
     bastion = _target(co, "a2-pc1")
     t = _target(co, "a1-pc1", jump=bastion, legacy_algorithms=True)
