@@ -126,10 +126,15 @@ class Injects:
             raise UsageError(f"backup state {state_!r}: failing or ok")
 
     def brute_force(self, attacker_host: str, target_ip: str, user: str = "admin", attempts: int = 10) -> int:
-        """Real SSH password failures from ``attacker_host`` against ``target_ip``; returns the count."""
-        if target_ip not in {h.ip for h in self.hosts}:
+        """Real SSH password failures from ``attacker_host`` against ``target_ip``; returns the count
+        once the target's auth log holds them (sshd -> syslogd -> file is asynchronous), or after 15 s."""
+        target = next((h for h in self.hosts if h.ip == target_ip), None)
+        if target is None:
             raise UsageError(f"{target_ip} is not a host of range {self.name}")
-        netns, failures = self.host(attacker_host).netns, 0
+        attacker = self.host(attacker_host)
+        trace = f"{user} from {attacker.ip} port "
+        logged_before = self._count_failures(target.name, trace)
+        netns, failures = attacker.netns, 0
         while failures < attempts:
             sock = connect_in_netns(netns, target_ip, 22, timeout=10)
             transport = paramiko.Transport(sock)
@@ -144,7 +149,17 @@ class Injects:
                         raise RuntimeFailure(f"brute force: a wrong password was accepted on {target_ip}")
             finally:
                 transport.close()
+        deadline = time.monotonic() + 15
+        while self._count_failures(target.name, trace) - logged_before < failures and time.monotonic() < deadline:
+            time.sleep(0.1)
         return failures
+
+    def _count_failures(self, host: str, trace: str) -> int:
+        try:
+            with open(self._host_path(host, "/var/log/auth.log"), errors="replace") as fh:
+                return sum(1 for line in fh if "Failed password for" in line and trace in line)
+        except FileNotFoundError:
+            return 0
 
     def add_rogue(self, agency: str, ip: str) -> str:
         """Plug an unregistered device (sshd only) into one of ``agency``'s networks; returns its name."""

@@ -83,7 +83,10 @@ def test_jump_host_reaches_a_host_through_a_bastion(co, known):
     t = _target(co, "a1-pc1", jump=bastion, legacy_algorithms=True)
     with Session(t, known) as s:
         assert s.run("hostname").stdout.strip() == b"a1-pc1"
-    log = co.rng.exec("a1-pc1", ["tail", "-n", "3", "/var/log/auth.log"]).stdout
+    deadline = time.monotonic() + 15          # sshd -> syslogd -> file is asynchronous: poll
+    while "Accepted publickey for citysec from 198.19.36.11" not in (
+            log := co.rng.exec("a1-pc1", ["cat", "/var/log/auth.log"]).stdout) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert "Accepted publickey for citysec from 198.19.36.11" in log      # came from the bastion
 
 

@@ -78,8 +78,7 @@ def test_one_agency_cannot_see_anothers_var(rng):
 
 
 def test_brute_force_leaves_real_sshd_failures_in_the_targets_auth_log(rng):
-    assert rng.brute_force("a1-pc01", "198.19.3.11", "admin", 6) == 6
-    time.sleep(0.5)
+    assert rng.brute_force("a1-pc01", "198.19.3.11", "admin", 6) == 6   # returns once they are logged
     log = rng.exec("a2-pc01", ["cat", "/var/log/auth.log"]).stdout
     live = re.findall(r"a2-pc01 auth\.\w+ sshd\[\d+\]: Failed password for invalid user admin from 198\.19\.2\.11", log)
     assert len(live) >= 6 + 7  # the history (7) and the live attempts (6)
