@@ -9,9 +9,9 @@ import pytest
 
 from findings import Finding
 from playbooks import operations as op
-from playbooks.actions import ACTIONS, ActionContext, ActionError
+from playbooks.actions import ACTIONS, ActionContext, ActionError, ParamError
 from playbooks.actions.hostops import existing_paths, parse_sha256sum, snapshot_files
-from playbooks.actions.listener import listener_pids
+from playbooks.actions.listener import listener_pids, unit_of
 from playbooks.triggers import evaluate
 
 SS = 'LISTEN 0 10 0.0.0.0:23 0.0.0.0:* users:(("inetutils-inetd",pid=29,fd=4),("inetd",pid=31,fd=4))\n'
@@ -77,9 +77,25 @@ def test_stop_listener_signals_the_listeners_never_pid_1_and_checks_again():
         ACTIONS["stop_listener"].run(ActionContext(case={"id": "IR-1"}, transport=held), {"host": "h", "port": 23},
                                      False)
     stubborn = Host({"ss": [(0, SS)]})
-    with pytest.raises(ActionError, match="still listens"):
-        ACTIONS["stop_listener"].run(ActionContext(case={"id": "IR-1"}, transport=stubborn), {"host": "h", "port": 23},
-                                     False)
+    with pytest.raises(ActionError, match="still listens after SIGTERM and SIGKILL"):
+        ACTIONS["stop_listener"].run(ActionContext(case={"id": "IR-1"}, transport=stubborn),
+                                     {"host": "h", "port": 23, "grace_seconds": 0.2, "settle_seconds": 0}, False)
+    assert ["kill", "-KILL", "--", "29", "31"] in stubborn.calls
+    back = Host({"ss": [(0, SS), (0, ""), (0, SS.replace("pid=29", "pid=40").replace("pid=31", "pid=41"))],
+                 "cat": [(0, "0::/system.slice/inetutils-inetd.service\n")]})
+    with pytest.raises(ActionError, match=r"listens again .*pid 40 \(inetutils-inetd.service\)"):
+        ACTIONS["stop_listener"].run(ActionContext(case={"id": "IR-1"}, transport=back),
+                                     {"host": "h", "port": 23, "settle_seconds": 0}, False)
+    with pytest.raises(ParamError, match="grace_seconds"):
+        ACTIONS["stop_listener"].run(ActionContext(case={"id": "IR-1"}, transport=back),
+                                     {"host": "h", "port": 23, "grace_seconds": "soon"}, False)
+
+
+def test_the_unit_of_a_process_is_read_from_its_cgroup():
+    assert unit_of("0::/system.slice/telnet.service\n") == "telnet.service"
+    assert unit_of("12:pids:/x\n1:name=systemd:/system.slice/vsftpd.service\n0::/\n") == "vsftpd.service"
+    assert unit_of("0::/user.slice/user-0.slice/session-3.scope\n") == "session-3.scope"
+    assert unit_of("0::/\n") is None and unit_of("") is None
 
 
 def test_av_scan_reports_absent_paths_and_fails_when_none_exists():

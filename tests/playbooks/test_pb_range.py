@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -20,7 +21,7 @@ from findings import Store
 from findings.netns import connect_in_netns
 from playbooks import CaseEngine, Wiring, load_library
 from playbooks import operations as op
-from playbooks.actions import ACTIONS, ActionContext
+from playbooks.actions import ACTIONS, ActionContext, ActionError
 from playbooks.transport import SshTransport
 from playbooks.triggers import evaluate
 
@@ -37,9 +38,9 @@ SUDOERS = "/etc/sudoers.d/citysec-pb-test"
 @pytest.fixture(scope="module")
 def rng(tmp_path_factory):
     state = tmp_path_factory.mktemp("range-pb")
-    # the responders' account may run nft and usermod as root (a real agency grants this by sudoers)
+    # the responders' account may run nft, usermod, ss and kill as root (a real agency grants this by sudoers)
     with open(SUDOERS, "w") as fh:
-        fh.write("citysec ALL=(root) NOPASSWD: /usr/sbin/nft, /usr/sbin/usermod\n")
+        fh.write("citysec ALL=(root) NOPASSWD: /usr/sbin/nft, /usr/sbin/usermod, /usr/bin/ss, /usr/bin/kill\n")
     os.chmod(SUDOERS, 0o440)
     try:
         with build_range(SPEC, "pb", state) as r:
@@ -149,3 +150,44 @@ def test_brute_force_opens_the_case_by_itself_and_it_walks_its_phases(rng, trans
 def op_tl(engine, cid):
     from playbooks.views import timeline
     return [(e["what"], e["data"].get("error")) for e in timeline(engine, cid)][-4:]
+
+
+LISTEN = ("import signal, socket, sys, time\n"
+          "if sys.argv[2] == 'deaf': signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+          "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+          "s.bind(('0.0.0.0', int(sys.argv[1]))); s.listen(); time.sleep(3600)\n")
+
+
+def _listening(rng, host: str, port: int) -> bool:
+    return bool(rng.exec(host, ["ss", "-Hltn", f"sport = :{port}"]).stdout.strip())
+
+
+def _until(cond, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def test_stop_listener_kills_what_ignores_sigterm_and_fails_when_a_supervisor_restarts_it(rng, transport):
+    ctx = ActionContext(case={"id": "IR-stop"}, transport=transport, privileged=("sudo", "-n"))
+    # a listener that ignores SIGTERM: SIGKILL after the grace period, and the port stays closed
+    rng.spawn("a-pc01", ["setsid", "-f", "python3", "-c", LISTEN, "2323", "deaf"])
+    assert _until(lambda: _listening(rng, "a-pc01", 2323))
+    out = ACTIONS["stop_listener"].run(ctx, {"host": TARGET, "port": 2323, "grace_seconds": 1,
+                                             "settle_seconds": 1}, False)
+    assert out["signal"] == "KILL" and len(out["stopped_pids"]) == 1
+    assert not _listening(rng, "a-pc01", 2323)
+    # a supervisor loop starts it again: the step fails and says so, naming the new process
+    loop = "while :; do python3 -c \"$1\" 2324 plain; sleep 0.3; done"
+    rng.spawn("a-pc01", ["setsid", "-f", "sh", "-c", loop, "citysec-restarter", LISTEN])
+    try:
+        assert _until(lambda: _listening(rng, "a-pc01", 2324))
+        with pytest.raises(ActionError, match=r"2324/tcp listens again 2 s after the stop \(pid \d+"):
+            ACTIONS["stop_listener"].run(ctx, {"host": TARGET, "port": 2324, "settle_seconds": 2}, False)
+    finally:
+        rng.exec("a-pc01", ["pkill", "-f", "citysec-restarter"])
+        rng.exec("a-pc01", ["pkill", "-f", "2324 plain"])
+    assert _until(lambda: not _listening(rng, "a-pc01", 2324))
