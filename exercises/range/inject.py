@@ -70,6 +70,17 @@ class Injects:
             # clamd running as root chowns its log to root:root at start; give it back to group adm
             # (as Debian's logrotate does) once clamd is up, so the collection account reads it.
             self.exec(host, ["sh", "-c", CLAMD_LOG_GROUP], timeout=60)
+        elif name != "clamd":
+            # daemons bind (or let go of) their port after the start command returns: the inject is
+            # done when the port is in the state it asked for, so a probe right after sees it
+            port = 22 if name == "ssh" else self._service_spec(host, name).port
+            ss = ["ss", "-Hln" + ("u" if name == "snmp" else "t"), f"sport = :{port}"]
+            deadline = time.monotonic() + 15
+            while bool(self.exec(host, ss).stdout.strip()) != (action == "start"):
+                if time.monotonic() > deadline:
+                    raise RuntimeFailure(f"{host}: {action} {name}: port {port} did not "
+                                         f"{'open' if action == 'start' else 'close'} within 15 s")
+                time.sleep(0.1)
 
     def _ensure_snmp_conf(self, host: str, svc: ServiceSpec) -> None:
         conf = self._host_path(host, "/var/lib/citysec-range/snmpd.conf")
