@@ -9,8 +9,9 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from findings.errors import RuntimeFailure, UsageError
 from findings.netns import netns_argv
@@ -76,7 +77,7 @@ class Range(Injects):
 
     def _digest(self) -> str:
         described = {k: v for k, v in asdict(self.spec).items() if k != "source"}
-        code = "".join(open(m.__file__).read() for m in (hostmod, services, state))
+        code = "".join(Path(m.__file__).read_text() for m in (hostmod, services, state))
         blob = json.dumps(described, sort_keys=True, default=str) + code
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 CITYSEC = os.path.join(os.path.dirname(__file__), "..", "..", ".venv", "bin", "citysec")
 TEMPLATE = os.path.join(os.path.dirname(__file__), "..", "fixtures", "collectors", "city-co.yaml.tmpl")
 
 
 def _config(tmp_path, replace=None) -> str:
-    text = open(TEMPLATE).read().replace("{STATE}", str(tmp_path)).replace("{VAR}", str(tmp_path))
+    text = Path(TEMPLATE).read_text().replace("{STATE}", str(tmp_path)).replace("{VAR}", str(tmp_path))
     for old, new in (replace or {}).items():
         assert old in text
         text = text.replace(old, new)

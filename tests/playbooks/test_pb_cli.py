@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -18,7 +19,7 @@ def citysec(*args, cfg=None, env=None):
 
 
 def _city(tmp_path):
-    text = open(os.path.join(ROOT, "config/examples/haiphong.yaml"), encoding="utf-8").read()
+    text = Path(ROOT, "config/examples/haiphong.yaml").read_text(encoding="utf-8")
     text = text.replace("path: var/citysec.db", f"path: {tmp_path}/db").replace(
         "out_dir: var/reports", f"out_dir: {tmp_path}/reports")
     p = tmp_path / "city.yaml"
@@ -49,7 +50,7 @@ def test_case_open_dry_run_show_report_verify(tmp_path):
     assert r.returncode == 2 and "incident_lead" in r.stderr
     r = citysec("case", "report", cid, "--kind", "initial", cfg=cfg)
     assert r.returncode == 0 and "incident_initial.vi.html" in r.stdout
-    html = open(r.stdout.split()[0], encoding="utf-8").read()
+    html = Path(r.stdout.split()[0]).read_text(encoding="utf-8")
     assert "Sở Thông tin và Truyền thông" in html and "Lê Minh Cường" in html
     assert citysec("case", "verify", cid, cfg=cfg).returncode == 0
     r = citysec("case", "timeline", cid, "--json", cfg=cfg)

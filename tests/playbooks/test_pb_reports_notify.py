@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+from pathlib import Path
 
 import pytest
 from pb_helpers import SmtpSink, alert, serve_smtp
@@ -38,7 +39,7 @@ def test_initial_report_has_every_field_of_art_11_4(engine, tmp_path):
         op.set_field(engine, cid, field, value, "an")
     out = op.generate_report(engine, cid, "initial", "an")
     for lang, path in zip(("vi", "en"), out["files"]):
-        html = open(path, encoding="utf-8").read()
+        html = Path(path).read_text(encoding="utf-8")
         for key in ART_11_4:
             assert f'id="f-{key}"' in html and labels()[lang][key] in html, (lang, key)
         assert "chưa có thông tin" not in html and "not yet known" not in html, "every field has a value"
@@ -49,7 +50,7 @@ def test_initial_report_has_every_field_of_art_11_4(engine, tmp_path):
 def test_report_escapes_finding_text(engine):
     cid = engine.open_case("contain-test", agency="pb-a", host="198.19.49.10",
                            findings=[to_document(alert().with_(message="<script>alert(1)</script>"))])
-    html = open(op.generate_report(engine, cid, "initial", "an", ["en"])["files"][0], encoding="utf-8").read()
+    html = Path(op.generate_report(engine, cid, "initial", "an", ["en"])["files"][0]).read_text(encoding="utf-8")
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
 
 
