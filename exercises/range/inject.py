@@ -74,13 +74,24 @@ class Injects:
             # daemons bind (or let go of) their port after the start command returns: the inject is
             # done when the port is in the state it asked for, so a probe right after sees it
             port = 22 if name == "ssh" else self._service_spec(host, name).port
-            ss = ["ss", "-Hln" + ("u" if name == "snmp" else "t"), f"sport = :{port}"]
-            deadline = time.monotonic() + 15
-            while bool(self.exec(host, ss).stdout.strip()) != (action == "start"):
-                if time.monotonic() > deadline:
-                    raise RuntimeFailure(f"{host}: {action} {name}: port {port} did not "
-                                         f"{'open' if action == 'start' else 'close'} within 15 s")
-                time.sleep(0.1)
+            if not self.wait_port(host, port, listening=action == "start", udp=name == "snmp"):
+                raise RuntimeFailure(f"{host}: {action} {name}: port {port} did not "
+                                     f"{'open' if action == 'start' else 'close'} within 15 s")
+
+    def listening(self, host: str, port: int, *, udp: bool = False) -> bool:
+        """Whether a process inside ``host`` listens on ``port``."""
+        return bool(self.exec(host, ["ss", "-Hln" + ("u" if udp else "t"), f"sport = :{port}"]).stdout.strip())
+
+    def wait_port(self, host: str, port: int, *, listening: bool = True, udp: bool = False,
+                  seconds: float = 15) -> bool:
+        """Wait until ``port`` on ``host`` listens (or, ``listening=False``, no longer does); False
+        when it did not within ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while self.listening(host, port, udp=udp) != listening:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
 
     def _ensure_snmp_conf(self, host: str, svc: ServiceSpec) -> None:
         conf = self._host_path(host, "/var/lib/citysec-range/snmpd.conf")

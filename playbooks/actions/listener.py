@@ -68,12 +68,13 @@ def _units(ctx: ActionContext, host: str, pids: list[int]) -> dict[int, str | No
     return out
 
 
-def _wait_closed(ctx: ActionContext, host: str, port: int, proto: str, seconds: float) -> list[str]:
+def _wait_closed(ctx: ActionContext, host: str, port: int, proto: str, seconds: float) -> tuple[list[str], str]:
+    """The listeners left (and ``ss`` output) once the port closed or ``seconds`` passed."""
     deadline = time.monotonic() + seconds
     while True:
-        still, _ = _ss(ctx, host, port, proto)
+        still, out = _ss(ctx, host, port, proto)
         if not still or time.monotonic() >= deadline:
-            return still
+            return still, out
         time.sleep(0.3)
 
 
@@ -92,15 +93,15 @@ def _stop(ctx: ActionContext, params: dict, dry_run: bool) -> dict:
     if pids:
         run_checked(ctx.need_transport(), host, [*ctx.privileged, "kill", "-TERM", "--", *map(str, pids)])
         signal = "TERM"
-        if _wait_closed(ctx, host, port, proto, grace):
+        still, out = _wait_closed(ctx, host, port, proto, grace)
+        if still:
             # ignored SIGTERM for the whole grace period: the processes still holding the port get SIGKILL
-            _, out = _ss(ctx, host, port, proto)
             stubborn = [p for p in listener_pids(out) if p in pids]
             if stubborn:
                 run_checked(ctx.need_transport(), host, [*ctx.privileged, "kill", "-KILL", "--", *map(str, stubborn)],
                             ok=(0, 1))
                 signal = "KILL"
-            if _wait_closed(ctx, host, port, proto, 5):
+            if _wait_closed(ctx, host, port, proto, 5)[0]:
                 raise ActionError(f"{host}: {port}/{proto} still listens after SIGTERM and SIGKILL to {pids}")
     if settle > 0:
         time.sleep(settle)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -158,36 +157,23 @@ LISTEN = ("import signal, socket, sys, time\n"
           "s.bind(('0.0.0.0', int(sys.argv[1]))); s.listen(); time.sleep(3600)\n")
 
 
-def _listening(rng, host: str, port: int) -> bool:
-    return bool(rng.exec(host, ["ss", "-Hltn", f"sport = :{port}"]).stdout.strip())
-
-
-def _until(cond, seconds: float = 15) -> bool:
-    deadline = time.monotonic() + seconds
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
 def test_stop_listener_kills_what_ignores_sigterm_and_fails_when_a_supervisor_restarts_it(rng, transport):
     ctx = ActionContext(case={"id": "IR-stop"}, transport=transport, privileged=("sudo", "-n"))
     # a listener that ignores SIGTERM: SIGKILL after the grace period, and the port stays closed
     rng.spawn("a-pc01", ["setsid", "-f", "python3", "-c", LISTEN, "2323", "deaf"])
-    assert _until(lambda: _listening(rng, "a-pc01", 2323))
+    assert rng.wait_port("a-pc01", 2323)
     out = ACTIONS["stop_listener"].run(ctx, {"host": TARGET, "port": 2323, "grace_seconds": 1,
                                              "settle_seconds": 1}, False)
     assert out["signal"] == "KILL" and len(out["stopped_pids"]) == 1
-    assert not _listening(rng, "a-pc01", 2323)
+    assert not rng.listening("a-pc01", 2323)
     # a supervisor loop starts it again: the step fails and says so, naming the new process
     loop = "while :; do python3 -c \"$1\" 2324 plain; sleep 0.3; done"
     rng.spawn("a-pc01", ["setsid", "-f", "sh", "-c", loop, "citysec-restarter", LISTEN])
     try:
-        assert _until(lambda: _listening(rng, "a-pc01", 2324))
+        assert rng.wait_port("a-pc01", 2324)
         with pytest.raises(ActionError, match=r"2324/tcp listens again 2 s after the stop \(pid \d+"):
             ACTIONS["stop_listener"].run(ctx, {"host": TARGET, "port": 2324, "settle_seconds": 2}, False)
     finally:
         rng.exec("a-pc01", ["pkill", "-f", "citysec-restarter"])
         rng.exec("a-pc01", ["pkill", "-f", "2324 plain"])
-    assert _until(lambda: not _listening(rng, "a-pc01", 2324))
+    assert rng.wait_port("a-pc01", 2324, listening=False)
