@@ -4,6 +4,7 @@ SSH brute force, rogue hosts. Mixed into ``Range``; each acts on one host of thi
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import replace
 
@@ -220,3 +221,22 @@ class Injects:
         st.setdefault("rogues", []).append({"agency": agency, "ip": ip, "name": name, "netns": h.netns})
         self._write_state(st)
         return name
+
+    def remove_rogue(self, name: str) -> None:
+        """Unplug a device ``add_rogue`` added: stop its processes, delete its namespace (and with it
+        its veth), forget it in ``state.json`` and in this Range. Described hosts are refused."""
+        from . import net
+        if not name.startswith("rogue-") or any(h.name == name for h in self.spec.hosts):
+            raise UsageError(f"{name!r} is not a rogue added to range {self.name}")
+        netns = net.prefix(self.name) + name
+        if netns in net.namespaces(self.name):
+            net.kill_all([netns])
+            net.ip_batch([f"netns del {netns}"])
+        st = self._read_state()
+        if st:
+            st["rogues"] = [r for r in st.get("rogues", []) if r["name"] != name]
+            st.get("pids", {}).pop(name, None)
+            self._write_state(st)
+        self.hosts = [h for h in self.hosts if h.name != name]
+        self._by_name.pop(name, None)
+        shutil.rmtree(os.path.join(self.state_dir, "hosts", name), ignore_errors=True)
