@@ -310,6 +310,29 @@ class Notify(Strict):
     webhooks: dict[str, str] = {}                 # name → URL (playbooks' notify_webhook)
 
 
+class ApprovedTarget(Strict):
+    """A drill target outside the range, approved in writing (the runner refuses any other)."""
+    address: str = Field(description="The IP address approved for drill injects.")
+    approved_by: str = Field(min_length=1, description="Who approved it (name, position).")
+    reference: str = Field(min_length=1, description="The approval document (number, date).")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        try:
+            return str(ipaddress.ip_address(v))
+        except ValueError:
+            raise ValueError(f"invalid IP address {v!r}") from None
+
+
+class ExercisesConfig(Strict):
+    """Drills (citysec exercise): where runs keep their files, targets approved beyond the range."""
+    out_dir: str = Field("var/exercises", description="Run folders: team files, after-action reports.")
+    approved_targets: list[ApprovedTarget] = []
+    lapse_webhooks: list[str] | None = Field(
+        None, description="Names of notify.webhooks told of a critical lapse (default: all of them).")
+
+
 class City(Strict):
     """The city: its agencies, sensors, register of systems, policies and where data goes."""
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
@@ -330,6 +353,7 @@ class City(Strict):
     elasticsearch: ElasticsearchConfig = ElasticsearchConfig()
     reports: ReportsConfig = ReportsConfig()
     notify: Notify = Notify()
+    exercises: ExercisesConfig = ExercisesConfig()
     known_hosts: str = Field("var/known_hosts", description="citysec-managed SSH host keys.")
 
     def agency(self, agency_id: str) -> Agency:

@@ -225,6 +225,16 @@ class Store:
             self._close_unseen(c, run_id, scope, result)
         return result
 
+    def record_in(self, c: sqlite3.Connection, findings: Iterable[Finding]) -> RecordResult:
+        """Record event findings inside the caller's write transaction (``with store.write() as c``),
+        so that a state change of the caller's own tables and its events commit together."""
+        result = RecordResult()
+        for f in findings:
+            if f.kind == "state":
+                raise ValueError("record_in takes events, alerts, metrics and assets only")
+            self._record_event(c, f, result)
+        return result
+
     def _record_state(self, c: sqlite3.Connection, f: Finding, r: RecordResult) -> None:
         fp, now = f.fingerprint, iso(f.timestamp)
         row = c.execute("SELECT status, first_seen, last_seen, opened_at, closed_at, reopen_count "
