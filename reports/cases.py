@@ -72,7 +72,8 @@ def incidents(cases: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def drills(ratings: list[dict], actions: list[dict]) -> dict[str, Any]:
-    """Drills held (ratings P/S/M/U of the period) and corrective actions still open at its end."""
+    """Drills held (ratings P/S/M/U of the period: the latest of each run/objective/agency, see
+    :func:`reports.gather.latest_ratings`) and corrective actions still open at its end."""
     counts = {k: 0 for k in RATINGS}
     exercises: set[str] = set()
     for r in ratings:

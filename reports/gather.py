@@ -23,6 +23,8 @@ STATE_FIELDS = ("agency", "check", "host", "host_name", "port", "banner", "sever
                 "first_seen", "last_seen")
 CASE_FIELDS = ("agency", "citysec.case.type", "citysec.case.help", "citysec.case.damage_vnd",
                "citysec.case.supporters", "citysec.case.deadline_met", "citysec.case.title")
+RATING = ("agency", "citysec.exercise.id", "citysec.exercise.rating")
+RATING_KEY = "citysec.exercise.rating_key"      # run/objective/agency: a re-rating replaces the rating
 ACTION_FIELDS = ("agency", "citysec.exercise.id", "citysec.exercise.action_title",
                  "citysec.exercise.action_status", "citysec.exercise.action_due")
 
@@ -89,8 +91,7 @@ def _asks(period: Period, agencies: tuple[str, ...], remedies: bool, *, since: b
         Ask.group("events", Where(**upto, datasets=(CASE,)),
                   ("agency", "citysec.case.id", "citysec.case.action"), times=True),
         Ask.latest("events", Where(**upto, datasets=(CASE,)), "citysec.case.id", CASE_FIELDS),
-        Ask.group("events", Where(**within, datasets=(EXERCISE,)),
-                  ("agency", "citysec.exercise.id", "citysec.exercise.rating")),
+        *_rating_asks(Where(**within, datasets=(EXERCISE,))),
         Ask.latest("events", Where(**upto, datasets=(EXERCISE,)), "citysec.exercise.action_id", ACTION_FIELDS),
     ]
     if remedies:   # each check's remediation texts, from its latest failing observation
@@ -99,7 +100,8 @@ def _asks(period: Period, agencies: tuple[str, ...], remedies: bool, *, since: b
 
 
 def _gathered(period: Period, answers: list[list[dict[str, Any]]]) -> Gathered:
-    state, assets, failed, detections, case_times, cases, ratings, actions, *remedies = answers
+    state, assets, failed, detections, case_times, cases, rated, keyed, latest, actions, *remedies = answers
+    ratings = latest_ratings(rated, keyed, latest)
     open_checks = {r["check"] for r in state if _is_open(r)}
     return Gathered(
         period=period, state=state, hosts=seen_in(state, period) + assets,
@@ -107,6 +109,31 @@ def _gathered(period: Period, answers: list[list[dict[str, Any]]]) -> Gathered:
         cases=cases, ratings=ratings, actions=actions,
         remediation={r["check"]: {"remediation": r.get("remediation") or {}, "name": r.get("check_name")}
                      for r in (remedies[0] if remedies else []) if r["check"] in open_checks})
+
+
+def _rating_asks(w: Where) -> list[Ask]:
+    """The ratings of a period: every rating event per (agency, exercise, rating); those with a
+    rating key per key as well; and the latest event of each key (see :func:`latest_ratings`)."""
+    return [Ask.group("events", w, RATING), Ask.group("events", w, (*RATING, RATING_KEY)),
+            Ask.latest("events", w, RATING_KEY, RATING)]
+
+
+def latest_ratings(rated: list[dict[str, Any]], keyed: list[dict[str, Any]],
+                   latest: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """(agency, exercise, rating) → count, where a rating that was given again for the same key
+    (run/objective/agency) counts once, as its latest value. Rating events without a key (older
+    records) each count, as before."""
+    counts: dict[tuple, int] = {}
+    for r in rated:
+        counts[tuple(r[f] for f in RATING)] = r["count"]
+    for r in keyed:                   # take out every keyed rating...
+        counts[tuple(r[f] for f in RATING)] -= r["count"]
+    for r in latest:                  # ...and put back the latest of each key
+        k = tuple(r[f] for f in RATING)
+        if r.get("citysec.exercise.rating") is not None:
+            counts[k] = counts.get(k, 0) + 1
+    rows = [dict(zip(RATING, k)) | {"count": n} for k, n in counts.items() if n > 0]
+    return sort_rows(rows, RATING)
 
 
 def seen_in(state: list[dict[str, Any]], period: Period) -> list[dict[str, Any]]:

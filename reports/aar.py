@@ -1,0 +1,174 @@
+"""The after-action report and improvement plan of a drill (HSEEP), as a :class:`Document`.
+
+Input: the plain dict of :func:`exercises.aar_data.aar_data` (the exercises package reads the
+store; this module only lays it out). Sections: overview, timeline, expectations per inject,
+ratings per objective, strengths and areas for improvement, critical lapses, participant
+feedback, improvement plan, HSEEP rating definitions. Every text from the range or from people
+stays data: the renderer's sandboxed, autoescaped templates show it as text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from findings.model import parse_ts
+
+from . import fmt, i18n
+from .document import Document, Section, table
+from .period import LOCAL
+
+
+def when(ts: str | None, lang: str) -> str:
+    """A time in the city's time zone, to the second (accelerated drills are dense)."""
+    if not ts:
+        return "—"
+    d = parse_ts(ts).astimezone(LOCAL)
+    return f"{fmt.date(d, lang)} {d:%H:%M:%S}"
+
+
+def clock(seconds: float | None) -> str:
+    """Scenario time as T+h:mm:ss."""
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    return f"T+{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class _Names:
+    def __init__(self, names: dict[str, str], participants: list[dict]):
+        self.names = dict(names)
+        for p in participants:
+            if p.get("name") and p["id"] not in self.names:
+                self.names[p["id"]] = p["name"]
+
+    def __call__(self, aid: str | None) -> str:
+        if not aid:
+            return "—"
+        return f"{self.names[aid]} ({aid})" if aid in self.names and self.names[aid] != aid else aid
+
+
+def _rating(code: str | None, lang: str) -> str:
+    return i18n.tr(code, lang) if code else i18n.tr("not_rated", lang)
+
+
+def overview(d: dict, lang: str, name) -> Section:
+    o = d["overview"]
+    facts = [("aar_run", o["run"]), ("scenario", f"{o['scenario']} — {o['name']}"), ("started", when(o["started_at"], lang)),
+             ("ended", when(o["ended_at"], lang)), ("state", o["state"]), ("mode", o["mode"]),
+             ("speed", fmt.number(o["speed"], lang, 1)), ("organizer", name(o["organizer"])),
+             ("aar_scope_agencies", ", ".join(name(a) for a in o["scope"]["agencies"]) or "—"),
+             ("aar_scope_hosts", ", ".join(o["scope"]["hosts"]) or "—")]
+    rows = [{"figure": i18n.tr(k, lang), "value": v} for k, v in facts]
+    objectives = [{"id": x["id"], "title": x["title"], "capability": x["capability"],
+                   "critical_tasks": "; ".join(x["critical_tasks"]),
+                   "agencies": ", ".join(name(a) for a in x["agencies"]), "evaluator": name(x["evaluator"])}
+                  for x in o["objectives"]]
+    people = [{"id": p["id"], "name": name(p["id"]), "kind": p["kind"] + (f" ({p['enterprise_type']})"
+               if p.get("enterprise_type") else ""), "role": p["role"],
+               "contacts": "; ".join(", ".join(filter(None, (c["name"], c["role"], c.get("email"), c.get("phone"))))
+                                     for c in p["contacts"])} for p in o["participants"]]
+    return Section("overview", i18n.tr("overview", lang),
+                   [f"{i18n.tr('summary', lang)}: {o['summary']}",
+                    f"{i18n.tr('roe', lang)}: " + " · ".join(o["rules_of_engagement"])], [
+        table("aar_overview", lang, "overview", [("figure", "figure", "text"), ("value", "detail", "text")], rows),
+        table("aar_objectives", lang, "objectives", [
+            ("id", "objective", "text"), ("title", "title", "text"), ("capability", "capability", "text"),
+            ("critical_tasks", "critical_tasks", "text"), ("agencies", "rated_agencies", "text"),
+            ("evaluator", "evaluator", "text")], objectives),
+        table("aar_participants", lang, "participants", [
+            ("id", "participant", "text"), ("name", "name", "text"), ("kind", "kind", "text"),
+            ("role", "role", "text"), ("contacts", "contacts", "text")], people)])
+
+
+def timeline(d: dict, lang: str, name) -> Section:
+    rows = [{"at": when(e["at"], lang), "scenario": clock(e["scenario_seconds"]),
+             "event": i18n.tr("ev_" + e["what"], lang), "agency": name(e["agency"]), "host": e["host"],
+             "detail": e["text"]} for e in d["timeline"]]
+    return Section("timeline", i18n.tr("timeline", lang), [], [table("aar_timeline", lang, "timeline", [
+        ("at", "time", "text"), ("scenario", "scenario_time", "text"), ("event", "event", "text"),
+        ("agency", "agency", "text"), ("host", "host", "text"), ("detail", "detail", "text")], rows)])
+
+
+def expectations(d: dict, lang: str, name) -> Section:
+    n = {s: sum(1 for e in d["expectations"] if e["state"] == s)
+         for s in ("met", "missed", "pending", "rated", "not_applicable")}
+    rows = [{"inject": f"#{e['inject']} {e['synopsis'] or ''}".strip(), "expectation": e["expectation"],
+             "description": e["description"], "severity": i18n.severity(e["severity"], lang),
+             "state": i18n.tr("st_" + e["state"], lang), "within": e["within"], "due_at": when(e["due_at"], lang),
+             "met_at": when(e["met_at"], lang), "seconds": e["seconds"], "scenario_seconds": e["scenario_seconds"]}
+            for e in d["expectations"]]
+    return Section("expectations", i18n.tr("expectations", lang), [i18n.tr(
+        "exp_counts", lang, met=n["met"], missed=n["missed"], pending=n["pending"], rated=n["rated"],
+        na=n["not_applicable"])], [table("aar_expectations", lang, "expectations", [
+            ("inject", "inject", "text"), ("expectation", "expectation", "text"), ("description", "title", "text"),
+            ("severity", "severity", "text"), ("state", "verdict", "text"), ("within", "window", "text"),
+            ("due_at", "due_at", "text"), ("met_at", "met_at", "text"), ("seconds", "ttr_real", "num"),
+            ("scenario_seconds", "ttr_scenario", "num")], rows)])
+
+
+def ratings(d: dict, lang: str, name) -> Section:
+    rows = [{"objective": f"{r['objective']} — {r['objective_title']}", "agency": name(r["agency"]),
+             "rating": _rating(r["rating"], lang), "evaluator": r["evaluator"], "note": r["note"],
+             "at": when(r["at"], lang) if r["at"] else "—"} for r in d["ratings"]]
+    return Section("ratings", i18n.tr("ratings", lang), [], [table("aar_ratings", lang, "ratings", [
+        ("objective", "objective", "text"), ("agency", "agency", "text"), ("rating", "rating", "text"),
+        ("evaluator", "evaluator", "text"), ("note", "note", "text"), ("at", "time", "text")], rows)])
+
+
+def analysis(d: dict, lang: str, name) -> Section:
+    def rows(items: list[dict]) -> list[dict]:
+        return [{"objective": i["objective"], "agency": name(i["agency"]), "text": i["text"],
+                 "source": i18n.tr("src_" + i["source"], lang)} for i in items]
+    cols = [("objective", "objective", "text"), ("agency", "agency", "text"), ("text", "title", "text"),
+            ("source", "finding_source", "text")]
+    return Section("analysis", i18n.tr("analysis", lang), [], [
+        table("aar_strengths", lang, "strengths", cols, rows(d["strengths"])),
+        table("aar_improvements", lang, "improvements", cols, rows(d["improvements"]))])
+
+
+def lapses(d: dict, lang: str, name) -> Section:
+    rows = [{"at": when(x["at"], lang), "message": x["message"], "notified": x["notified"]} for x in d["lapses"]]
+    return Section("lapses", i18n.tr("lapses", lang), [], [table("aar_lapses", lang, "lapses", [
+        ("at", "time", "text"), ("message", "message", "text"), ("notified", "notified", "text")], rows)])
+
+
+def feedback(d: dict, lang: str, name) -> Section:
+    rows = [{"participant": name(r["participant"]), "question": f"{r['number']}. {r['question']}",
+             "answer": r["answer"]} for r in d["survey"]]
+    return Section("feedback", i18n.tr("feedback", lang), [], [table("aar_survey", lang, "feedback", [
+        ("participant", "participant", "text"), ("question", "question", "text"), ("answer", "answer", "text")], rows)])
+
+
+def plan(d: dict, lang: str, name) -> Section:
+    rows = [{"id": a["id"], "title": a["title"], "objective": a["objective"], "agency": name(a["agency"]),
+             "contact": a["contact"], "start": fmt.date(a["start"] + "T12:00:00+07:00", lang),
+             "due": fmt.date(a["due"] + "T12:00:00+07:00", lang),
+             "status": i18n.tr(a["status"], lang) + (f" — {i18n.tr('retested', lang)}" if a["retested_here"] else ""),
+             "evidence": a["evidence"]} for a in d["actions"]]
+    return Section("plan", i18n.tr("plan", lang), [], [table("aar_actions", lang, "plan", [
+        ("id", "action_id", "text"), ("title", "action", "text"), ("objective", "objective", "text"),
+        ("agency", "responsible", "text"), ("contact", "contact", "text"), ("start", "start", "text"),
+        ("due", "due", "text"), ("status", "status", "text"), ("evidence", "evidence", "text")], rows)])
+
+
+def definitions(d: dict, lang: str, name) -> Section:
+    rows = [{"code": k, "definition": v[lang]} for k, v in d["definitions"].items()]
+    return Section("definitions", i18n.tr("definitions", lang), [], [table(
+        "aar_definitions", lang, "definitions", [("code", "code", "text"), ("definition", "definition", "text")], rows)])
+
+
+SECTIONS = (overview, timeline, expectations, ratings, analysis, lapses, feedback, plan, definitions)
+
+
+def build(data: dict[str, Any], lang: str = "vi", *, names: dict[str, str] | None = None,
+          generated: datetime | None = None) -> Document:
+    """The AAR of one drill run, in Vietnamese (default) or English."""
+    i18n.check_lang(lang)
+    o = data["overview"]
+    name = _Names(names or {}, o["participants"])
+    meta = [(i18n.tr("aar_run", lang), o["run"]), (i18n.tr("scenario", lang), o["scenario"]),
+            (i18n.tr("started", lang), when(o["started_at"], lang)),
+            (i18n.tr("generated", lang), fmt.date(generated, lang) if generated else "—")]
+    sections = [s(data, lang, name) for s in SECTIONS]
+    return Document("aar", i18n.tr("aar", lang), o["name"], lang, meta, sections, data)
