@@ -14,6 +14,11 @@ Every type in ``KINDS`` offers the same interface (``InjectKind``):
   from the range's description, one line per difference naming the host (empty: equal again).
 - ``describe(params)``: one line for the MSEL table and the timeline.
 
+After a crash the runner may have lost the facts of an inject it was sending: ``applied``,
+``cleanup`` and ``verify`` also work with ``facts == {}`` (they read the description and what the
+inject keeps in the range's state folder), and ``apply`` again on an applied inject returns the
+facts of the first time where they matter (deface: the original page; rogue_host: the device).
+
 Files are written only below a host's own ``/var`` (everything else in a range host is the
 machine's own file system). Logs a drill produced (auth.log, clamav.log, backup.log) are history:
 cleanup leaves them, as on a real network.
@@ -59,6 +64,7 @@ Types (defaults in brackets):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
@@ -284,6 +290,15 @@ class Service(InjectKind):
         port = rng._service_spec(h.name, p["service"]).port
         return h.name, port, p["service"] == "snmp", p["service"] in h.services
 
+    @staticmethod
+    def _leftovers(rng, host: str, svc: str, described: bool, facts: dict) -> list[str]:
+        """Configuration files the inject wrote that still exist (a described service keeps its own)."""
+        if described:
+            return []
+        names = [f"lighttpd-{svc}.conf"] if svc in services.LIGHTTPD else ["snmpd.conf"] if svc == "snmp" else []
+        paths = set(facts.get("created_files", [])) | {f"{services.D}/{n}" for n in names}
+        return sorted(x for x in paths if os.path.exists(rng._host_path(host, x)))
+
     def _config_files(self, rng, host: str, svc: str, port: int) -> list[str]:
         """Write the configuration a service the host does not describe needs; returns what was written."""
         h = rng.host(host)
@@ -323,10 +338,8 @@ class Service(InjectKind):
         host, port, udp, described = self._where(rng, p)
         if rng.listening(host, port, udp=udp) != described:
             rng.service(host, p["service"], "start" if described else "stop")
-        for path in facts.get("created_files", []):
-            real = rng._host_path(host, path)
-            if os.path.exists(real):
-                os.remove(real)
+        for path in self._leftovers(rng, host, p["service"], described, facts):
+            os.remove(rng._host_path(host, path))
 
     def verify(self, rng, params, facts):
         p = self.resolved(params)
@@ -337,7 +350,7 @@ class Service(InjectKind):
             out.append(f"{host}: {p['service']} ({'udp' if udp else 'tcp'}/{port}) {state_}; "
                        f"the description says {'running' if described else 'not running'}")
         return out + [f"{host}: {path} (written by the inject) still exists"
-                      for path in facts.get("created_files", []) if os.path.exists(rng._host_path(host, path))]
+                      for path in self._leftovers(rng, host, p["service"], described, facts)]
 
     def describe(self, params):
         p = self.resolved(params)
@@ -532,11 +545,9 @@ class Backup(InjectKind):
         if p["state"] == "failing" or b.method == "restic":
             rng.set_backup(host, "ok")  # a fresh snapshot (or archive) now, and its OK log line
             return
-        folder = rng._host_path(host, "/var/backups")
-        for n in facts.get("moved", []):
-            src = os.path.join(facts.get("aside", self._aside(rng, host)), n)
-            if os.path.exists(src):
-                shutil.move(src, os.path.join(folder, n))
+        folder, aside = rng._host_path(host, "/var/backups"), self._aside(rng, host)
+        for n in sorted(os.listdir(aside)) if os.path.isdir(aside) else []:
+            shutil.move(os.path.join(aside, n), os.path.join(folder, n))
 
     def verify(self, rng, params, facts):
         host = rng.host(self.resolved(params)["host"]).name
@@ -551,7 +562,9 @@ class Backup(InjectKind):
         last = _last_backup_line(rng, host)
         if not b.failing and not last.endswith("backup finished: OK"):
             out.append(f"{host}: backup log's last result is not OK: {last[-120:]!r}")
-        missing = [n for n in facts.get("moved", []) if not os.path.exists(rng._host_path(host, f"/var/backups/{n}"))]
+        aside = self._aside(rng, host)
+        missing = set(facts.get("moved", [])) | set(os.listdir(aside) if os.path.isdir(aside) else [])
+        missing = sorted(n for n in missing if not os.path.exists(rng._host_path(host, f"/var/backups/{n}")))
         return out + [f"{host}: archive /var/backups/{n} not back in place" for n in missing]
 
     def describe(self, params):
@@ -700,20 +713,35 @@ class RogueHost(InjectKind):
             if r["ip"] == p["ip"] and r["agency"] == p["agency"] and self._present(rng, r["name"]):
                 return {"name": r["name"], "netns": r["netns"]}
         name = rng.add_rogue(p["agency"], p["ip"])
-        return {"name": name, "netns": rng.host(name).netns}
+        h = rng.host(name)
+        # as a device joining a network does: its first packet (to its gateway) makes the core learn
+        # its address, also when a probe before it left a failed neighbour entry there
+        gw = rng.spec.network_of(h.ip).gateway
+        with contextlib.suppress(OSError):  # the core has no listener: refused, once ARP is done
+            connect_in_netns(h.netns, gw, 9, timeout=3).close()
+        return {"name": name, "netns": h.netns}
+
+    @staticmethod
+    def _name(rng, params: dict, facts: dict) -> str:
+        """The device's name: from the facts, else the one add_rogue would give this address."""
+        if facts.get("name"):
+            return facts["name"]
+        ip = params["ip"]
+        known = [r["name"] for r in rng._read_state().get("rogues", []) if r["ip"] == ip]
+        return known[0] if known else "rogue-" + "-".join(ip.split(".")[2:])
 
     def applied(self, rng, params, facts):
-        return bool(facts.get("name")) and self._present(rng, facts["name"])
+        return self._present(rng, self._name(rng, params, facts))
 
     def cleanup(self, rng, params, facts):
-        name = facts["name"]
+        name = self._name(rng, params, facts)
         netns = net.prefix(rng.name) + name
         if netns in net.namespaces(rng.name) or any(r["name"] == name for r in rng._read_state().get("rogues", [])) \
                 or name in rng._by_name:
             rng.remove_rogue(name)
 
     def verify(self, rng, params, facts):
-        name, ip = facts["name"], self.resolved(params)["ip"]
+        name, ip = self._name(rng, params, facts), params["ip"]
         out = []
         if net.prefix(rng.name) + name in net.namespaces(rng.name):
             out.append(f"{name}: its namespace {net.prefix(rng.name) + name} still exists")
@@ -764,15 +792,25 @@ class Deface(InjectKind):
         rng.drop_file(host, p["path"], defaced, mode=facts.get("mode", 0o644))
         return facts
 
+    def _facts(self, rng, p: dict, facts: dict) -> dict:
+        """The facts, or (lost in a crash) the record apply wrote beside the saved copy."""
+        record = self._copy(rng, rng.host(p["host"]).name, p["path"]) + ".json"
+        if facts or not os.path.exists(record):
+            return facts
+        with open(record) as fh:
+            return json.load(fh)
+
     def applied(self, rng, params, facts):
         p = self.resolved(params)
         data = _read(_real(rng, rng.host(p["host"]).name, p["path"]))
-        return data is not None and _sha(data) == facts["sha256_defaced"]
+        return data is not None and _sha(data) == _sha(p["content"].encode())
 
     def cleanup(self, rng, params, facts):
         p = self.resolved(params)
-        host = rng.host(p["host"]).name
+        host, facts = rng.host(p["host"]).name, self._facts(rng, p, facts)
         real = _real(rng, host, p["path"])
+        if not facts:  # no record: apply never got as far as changing the page
+            return
         if not facts["existed"]:
             if os.path.lexists(real):
                 os.remove(real)
@@ -789,9 +827,12 @@ class Deface(InjectKind):
 
     def verify(self, rng, params, facts):
         p = self.resolved(params)
-        host = rng.host(p["host"]).name
+        host, facts = rng.host(p["host"]).name, self._facts(rng, p, facts)
         real = _real(rng, host, p["path"])
         data = _read(real)
+        if not facts:
+            return [f"{host}: {p['path']} is the defaced page and no copy of the original is kept"] \
+                if self.applied(rng, params, facts) else []
         if not facts["existed"]:
             return [f"{host}: {p['path']} (created by the inject) still exists"] if data is not None else []
         if data is None:

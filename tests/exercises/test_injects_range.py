@@ -264,8 +264,12 @@ def test_backup_aged_files(rng):
     assert len(left) == 1 and (time.time() - max(left.values())) / 3600 > 27
     undo(rng, "backup", params, facts)
     assert archives(rng, "a-srv2") == before, "the same files, same times"
-    rng.exec("a-srv2", ["rm", f"/var/backups/{facts['moved'][0]}"], check=True)  # defeated
-    assert any("not back in place" in p or "newest" in p for p in KINDS["backup"].verify(rng, params, facts))
+    newest = f"/var/backups/{facts['moved'][0]}"
+    rng.exec("a-srv2", ["mv", newest, "/var/tmp/"], check=True)  # defeated: the newest archive is gone again
+    assert any("not back in place" in p for p in KINDS["backup"].verify(rng, params, facts))
+    assert any("newest files backup" in p for p in KINDS["backup"].verify(rng, params, {}))
+    rng.exec("a-srv2", ["mv", f"/var/tmp/{os.path.basename(newest)}", newest], check=True)
+    assert KINDS["backup"].verify(rng, params, facts) == [] and archives(rng, "a-srv2") == before
 
 
 def test_backup_failing(rng):
@@ -390,3 +394,21 @@ def test_apply_refuses_an_unknown_host(rng):
     with pytest.raises(UsageError):
         KINDS["antivirus"].apply(rng, {"host": "x-atk", "state": "stopped"})  # has no antivirus
     assert _snapshot(rng) == before
+
+
+# ----- after a crash: the runner lost the facts; applied/cleanup/verify work from the range alone
+@pytest.mark.parametrize("kind,params", [
+    ("deface", {"host": "a-srv1", "content": "<h1>owned</h1>\n"}),
+    ("rogue_host", {"agency": "dj-a", "ip": "198.19.225.51"}),
+    ("backup", {"host": "a-srv2", "state": "aged", "hours": 10}),
+    ("service", {"host": "a-pc1", "service": "http-admin"}),
+    ("eicar", {"host": "a-pc1", "path": "/var/tmp/invoice.pdf.exe", "scan": False}),
+])
+def test_lost_facts(rng, kind, params):
+    k = KINDS[kind]
+    k.apply(rng, params)  # the facts never reached the runner's store
+    assert k.applied(rng, params, {})
+    k.cleanup(rng, params, {})
+    assert k.verify(rng, params, {}) == []
+    assert not k.applied(rng, params, {})
+    assert rng.is_up(), "the range equals its description again"
