@@ -132,6 +132,8 @@ def _read(real: str) -> bytes | None:
             return fh.read()
     except FileNotFoundError:
         return None
+    except IsADirectoryError:
+        raise UsageError(f"{real.split('/root', 1)[-1]} is a folder, not a file") from None
 
 
 def _missing_dirs(rng, host: str, path: str) -> list[str]:

@@ -43,10 +43,11 @@ class Setup:
     city's job runner and schedules (``jobs: scheduled``), and explicitly approved extra targets."""
     range: Any = None
     channels: messages.Channels = field(default_factory=messages.Channels)
-    run_job: Callable[[str], Any] | None = None
+    run_job: Callable[..., Any] | None = None                          # run_job(job, agency=None)
     schedules: dict[str, timedelta] = field(default_factory=dict)     # job → period (scenario time)
     approved: frozenset[str] = frozenset()
-    poll: float = 0.2
+    poll: float = 0.5              # real seconds between passes of the loop
+    check_every: float = 1.0       # real seconds between expectation checks (SQL on the store)
     on_complete: Callable[[Store, str], Any] | None = None            # e.g. corrective-action retests
 
 
@@ -134,6 +135,7 @@ class Runner:
         self.injects = {i.number: i for i in self.scenario.msel}
         self._stop_jobs = threading.Event()
         self._cpu = 0.0
+        self._checked = 0.0
 
     # -- time ----------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -193,7 +195,9 @@ class Runner:
                 self._send(inj, row)
             elif row["cleanup"] == "pending" and inj.cleanup_at and parse_duration(inj.cleanup_at) <= t:
                 self._cleanup(inj, json.loads(row["facts"]))
-        self._check_expectations()
+        if time.monotonic() - self._checked >= self.setup.check_every or t >= self.scenario.length:
+            self._check_expectations()
+            self._checked = time.monotonic()
         if t >= self.scenario.length and self._all_sent() and not self._pending_expectations():
             return self._complete()
         return "running"
@@ -253,6 +257,7 @@ class Runner:
             stmts.append(("UPDATE exercise_expectations SET due_at=? WHERE run_id=? AND number=? AND exp_id=?"
                           " AND state='pending'", (iso(due), self.id, inj.number, e.id)))
         ev = db.event(self._r(), "inject_sent", sent, agency=self._agency_of(inj), host=self._host_ip(inj.host),
+                      message=f"inject #{inj.number} sent ({inj.method}): {inj.synopsis}",
                       inject=inj.number, method=inj.method, synopsis=inj.synopsis, objective=inj.objective,
                       late_seconds=round(max(0.0, late), 1), technical=inj.technical.type if inj.technical else None)
         db.write(self.store, stmts, [ev])
@@ -298,6 +303,7 @@ class Runner:
         db.write(self.store, [("UPDATE exercise_injects SET cleanup=?, cleaned_at=?, detail=? WHERE run_id=? AND"
                                " number=?", (state, iso(now), detail[:4000], self.id, inj.number))],
                  [db.event(self._r(), f"cleanup_{state}", now, agency=self._agency_of(inj),
+                           message=f"inject #{inj.number}: cleanup {state}: {detail}"[:4000],
                            severity="critical" if problems else "info", inject=inj.number, detail=detail[:1000])])
         if problems:
             self._lapse(f"cleanup-{inj.number}", f"cleanup of inject #{inj.number} failed: {detail}")
@@ -350,6 +356,8 @@ class Runner:
         db.write(self.store, [("UPDATE exercise_expectations SET state='met', met_at=?, evidence=? WHERE run_id=?"
                                " AND number=? AND exp_id=?", (at, json.dumps(evidence), self.id, inj.number, exp.id))],
                  [db.event(self._r(), "expectation_met", at, agency=self._agency_of(inj), host=self._host_ip(inj.host),
+                           message=f"inject #{inj.number}: {exp.id} met after {secs:g} s"
+                                   f" ({secs * self.run['speed']:g} scenario s): {exp.description}",
                            inject=inj.number, expectation=exp.id, kind=exp.kind, seconds=secs,
                            scenario_seconds=round(secs * self.run["speed"], 1), evidence=json.dumps(evidence))])
 
@@ -359,6 +367,7 @@ class Runner:
                                " exp_id=? AND state='pending'", (self.id, inj.number, exp.id))],
                  [db.event(self._r(), "expectation_missed", r["due_at"], agency=self._agency_of(inj),
                            severity=exp.severity, host=self._host_ip(inj.host), inject=inj.number,
+                           message=f"inject #{inj.number}: {exp.id} missed: {exp.description}",
                            expectation=exp.id, kind=exp.kind, description=exp.description)])
         if exp.severity == "critical":
             self._lapse(f"expectation-{inj.number}-{exp.id}",
@@ -417,7 +426,10 @@ class Runner:
         while not self._stop_jobs.is_set():
             started = time.monotonic()
             try:
-                self.setup.run_job(job)
+                for agency in (self.scenario.job_agencies if job != "cases" else []) or [None]:
+                    if self._stop_jobs.is_set():
+                        break
+                    self.setup.run_job(job, agency=agency)
             except CitysecError as exc:
                 log.warning("drill %s: job %s failed: %s", self.id, job, exc)
             except Exception:   # a job's bug must not stop the drill's other jobs; it is in the run history

@@ -206,6 +206,8 @@ class Scenario(Strict):
     jobs: list[Literal["discovery", "services", "antivirus", "backup", "logs", "cases"]] = Field(
         ["logs", "antivirus", "backup", "discovery", "services", "cases"],
         description="Jobs a run with --jobs scheduled runs on the configured schedule (compressed).")
+    job_agencies: list[str] = Field([], description="Agencies the drill's jobs cover (empty: the whole"
+                                                     " city): the drill's scope, so scans stay short.")
     schedules: dict[str, str] = Field({}, description="Job → schedule during the drill (overrides the"
                                                       " city's, e.g. services: every 30 minutes).")
     retests: list[str] = Field([], description="Ids of open corrective actions this drill retests.")

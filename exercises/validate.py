@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -38,6 +39,7 @@ class Context:
     agencies: frozenset[str] | None = None
     playbooks: dict[str, set[str]] | None = None      # playbook id → its step ids
     hosts: frozenset[str] | None = None               # range host names
+    schedule_check: Callable[[str], str | None] | None = None   # a schedule string → its problem
 
 
 def cross_check(s: Scenario, ctx: Context) -> list[tuple[tuple, str]]:
@@ -52,6 +54,14 @@ def cross_check(s: Scenario, ctx: Context) -> list[tuple[tuple, str]]:
             out.append((("participants", i, "id"), f"{p.id!r} is not an agency of the city's configuration"))
     if ctx.agencies is not None and s.organizer not in ctx.agencies:
         out.append((("organizer",), f"{s.organizer!r} is not an agency of the city's configuration"))
+    for i, a in enumerate(s.job_agencies):
+        if ctx.agencies is not None and a not in ctx.agencies:
+            out.append((("job_agencies", i), f"{a!r} is not an agency of the city's configuration"))
+    for job in s.schedules:
+        if job not in ("discovery", "services", "antivirus", "backup", "logs", "cases"):
+            out.append((("schedules", job), f"unknown job {job!r}"))
+        elif ctx.schedule_check is not None and ctx.schedule_check(s.schedules[job]):
+            out.append((("schedules", job), ctx.schedule_check(s.schedules[job])))
     if not any(p.role == "controller" for p in s.participants):
         out.append((("participants",), "a drill needs at least one participant with role controller"))
     objectives = {o.id for o in s.objectives}

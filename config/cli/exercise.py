@@ -31,7 +31,15 @@ def context(app: App, range_state: str | None):
 
         from .demo import default_range_file
         hosts = frozenset(h.name for h in load_spec(default_range_file()).hosts)
-    return Context(agencies=frozenset(a.id for a in app.city.agencies),
+    from ..sched_spec import SpecError, parse_spec
+
+    def schedule_check(text: str) -> str | None:
+        try:
+            parse_spec(text)
+        except SpecError as exc:
+            return str(exc)
+        return None
+    return Context(agencies=frozenset(a.id for a in app.city.agencies), schedule_check=schedule_check,
                    playbooks={pid: {s.id for _, s in lp.playbook.steps()} for pid, lp in library(app).items()},
                    hosts=hosts)
 
@@ -73,7 +81,7 @@ def setup(app: App, mode: str, range_state: str | None, scenario=None):
 
     return Setup(range=None if mode == "tabletop" else _range(range_state, required=True),
                  channels=Channels(smtp=smtp, webhooks=hooks, folder=app.config.resolve(city.exercises.out_dir)),
-                 run_job=lambda job: run_job(app, job), schedules=schedules,
+                 run_job=lambda job, agency=None: run_job(app, job, agency=agency), schedules=schedules,
                  approved=frozenset(t.address for t in city.exercises.approved_targets), on_complete=retests)
 
 
