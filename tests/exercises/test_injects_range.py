@@ -412,3 +412,17 @@ def test_lost_facts(rng, kind, params):
     assert k.verify(rng, params, {}) == []
     assert not k.applied(rng, params, {})
     assert rng.is_up(), "the range equals its description again"
+
+
+def test_files_are_written_only_inside_the_hosts_own_var(rng):
+    """A symbolic link inside a host resolves in the machine's file system: refused, nothing written."""
+    rng.exec("a-pc1", ["ln", "-s", "/etc", "/var/tmp/etc-link"], check=True)
+    try:
+        for kind in ("eicar", "deface"):
+            with pytest.raises(UsageError, match="symbolic link"):
+                KINDS[kind].apply(rng, {"host": "a-pc1", "path": "/var/tmp/etc-link/citysec-dj-drill.exe"})
+        assert not os.path.exists("/etc/citysec-dj-drill.exe")
+        with pytest.raises(UsageError, match="folder"):
+            KINDS["deface"].apply(rng, {"host": "a-pc1", "path": "/var/tmp"})
+    finally:
+        rng.exec("a-pc1", ["rm", "/var/tmp/etc-link"], check=True)
