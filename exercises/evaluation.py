@@ -72,8 +72,8 @@ def rate(store: Store, run_id: str, objective: str, rating: str, *, agency: str 
         at = _stamp(store, "rating_key", key)
         row = {"run_id": run["id"], "objective": objective, "agency": a, "rating": rating, "evaluator": evaluator,
                "note": note or "", "strengths": list(strengths), "improvements": list(improvements), "at": iso(at)}
-        sql = ("INSERT OR REPLACE INTO exercise_ratings (run_id, objective, agency, rating, evaluator, note,"
-               " strengths, improvements, at) VALUES (?,?,?,?,?,?,?,?,?)",
+        sql = (("INSERT OR REPLACE INTO exercise_ratings (run_id, objective, agency, rating, evaluator, note,"
+               " strengths, improvements, at) VALUES (?,?,?,?,?,?,?,?,?)"),
                (row["run_id"], objective, a, rating, evaluator, row["note"], json.dumps(row["strengths"]),
                 json.dumps(row["improvements"]), row["at"]))
         ev = db.event(run, "rated", at, agency=a, message=f"drill {run['id']}: {objective} rated {rating} for {a}",
@@ -162,8 +162,8 @@ def add_action(store: Store, run_id: str, *, title: str, agency: str, contact: s
          "agency": agency, "contact": contact.strip(), "start": begin.isoformat(), "due": end.isoformat(),
          "status": "open"}
     at = _stamp(store, "action_id", a["id"])
-    db.write(store, [("INSERT INTO exercise_actions (id, run_id, objective, title, agency, contact, start, due,"
-                      " status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+    db.write(store, [(("INSERT INTO exercise_actions (id, run_id, objective, title, agency, contact, start, due,"
+                      " status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)"),
                       (a["id"], a["run_id"], objective, a["title"], agency, a["contact"], a["start"], a["due"],
                        "open", iso(at)))], [_action_event(store, a, "action_opened", at)])
     return a["id"]
@@ -179,8 +179,8 @@ def close_action(store: Store, action_id: str, evidence: str, by: str, *, retest
     at = _stamp(store, "action_id", action_id)
     a |= {"status": "closed", "evidence": evidence.strip(), "closed_at": iso(at), "closed_by": by,
           "retest_run": retest_run or a["retest_run"]}
-    db.write(store, [("UPDATE exercise_actions SET status='closed', evidence=?, closed_at=?, closed_by=?,"
-                      " retest_run=? WHERE id=?", (a["evidence"], a["closed_at"], by, a["retest_run"], action_id))],
+    db.write(store, [(("UPDATE exercise_actions SET status='closed', evidence=?, closed_at=?, closed_by=?,"
+                      " retest_run=? WHERE id=?"), (a["evidence"], a["closed_at"], by, a["retest_run"], action_id))],
              [_action_event(store, a, "action_closed", at, note=a["evidence"], by=by, retest_run=retest_run)])
     return a
 
@@ -196,8 +196,8 @@ def reopen_action(store: Store, action_id: str, reason: str, by: str | None = No
     at = _stamp(store, "action_id", action_id)
     a |= {"status": "open", "closed_at": None, "closed_by": None, "evidence": None,
           "retest_run": retest_run or a["retest_run"]}
-    db.write(store, [("UPDATE exercise_actions SET status='open', evidence=NULL, closed_at=NULL, closed_by=NULL,"
-                      " retest_run=? WHERE id=?", (a["retest_run"], action_id))],
+    db.write(store, [(("UPDATE exercise_actions SET status='open', evidence=NULL, closed_at=NULL, closed_by=NULL,"
+                      " retest_run=? WHERE id=?"), (a["retest_run"], action_id))],
              [_action_event(store, a, "action_reopened", at, note=reason.strip(), by=by, retest_run=retest_run)])
     return a
 

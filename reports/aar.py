@@ -31,7 +31,7 @@ def clock(seconds: float | None) -> str:
     """Scenario time as T+h:mm:ss."""
     if seconds is None:
         return "—"
-    s = int(round(seconds))
+    s = round(seconds)
     return f"T+{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exercises import db, evaluation as ev
+from exercises import db
+from exercises import evaluation as ev
 from findings import Store
 from findings.errors import UsageError
 from findings.model import iso
@@ -53,9 +54,9 @@ def make_run(store: Store, run_id: str, *, text: str | None = None, start: datet
     text = text or FIXTURE.read_text(encoding="utf-8")
     sc = yaml.safe_load(text)
     run = {"id": run_id, "organizer": sc["organizer"], "title": sc["title"], "scenario_id": sc["id"]}
-    s = lambda sec: start + timedelta(seconds=sec)     # noqa: E731
-    stmts = [("INSERT INTO exercise_runs (id, scenario_id, title, organizer, scenario_path, scenario_sha256,"
-              " scenario_text, mode, speed, jobs, state, started_at, ended_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    s = lambda sec: start + timedelta(seconds=sec)
+    stmts = [(("INSERT INTO exercise_runs (id, scenario_id, title, organizer, scenario_path, scenario_sha256,"
+              " scenario_text, mode, speed, jobs, state, started_at, ended_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"),
               (run_id, sc["id"], sc["title"], sc["organizer"], str(FIXTURE), "0" * 64, text, "accelerated", speed,
                "external", "completed", iso(start), iso(s(400))))]
     events = [db.event(run, "run_started", start, mode="accelerated", speed=speed)]
@@ -69,8 +70,8 @@ def make_run(store: Store, run_id: str, *, text: str | None = None, start: datet
                for n, at in sent.items()]
     # inject 1: detection due 15 scenario minutes = 90 real seconds after sending
     due1, met1 = s(1 + 90), s(1 + 45)
-    stmts.append(("INSERT INTO exercise_expectations (run_id, number, exp_id, kind, severity, state, due_at, met_at)"
-                  " VALUES (?,?,?,?,?,?,?,?)", (run_id, 1, "av-alert", "detect", "high",
+    stmts.append((("INSERT INTO exercise_expectations (run_id, number, exp_id, kind, severity, state, due_at, met_at)"
+                  " VALUES (?,?,?,?,?,?,?,?)"), (run_id, 1, "av-alert", "detect", "high",
                                                "met" if detect_met else "missed", iso(due1),
                                                iso(met1) if detect_met else None)))
     events.append(db.event(run, "expectation_met", met1, agency="so-tc", inject=1, expectation="av-alert",
@@ -78,8 +79,8 @@ def make_run(store: Store, run_id: str, *, text: str | None = None, start: datet
                   db.event(run, "expectation_missed", due1, agency="so-tc", severity="high", inject=1,
                            expectation="av-alert", kind="detect", description="Phần mềm diệt virus cảnh báo"))
     due2, met2 = s(60 + 120), s(60 + 100)
-    stmts.append(("INSERT INTO exercise_expectations (run_id, number, exp_id, kind, severity, state, due_at, met_at)"
-                  " VALUES (?,?,?,?,?,?,?,?)", (run_id, 2, "case", "case_opened", "critical",
+    stmts.append((("INSERT INTO exercise_expectations (run_id, number, exp_id, kind, severity, state, due_at, met_at)"
+                  " VALUES (?,?,?,?,?,?,?,?)"), (run_id, 2, "case", "case_opened", "critical",
                                                "met" if case_met else "missed", iso(due2),
                                                iso(met2) if case_met else None)))
     if case_met:
@@ -94,8 +95,8 @@ def make_run(store: Store, run_id: str, *, text: str | None = None, start: datet
                       (run_id, "expectation-2-case", iso(due2), msg, json.dumps(["console", "email"]))))
         events.append(db.event(run, "lapse", due2, severity="critical", message=f"drill {run_id}: {msg}",
                                lapse="expectation-2-case", notified=["console", "email"]))
-    stmts.append(("INSERT INTO exercise_expectations (run_id, number, exp_id, kind, severity, state) VALUES"
-                  " (?,?,?,?,?,?)", (run_id, 3, "press", "evaluator", "high", "rated")))
+    stmts.append((("INSERT INTO exercise_expectations (run_id, number, exp_id, kind, severity, state) VALUES"
+                  " (?,?,?,?,?,?)"), (run_id, 3, "press", "evaluator", "high", "rated")))
     events += [db.event(run, "run_paused", s(200)), db.event(run, "run_resumed", s(260), seconds=60.0),
                db.event(run, "cleanup_done", s(300), agency="so-tc", inject=1, detail="verified"),
                db.event(run, "run_completed", s(400))]
