@@ -22,6 +22,7 @@ from findings.query_sqlite import SqliteQuery
 from reports import ranking
 from reports.period import parse_period
 from reports.summary import Org, period_figures
+from tests.es_server import es_server  # noqa: F401  (fixture)
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "exercises" / "eval-scenario.yaml"
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -309,3 +310,35 @@ def test_open_actions_reach_the_periodic_figures(store, clock):
     ev.close_action(store, aid, "ban hành", "lan")
     figs, _ = _drills(store)
     assert figs["agencies"]["so-tc"]["drills"]["open_actions"] == []
+
+
+@pytest.mark.es
+def test_both_back_ends_count_the_latest_rating(tmp_path, clock, es_server):  # noqa: F811
+    """The same store read through SQLite and Elasticsearch (noida-db, loaded by the real shipper)
+    gives the same drill figures: re-ratings replace, an older rating event without a key counts."""
+    from elasticsearch import Elasticsearch
+
+    from findings import Finding
+    from findings.elastic_ship import Shipper
+    from findings.query_elastic import ElasticQuery
+    store = Store(tmp_path / "es.db", clock=clock)
+    make_run(store, "eval-2026-a")
+    ev.rate(store, "eval-2026-a", "respond", "U", evaluator="Lan", note="u")
+    ev.rate(store, "eval-2026-a", "detect", "M", evaluator="Lan", note="m")
+    clock.tick(minutes=1)
+    ev.rate(store, "eval-2026-a", "respond", "P", evaluator="Lan", note="p")
+    ev.rate(store, "eval-2026-a", "detect", "S", agency="so-tc", evaluator="Lan", note="s")
+    store.record([Finding(check="exercise.rating", agency="so-tc", kind="event", dataset="citysec.exercise",
+                          timestamp=T0, subject="old", details={"id": "old-drill", "rating": "U"})])
+    client = Elasticsearch(es_server.url, request_timeout=60)
+    result = Shipper(client, store, namespace="evaltest", where="test", settle_seconds=0).run()
+    assert result.dead_letters == 0 and result.remaining == 0
+    client.indices.refresh(index="logs-citysec.*-evaltest")
+    figs = {q.name: period_figures(q, parse_period("2026-H2"), ORGS, compare=False)
+            for q in (SqliteQuery(store), ElasticQuery(client, "evaltest"))}
+    assert figs["sqlite"]["agencies"]["so-tttt"]["drills"]["ratings"] == {"P": 1, "S": 0, "M": 1, "U": 0}
+    assert figs["sqlite"]["agencies"]["so-tc"]["drills"]["ratings"] == {"P": 0, "S": 1, "M": 0, "U": 1}
+    assert figs["sqlite"]["city"]["drills"]["exercises"] == ["eval-2026-a", "old-drill"]
+    for aid in ("so-tttt", "so-tc"):
+        assert figs["sqlite"]["agencies"][aid]["drills"] == figs["elasticsearch"]["agencies"][aid]["drills"], aid
+    assert figs["sqlite"]["city"]["drills"] == figs["elasticsearch"]["city"]["drills"]
