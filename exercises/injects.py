@@ -149,7 +149,7 @@ def _remove_dirs(rng, host: str, dirs: list[str]) -> None:
     for d in dirs:  # deepest first; only when empty (something else may have been put there)
         try:
             os.rmdir(rng._host_path(host, d))
-        except (FileNotFoundError, OSError):
+        except OSError:  # gone already, or not empty
             pass
 
 
