@@ -393,6 +393,8 @@ def test_apply_refuses_an_unknown_host(rng):
             KINDS[kind].apply(rng, params)
     with pytest.raises(UsageError):
         KINDS["antivirus"].apply(rng, {"host": "x-atk", "state": "stopped"})  # has no antivirus
+    with pytest.raises(UsageError, match="not a rogue"):
+        rng.remove_rogue("a-pc1")  # a described host is never unplugged
     assert _snapshot(rng) == before
 
 
