@@ -72,12 +72,13 @@ import os
 import re
 import shutil
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 
 import paramiko
 
-from exercises.range import net, services
+from exercises.range import net, services, state
 from exercises.range.spec import RANGE_BLOCK, SERVICES
 from exercises.range.state import EICAR
 from findings.errors import RuntimeFailure, UsageError
@@ -524,7 +525,11 @@ class Backup(InjectKind):
             newer = [s for s in _snapshots(rng, host) if s["time"] > cutoff]
             if newer:
                 rng.exec(host, RESTIC + ["forget", *[s["id"] for s in newer]], timeout=120, check=True)
-            return {"method": "restic", "forgotten": newer}
+            backdated = not any(s["time"] <= cutoff for s in _snapshots(rng, host))
+            if backdated:   # nothing that old: the job's last run, N hours ago, is the newest snapshot
+                rng.exec(host, state.restic_commands(host, replace(b, snapshots_hours_ago=(float(p["hours"]),)),
+                                                     time.time())[1], timeout=120, check=True)
+            return {"method": "restic", "forgotten": newer, "backdated": backdated}
         aside = self._aside(rng, host)
         os.makedirs(aside, exist_ok=True)
         moved = [n for n, t in _archives(rng, host) if t > cutoff]
