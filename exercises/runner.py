@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from findings.errors import CitysecError, RuntimeFailure, ScopeError, UsageError
+from findings.errors import CitysecError, ScopeError, UsageError
 from findings.model import iso, parse_ts
 from findings.store import Store
 
@@ -122,6 +122,17 @@ def start(store: Store, loaded: LoadedScenario, *, mode: str, speed: float, jobs
                                                     "not_applicable" if na else "pending")))
     db.write(store, stmts, [db.event(run, "run_started", now, mode=mode, speed=speed)])
     return rid
+
+
+def record_refusal(store: Store, path: str, problems: list[str], agency: str) -> None:
+    """A scenario refused because of a technical inject's target (validation or scope): recorded
+    as ``inject_refused`` events, though no run exists, so the refusal is on the record."""
+    db.ensure_tables(store)
+    now = store.clock()
+    run = {"id": f"refused-{now:%Y%m%dT%H%M%S}", "organizer": agency, "title": os.path.basename(path),
+           "scenario_id": os.path.splitext(os.path.basename(path))[0]}
+    db.write(store, [], [db.event(run, "inject_refused", now, severity="high", message=f"drill refused: {p}"[:4000],
+                                  detail=p[:1000], file=os.path.abspath(path)) for p in problems])
 
 
 class Runner:
@@ -362,7 +373,6 @@ class Runner:
                            scenario_seconds=round(secs * self.run["speed"], 1), evidence=json.dumps(evidence))])
 
     def _missed(self, inj, exp, irow: dict, r: dict) -> None:
-        now = self.now()
         db.write(self.store, [("UPDATE exercise_expectations SET state='missed' WHERE run_id=? AND number=? AND"
                                " exp_id=? AND state='pending'", (self.id, inj.number, exp.id))],
                  [db.event(self._r(), "expectation_missed", r["due_at"], agency=self._agency_of(inj),
@@ -457,4 +467,4 @@ def wait_state(store: Store, run_id: str, states: tuple[str, ...], timeout: floa
         time.sleep(0.2)
 
 
-__all__ = ["Runner", "Setup", "control", "preflight", "start", "wait_state", "RuntimeFailure"]
+__all__ = ["Runner", "Setup", "control", "preflight", "start", "wait_state"]

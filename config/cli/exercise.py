@@ -9,7 +9,7 @@ import time
 
 import click
 
-from findings.errors import UsageError
+from findings.errors import ConfigError, UsageError
 
 from .context import App, emit, json_option, pass_app
 
@@ -83,6 +83,12 @@ def setup(app: App, mode: str, range_state: str | None, scenario=None):
                  channels=Channels(smtp=smtp, webhooks=hooks, folder=app.config.resolve(city.exercises.out_dir)),
                  run_job=lambda job, agency=None: run_job(app, job, agency=agency), schedules=schedules,
                  approved=frozenset(t.address for t in city.exercises.approved_targets), on_complete=retests)
+
+
+def _organiser(app: App) -> str:
+    """The agency of this instance's sensor (the city SOC), else the first agency."""
+    sensor = next((x for x in app.city.sensors if x.id == app.sensor), None)
+    return sensor.agency if sensor else app.city.agencies[0].id
 
 
 def _plan_rows(sc) -> list[dict]:
@@ -181,8 +187,14 @@ def register(cli: click.Group) -> None:
     def ex_run(app: App, file: str, mode: str, speed: float, jobs: str | None, run_id: str | None,
                range_state: str) -> None:
         """Run a drill in the foreground; pause/resume/abort it from another shell."""
-        from exercises.runner import Runner, start
-        loaded = load(app, file, range_state)
+        from exercises.runner import Runner, record_refusal, start
+        try:
+            loaded = load(app, file, range_state)
+        except ConfigError as exc:   # a technical inject aimed where it may not go: on the record
+            refused = [p for p in exc.problems if ".technical" in p.split(": ", 3)[-2:][0]]
+            if refused:
+                record_refusal(app.store, file, refused, _organiser(app))
+            raise
         st = setup(app, mode, range_state, loaded.scenario)
         rid = start(app.store, loaded, mode=mode, speed=speed, jobs=jobs or ("external" if mode == "live" else "scheduled"),
                     setup=st, run_id=run_id)
@@ -226,8 +238,8 @@ def register(cli: click.Group) -> None:
     @pass_app
     def ex_resume(app: App, run_id: str, range_state: str) -> None:
         """Resume a paused run; a run whose runner died (kill -9) is taken over and driven here."""
-        from exercises.runner import Runner, _pid_alive, control
         from exercises import db
+        from exercises.runner import Runner, _pid_alive, control
         db.ensure_tables(app.store)
         run = db.run_row(app.store, run_id)
         control(app.store, run["id"], "resume")
@@ -239,16 +251,16 @@ def register(cli: click.Group) -> None:
         click.echo(f"drill run {run['id']}: its runner is gone; taking over", err=True)
         click.echo(f"drill run {run['id']}: {Runner(app.store, run['id'], st).loop()}", err=True)
 
-    try:
-        from . import exercise_eval
-    except ImportError:   # the evaluation commands (rate, survey, aar, actions) are optional here
-        exercise_eval = None
-    if exercise_eval is not None:
-        exercise_eval.register(exercise_group)
+    from . import exercise_eval
+    exercise_eval.register(exercise_group)
+
+
+CONTROL_HELP = {"pause": "Pause a run: no inject is sent and scenario time stands still until resume.",
+                "abort": "The kill switch: stop sending injects and run (and verify) every cleanup."}
 
 
 def _control_command(group: click.Group, verb: str) -> None:
-    @group.command(verb)
+    @group.command(verb, help=CONTROL_HELP[verb])
     @click.argument("run_id")
     @pass_app
     def cmd(app: App, run_id: str) -> None:
@@ -264,5 +276,3 @@ def _control_command(group: click.Group, verb: str) -> None:
             st = setup(app, r["mode"], r["range_state"], from_text(r["scenario_text"], ""))
             click.echo(f"drill run {r['id']}: no live runner; aborting and cleaning up here", err=True)
             click.echo(f"drill run {r['id']}: {Runner(app.store, r['id'], st).loop()}", err=True)
-    cmd.__doc__ = {"pause": "Pause a run: no inject is sent and scenario time stands still until resume.",
-                   "abort": "The kill switch: stop sending injects and run (and verify) every cleanup."}[verb]

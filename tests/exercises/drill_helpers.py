@@ -84,9 +84,9 @@ def timeline(store: Store, run_id: str) -> list[dict]:
 
 
 class Hooks(http.server.BaseHTTPRequestHandler):
-    got: list[dict] = []    # noqa: RUF012  (shared by the server's handler instances on purpose)
+    got: list[dict] = []
 
-    def do_POST(self):   # noqa: N802 (http.server's name)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         Hooks.got.append({"key": self.headers.get("Idempotency-Key"), **json.loads(body)})
         self.send_response(204)

@@ -20,8 +20,18 @@ import signal
 import time
 
 import pytest
-from drill_helpers import (Hooks, citysec, inject_state, mail, run_id_when_started, serve_hooks, spawn, store_of,
-                           timeline, wait_for, write_config)
+from drill_helpers import (
+    Hooks,
+    citysec,
+    inject_state,
+    mail,
+    serve_hooks,
+    spawn,
+    store_of,
+    timeline,
+    wait_for,
+    write_config,
+)
 
 from exercises.range.state import EICAR
 from findings.netns import connect_in_netns
@@ -237,11 +247,18 @@ def test_an_inject_outside_the_range_is_refused_before_it_acts(city, tmp_path):
     out = city.run("exercise", "run", str(path), "--mode", "accelerated", "--speed", "60")
     assert out.returncode == 2 and "198.51.100.7" in out.stderr, out
     assert set(os.listdir("/run/netns")) == netns_before and len(SmtpSink.got) == before   # nothing acted
-    row = city.store.query("SELECT id, state FROM exercise_runs WHERE scenario_id='phishing-account' ORDER BY"
-                           " started_at DESC LIMIT 1")[0]
-    assert row["state"] == "refused"
-    refused = [e for e in timeline(city.store, row["id"]) if e["action"] == "inject_refused"]
-    assert refused and "198.51.100.7" in refused[0]["detail"]
+    assert f"{path}: line " in out.stderr and "msel[1].technical.ip" in out.stderr   # where, in the file
+    refused = [json.loads(r["doc"]) for r in city.store.query(
+        "SELECT doc FROM events WHERE check_id='exercise.inject_refused' ORDER BY ts")]
+    assert refused and "198.51.100.7" in refused[-1]["citysec"]["exercise"]["detail"]     # and on the record
+    # an inject the scenario validates but the range no longer holds (a rogue already removed) is
+    # refused by the runner's own check before it acts, and the refused run is recorded
+    from exercises.runner import Setup, preflight
+    from exercises.validate import load_scenario
+    data["msel"][1]["technical"] = {"type": "eicar", "host": "hb-gone"}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    problems = preflight(load_scenario(str(path)), "accelerated", Setup(range=city.host("x")))
+    assert problems and "hb-gone" in problems[0]
 
 
 def test_a_critical_lapse_reaches_the_controllers_at_once(city, tmp_path):

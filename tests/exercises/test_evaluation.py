@@ -313,7 +313,7 @@ def test_open_actions_reach_the_periodic_figures(store, clock):
 
 
 @pytest.mark.es
-def test_both_back_ends_count_the_latest_rating(tmp_path, clock, es_server):  # noqa: F811
+def test_both_back_ends_count_the_latest_rating(tmp_path, clock, es_server):
     """The same store read through SQLite and Elasticsearch (noida-db, loaded by the real shipper)
     gives the same drill figures: re-ratings replace, an older rating event without a key counts."""
     from elasticsearch import Elasticsearch

@@ -8,7 +8,17 @@ import os
 
 import pytest
 import yaml
-from drill_helpers import citysec, inject_state, mail, run_id_when_started, spawn, store_of, timeline, wait_for, write_config
+from drill_helpers import (
+    citysec,
+    inject_state,
+    mail,
+    run_id_when_started,
+    spawn,
+    store_of,
+    timeline,
+    wait_for,
+    write_config,
+)
 
 from exercises import db
 from exercises.validate import Context, builtin, load_scenario
