@@ -60,6 +60,7 @@ def cross_check(cfg, data: dict, *, check_files: bool = True) -> list[str]:
     _hosts(city, bad)
     _systems(city, bad)
     _policies(city, bad)
+    _exercises(city, bad)
     _credentials(cfg, bad, check_files)
     return problems
 
@@ -192,6 +193,12 @@ def _policies(city: City, bad: Bad) -> None:
     for i, b in enumerate(city.policies.blackouts):
         if b.end.astimezone() <= b.start.astimezone():  # a time without zone is the sensor's local time
             bad(("policies", "blackouts", i, "end"), "the blackout ends before it starts")
+
+
+def _exercises(city: City, bad: Bad) -> None:
+    for i, name in enumerate(city.exercises.lapse_webhooks or []):
+        if name not in city.notify.webhooks:
+            bad(("exercises", "lapse_webhooks", i), f"{name!r} is not a webhook of notify.webhooks")
 
 
 def _credentials(cfg, bad: Bad, check_files: bool) -> None:
