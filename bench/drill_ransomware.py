@@ -84,7 +84,7 @@ def main() -> None:
             from config.cli.range_cmd import current
             os.chdir(cwd)
             enrol_range_hosts(App(config_path=str(ROOT / "config/examples/haiphong.yaml")), current("var/range"))
-            cli(cwd, "scan", "discovery")   # the city knows its hosts before the drill (as the demo does)
+            cli(cwd, "scan", "discover")   # the city knows its hosts before the drill (as the demo does)
             cli(cwd, "collect", "logs")     # the logs' cursors start at the drill, not at the range's history
             runs = [one_run(cwd, args.speed) for _ in range(args.runs)]
         finally:
