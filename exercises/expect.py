@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import timedelta
 from typing import Any
 
 from findings.model import iso, parse_ts
@@ -33,14 +34,18 @@ def _q(store: Store, sql: str, params: tuple) -> list[sqlite3.Row]:
 
 
 def detect(store: Store, check: str, hosts: tuple[str, ...], since: str, now: str) -> Met:
+    """Observed at or after ``since``; a time of whole seconds (a log line's own) may be up to 2 s
+    earlier, as the line of the same second is; a collection time (milliseconds) may not."""
     like = check + "%" if check.endswith(".") else check
+    whole = iso(parse_ts(since) - timedelta(seconds=2))
     marks = ",".join("?" * len(hosts))
     best = None
     for table, cond in (("history", "t.verdict='fail'"), ("events", "t.kind='alert'")):
         rows = _q(store, f"SELECT t.id, t.ts, t.check_id, t.host, t.run_id, r.job, r.ended FROM {table} t"
                          f" LEFT JOIN runs r ON r.id=t.run_id WHERE {cond} AND t.check_id LIKE ?"
-                         f" AND t.host IN ({marks}) AND t.ts>=? AND t.dataset!='citysec.exercise'"
-                         " AND t.run_id IS NOT NULL ORDER BY t.ts LIMIT 20", (like, *hosts, since))
+                         f" AND t.host IN ({marks}) AND (t.ts>=? OR (t.ts LIKE '%.000Z' AND t.ts>=?))"
+                         " AND t.dataset!='citysec.exercise' AND t.run_id IS NOT NULL ORDER BY t.ts LIMIT 20",
+                  (like, *hosts, since, whole))
         for r in rows:
             seen = r["ended"] or now
             if best is None or seen < best[0]:

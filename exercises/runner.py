@@ -28,6 +28,7 @@ from typing import Any
 from findings.errors import CitysecError, ScopeError, UsageError
 from findings.model import iso, parse_ts
 from findings.store import Store
+from findings.store import pid_alive as _pid_alive
 
 from . import db, expect, messages
 from .scenario import Scenario, parse_duration
@@ -49,22 +50,6 @@ class Setup:
     poll: float = 0.5              # real seconds between passes of the loop
     check_every: float = 1.0       # real seconds between expectation checks (SQL on the store)
     on_complete: Callable[[Store, str], Any] | None = None            # e.g. corrective-action retests
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:   # a zombie (killed, not yet reaped by its parent) is gone for our purpose
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def preflight(loaded: LoadedScenario, mode: str, setup: Setup) -> list[str]:
@@ -352,10 +337,7 @@ class Runner:
             exp = next(e for e in inj.expectations if e.id == r["exp_id"])
             host = exp.host or inj.host
             hosts = tuple(h for h in {host, self._host_ip(host)} if h)
-            since = irow["sent_at"]
-            if exp.kind == "detect":   # log lines carry whole seconds: a line of the same second counts
-                since = iso(parse_ts(since) - timedelta(seconds=2))
-            met = expect.check(self.store, exp, hosts, since, now)
+            met = expect.check(self.store, exp, hosts, irow["sent_at"], now)
             if met and met[0] <= r["due_at"]:
                 self._met(inj, exp, irow, met)
             elif now >= parse_ts(r["due_at"]) and (met is None or met[0] > r["due_at"]):

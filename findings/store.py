@@ -459,7 +459,8 @@ def _hist_id(fp: str, run_id: str) -> str:
     return hashlib.sha256(f"close\x1f{fp}\x1f{run_id}".encode()).hexdigest()[:32]
 
 
-def _pid_alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` runs; a zombie (killed, not yet reaped by its parent) does not."""
     if not pid:
         return False
     try:
@@ -468,4 +469,11 @@ def _pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+_pid_alive = pid_alive

@@ -267,7 +267,7 @@ def test_a_critical_lapse_reaches_the_controllers_at_once(city, tmp_path):
     data = yaml.safe_load(open(src, encoding="utf-8"))
     data["id"] = "lapse-check"
     inj = data["msel"][1]
-    inj["technical"]["scan"] = False          # the host's scan never runs: nothing can detect it
+    inj["technical"].update(scan=False, host="tttt-pc01")   # the host's scan never runs: nothing can see it
     inj["expectations"] = [{"id": "av-alert", "kind": "detect", "check": "log.av_detection", "within": "2m",
                             "severity": "critical", "description": "nobody can see this one"}]
     data["msel"] = data["msel"][:2]
