@@ -30,8 +30,8 @@ WORDS: dict[str, tuple[str, str]] = {
 
 TEXT = """{{ intro }}
 
-{% for i in items %}- [{{ word(i.kind) }}] {{ word(i.severity) }} · {{ i.check }} · {{ i.host or '-' }}{% if i.port %}:{{ i.port }}{% endif %} · {{ i.fingerprint[:12] }}
-  {{ i.message }}{% if i.reason %} ({{ i.reason }}){% endif %}
+{% for i in items %}- [{{ word(i.kind) }}] {{ word(i.severity) }} · {{ i.check }} · {{ i.host or '-' }}{% if i.get('port') %}:{{ i.get('port') }}{% endif %} · {{ i.fingerprint[:12] }}
+  {{ i.message }}{% if i.get('reason') %} ({{ i.get('reason') }}){% endif %}
 {% endfor %}
 {{ word('footer') }}
 """
@@ -41,7 +41,7 @@ HTML = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8"><ti
 <tr><th>{{ word('what') }}</th><th>{{ word('severity') }}</th><th>{{ word('check') }}</th><th>{{ word('host') }}</th>
 <th>{{ word('port') }}</th><th>{{ word('detail') }}</th></tr>
 {% for i in items %}<tr><td>{{ word(i.kind) }}</td><td>{{ word(i.severity) }}</td><td>{{ i.check }}</td>
-<td>{{ i.host or '-' }}</td><td>{{ i.port or '' }}</td><td>{{ i.message }}{% if i.reason %} ({{ i.reason }}){% endif %}</td></tr>
+<td>{{ i.host or '-' }}</td><td>{{ i.get('port') or '' }}</td><td>{{ i.message }}{% if i.get('reason') %} ({{ i.get('reason') }}){% endif %}</td></tr>
 {% endfor %}</table><p>{{ word('footer') }}</p></body></html>
 """
 

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from findings import Finding, Store, UsageError
-from findings import triage
+from findings import Finding, Store, UsageError, triage
 from findings.deadlines import Deadlines, overdue, queue_overdue, within_deadline
 
 
@@ -85,11 +84,11 @@ def test_bad_input_is_refused_naming_what_is_wrong_and_nothing_is_written(store,
     store.record([telnet(clock)])
     fp = telnet(clock).fingerprint
     cases = [
-        (dict(key="ffff0000", kind="false_positive", reason="x", by="a"), "unknown finding id"),
-        (dict(key=fp, kind="accepted", reason="x", by="a"), "--until is missing"),
-        (dict(key=fp, kind="accepted", reason="x", by="a", until=clock.now - timedelta(days=1)), "in the past"),
-        (dict(key=fp, kind="false_positive", reason="  ", by="a"), "--reason is missing"),
-        (dict(key=fp, kind="false_positive", reason="x", by=""), "--by is missing"),
+        ({"key": "ffff0000", "kind": "false_positive", "reason": "x", "by": "a"}, "unknown finding id"),
+        ({"key": fp, "kind": "accepted", "reason": "x", "by": "a"}, "--until is missing"),
+        ({"key": fp, "kind": "accepted", "reason": "x", "by": "a", "until": clock.now - timedelta(days=1)}, "in the past"),
+        ({"key": fp, "kind": "false_positive", "reason": "  ", "by": "a"}, "--reason is missing"),
+        ({"key": fp, "kind": "false_positive", "reason": "x", "by": ""}, "--by is missing"),
     ]
     for kw, words in cases:
         with pytest.raises(UsageError, match=words.replace("-", r"\-")):
