@@ -204,7 +204,7 @@ def parse_until(value: str | None) -> datetime | None:
     try:
         if len(value) == 10:
             day = datetime.fromisoformat(value).replace(tzinfo=timezone(timedelta(hours=7)))
-            return day + timedelta(days=1)
+            return day + timedelta(days=1, milliseconds=-1)   # through that day
         return parse_ts(value)
     except ValueError:
         raise UsageError(f"--until {value!r}: give a date like 2027-06-30 or an ISO date-time") from None
@@ -249,3 +249,13 @@ def after_record(c: sqlite3.Connection, changes: Iterable[tuple], now: datetime)
         elif old_sev is not None and RANK[f.severity] > RANK[old_sev]:
             queue(c, now, "severity_up", fp, marker=f"{f.severity}:{f.run_id or iso(f.timestamp)}",
                    extra={"before": old_sev})
+
+
+def decisions(store) -> list[dict[str, Any]]:
+    """The decisions in force with what they are about (for reports): agency, check, host, port,
+    severity, kind, reason, by, approved_by, at, until."""
+    rows = store.query("SELECT t.agency, c.check_id AS [check], c.host, c.port, c.severity, t.kind, t.reason, t.by,"
+                       " t.approved_by, t.at, t.until FROM triage t JOIN current c ON c.fingerprint=t.fingerprint"
+                       " WHERE t.until IS NULL OR t.until > ? ORDER BY t.agency, c.check_id, c.host",
+                       (iso(store.clock()),))
+    return [dict(r) for r in rows]

@@ -158,7 +158,7 @@ def test_commands_refuse_bad_input_with_exit_2_and_report_json(app, clock, city)
               "2099-06-30", "--approved-by", "Chủ tịch UBND", "--json")
     assert out.returncode == 0, out.stderr
     entry = json.loads(out.stdout)
-    assert entry["data"]["until"] == "2099-06-30T17:00:00.000Z" and entry["data"]["approved_by"] == "Chủ tịch UBND"
+    assert entry["data"]["until"] == "2099-06-30T16:59:59.999Z" and entry["data"]["approved_by"] == "Chủ tịch UBND"
     listed = json.loads(cli(city, "findings", "list", "--triage", "accepted", "--json").stdout)
     assert [r["fingerprint"] for r in listed] == [fp] and listed[0]["triage"] == "accepted"
     assert json.loads(cli(city, "findings", "list", "--triage", "none", "--json").stdout) == []
