@@ -138,6 +138,8 @@ def register(cli: click.Group) -> None:
         if row is None:
             raise UsageError(f"no single finding with id {finding_id!r}")
         row["doc"] = json.loads(row["doc"])
+        from findings.triage import active
+        row["triage"] = active(app.store).get(row["fingerprint"])
 
         def render(r: dict) -> None:
             d = r["doc"]
@@ -151,6 +153,8 @@ def register(cli: click.Group) -> None:
                     click.echo(f"  remediation ({lang}): {rem[lang]}")
             if d.get("citysec", {}).get("controls"):
                 click.echo(f"  controls: {', '.join(d['citysec']['controls'])}")
+            if t := r["triage"]:
+                click.echo(f"  triage: {t['kind']} by {t['by']} at {t['at']} until {t['until'] or '-'}: {t['reason']}")
             for h in r["history"]:
                 click.echo(f"    {h['ts']}  {h['verdict']:<10} {h['status'] or ''}  run {h['run_id'] or '-'}")
         emit(row, as_json, render)
