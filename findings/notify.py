@@ -121,16 +121,16 @@ def deliver(store, ch: Channels) -> dict[str, Any]:
     """Send every digest not yet delivered; mark each delivered only once its server took it."""
     rows = [dict(r) for r in store.query("SELECT * FROM notify_out WHERE delivered IS NULL ORDER BY created, id")]
     counts: dict[str, Any] = {"delivered": 0, "failed": 0, "errors": []}
-    down: set[str] = set()                        # a server that failed this pass is not asked again
+    down: dict[str, str] = {}                     # a server that failed this pass is not asked again
     for row in rows:
         body = json.loads(row["body"])
         key = row["channel"] + ":" + row["target"] if row["channel"] != "email" else "email"
         try:
             if key in down:
-                raise notify_send.SendError(f"{row['channel']}: the server failed earlier in this pass")
+                raise notify_send.SendError(f"{down[key]} (not asked again in this pass)")
             result = _send(ch, row, body)
         except notify_send.SendError as exc:
-            down.add(key)
+            down.setdefault(key, str(exc))
             counts["failed"] += 1
             counts["errors"].append(str(exc))
             with store.write() as c:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import sqlite3
 import subprocess
 import time
 from datetime import timedelta
@@ -167,6 +168,30 @@ def test_commands_refuse_bad_input_with_exit_2_and_report_json(app, clock, city)
     out = cli(city, "findings", "unaccept", fp, "--by", "Bình", "--json")
     assert out.returncode == 0 and json.loads(out.stdout)["action"] == "withdrawn"
     assert cli(city, "findings", "triage-log", "--verify").returncode == 0
+    log = json.loads(cli(city, "findings", "triage-log", "--json").stdout)
+    assert [(e["action"], e["actor"]) for e in log] == [("accepted", "Bình"), ("withdrawn", "Bình")]
+    conn = sqlite3.connect(app.store.path)
+    conn.execute("DROP TRIGGER triage_log_no_update")
+    conn.execute("UPDATE triage_log SET actor='Mallory' WHERE seq=1")
+    conn.commit()
+    conn.close()
+    out = cli(city, "findings", "triage-log", "--verify")
+    assert out.returncode == 3 and "entry 1 (accepted by Mallory" in out.stderr and "content changed" in out.stderr
+
+
+def test_notify_commands_run_the_job_and_list_digests(app, clock, city):
+    app.store.record([telnet(clock)])
+    app.store.close()
+    out = cli(city, "notify", "run", "--json")
+    assert out.returncode == 0, out.stderr
+    counts = json.loads(out.stdout)
+    assert (counts["changes"], counts["digests"], counts["failed"]) == (1, 5, 2)   # SMTP is down
+    listed = json.loads(cli(city, "notify", "list", "--json").stdout)
+    waiting = sorted(r["target"] for r in listed if r["delivered"] is None)
+    assert waiting == ["en", "vi"] and all("SMTP 127.0.0.1" in r["last_error"] for r in listed
+                                             if r["delivered"] is None)
+    status = json.loads(cli(city, "status", "--json").stdout)["triage"]
+    assert status["digests_undelivered"] == 2 and status["digests_delivered"] == 3
 
 
 def test_overdue_listed_and_counted_per_agency(app, clock, city):
