@@ -23,6 +23,17 @@ class SendError(RuntimeFailure):
     """A server did not accept a notification (it stays queued)."""
 
 
+def smtp_send(smtp: dict[str, Any], msg: EmailMessage) -> dict[str, Any]:
+    """Hand ``msg`` to the SMTP relay (host, port, starttls). Returns the refused recipients."""
+    try:
+        with smtplib.SMTP(smtp["host"], int(smtp.get("port", 25)), timeout=30) as s:
+            if smtp.get("starttls"):
+                s.starttls()
+            return s.send_message(msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SendError(f"SMTP {smtp['host']}:{smtp.get('port', 25)}: {exc}") from exc
+
+
 def email(smtp: dict[str, Any], row: dict[str, Any], body: dict[str, str]) -> str:
     to = json.loads(row["recipients"])
     msg = EmailMessage()
@@ -32,13 +43,7 @@ def email(smtp: dict[str, Any], row: dict[str, Any], body: dict[str, str]) -> st
     msg.set_content(body["text"])
     msg.add_alternative(body["html"], subtype="html")
     where = f"SMTP {smtp['host']}:{smtp.get('port', 25)}"
-    try:
-        with smtplib.SMTP(smtp["host"], int(smtp.get("port", 25)), timeout=30) as s:
-            if smtp.get("starttls"):
-                s.starttls()
-            refused = s.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise SendError(f"{where}: {exc}") from exc
+    refused = smtp_send(smtp, msg)
     if refused:
         return f"{where}: refused {', '.join(sorted(refused))}"
     return f"{where}: accepted"

@@ -24,11 +24,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from .chain import GENESIS, link_hash
+from .chain import verify as verify_chain
 from .errors import UsageError
 from .model import SEVERITIES, from_document, iso, parse_ts
 
 KINDS = ("false_positive", "accepted")
-GENESIS = "0" * 64
 RANK = {s: i for i, s in enumerate(SEVERITIES)}
 SYSTEM = "citysec"          # the actor of automatic ends (expiry, a change)
 
@@ -51,9 +52,8 @@ def _changed(decided: dict[str, Any], seen: dict[str, Any]) -> str | None:
 
 
 # -- the log -------------------------------------------------------------------------------------
-def entry_hash(prev: str, seq: int, ts: str, actor: str, action: str, fingerprint: str, data: str) -> str:
-    body = json.dumps([seq, ts, actor, action, fingerprint, data], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
+def _fields(r: dict[str, Any]) -> tuple:
+    return r["seq"], r["ts"], r["actor"], r["action"], r["fingerprint"], r["data"]
 
 
 def _head(c: sqlite3.Connection) -> tuple[str, int]:
@@ -67,7 +67,7 @@ def _append(c: sqlite3.Connection, now: datetime, actor: str, action: str, row: 
     prev, count = _head(c)
     seq, ts = count + 1, iso(now)
     body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    h = entry_hash(prev, seq, ts, actor, action, row["fingerprint"], body)
+    h = link_hash(prev, seq, ts, actor, action, row["fingerprint"], body)
     c.execute("INSERT INTO triage_log (seq, ts, actor, action, fingerprint, agency, data, prev, hash)"
               " VALUES (?,?,?,?,?,?,?,?,?)", (seq, ts, actor, action, row["fingerprint"], row["agency"], body, prev, h))
     c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [("triage_head", h), ("triage_count", str(seq))])
@@ -96,16 +96,7 @@ def verify(store) -> list[str]:
     """Problems of the triage log; empty when every entry, the order and the count hold."""
     rows = [dict(r) for r in store.query("SELECT * FROM triage_log ORDER BY seq")]
     head, count = _head(store.read())
-    problems, prev = [], GENESIS
-    for expected, r in enumerate(rows, start=1):
-        if r["seq"] != expected:
-            problems.append(f"triage log entry {expected} is missing (next is {r['seq']})")
-            break
-        if r["prev"] != prev:
-            problems.append(f"triage log entry {r['seq']}: previous-hash link broken")
-        if entry_hash(r["prev"], r["seq"], r["ts"], r["actor"], r["action"], r["fingerprint"], r["data"]) != r["hash"]:
-            problems.append(f"triage log entry {r['seq']} ({r['action']} by {r['actor']} at {r['ts']}): content changed")
-        prev = r["hash"]
+    problems = verify_chain(rows, _fields, prefix="triage log ", what="action")
     if len(rows) != count:
         problems.append(f"the store records {count} triage log entries, the log holds {len(rows)}")
     elif rows and head != rows[-1]["hash"]:

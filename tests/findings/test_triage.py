@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from findings import Finding, Store, UsageError, triage
 from findings.deadlines import Deadlines, overdue, queue_overdue, within_deadline
-
-
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
-
-    def __call__(self):
-        return self.now
+from tests.config.triage_support import Clock
 
 
 @pytest.fixture
