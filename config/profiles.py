@@ -94,6 +94,25 @@ class Controls(_Strict):
     checks: dict[str, list[str]]
 
 
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+
+class Remediation(_Strict):
+    """Days to fix a finding, from its opening, per severity; optionally per agency (its id)."""
+    days: dict[Severity, int] = Field({}, description="Severity → days; a severity not listed has no deadline.")
+    agencies: dict[str, dict[Severity, int]] = Field({}, description="Agency id → severity → days.")
+    basis: str | None = None
+    verified: bool = True
+
+    @field_validator("days")
+    @classmethod
+    def _positive(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = [f"{k}: {n}" for k, n in v.items() if n < 1]
+        if bad:
+            raise ValueError(f"days must be at least 1 ({', '.join(bad)})")
+        return v
+
+
 class Profile(_Strict):
     id: str
     name: str
@@ -102,6 +121,7 @@ class Profile(_Strict):
     incident: Incident
     reports: list[ReportDue]
     controls: Controls
+    remediation: Remediation = Remediation()
 
     def deadline(self, name: str) -> DeadlineRule:
         for d in self.incident.deadlines:

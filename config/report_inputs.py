@@ -67,3 +67,27 @@ def meta(app: App, period: Period, lang: str, source: str) -> list[tuple[str, st
                                                           b=fmt.date(period.last_day, lang))),
             (tr("scope", lang), app.city.name), (tr("source", lang), source),
             (tr("generated", lang), fmt.date(utcnow(), lang))]
+
+
+def add_triage(app: App, figs: dict, period: Period) -> dict:
+    """The periodic figures with each agency's triage: decisions in force, overdue findings, the
+    share fixed within deadline (read from the local store, where decisions are made)."""
+    from findings import triage
+    from findings.deadlines import overdue, within_deadline
+    from reports import triage as rt
+
+    from .jobs.triage import deadlines_of
+    dl = deadlines_of(app)
+    decided, late = triage.decisions(app.store), overdue(app.store, dl)
+    share = within_deadline(app.store, dl, period.start, period.end)
+    empty = {"met": 0, "late": 0, "overdue": 0, "accepted": 0, "pct": None}
+    parts = []
+    for aid, fig in figs["agencies"].items():
+        t = {"decisions": [d for d in decided if d["agency"] == aid],
+             "overdue": [{k: r[k] for k in ("check_id", "host", "port", "severity", "due")} | {"check": r["check_id"]}
+                         for r in late if r["agency"] == aid],
+             "deadlines": share.get(aid, empty)}
+        rt.apply(fig, t)
+        parts.append(t)
+    rt.apply(figs["city"], rt.merge(parts))
+    return figs

@@ -38,6 +38,7 @@ class Contact(Strict):
     role: str
     phone: str | None = None
     email: str | None = None
+    lang: Literal["vi", "en"] = Field("vi", description="Language of the notifications this person receives.")
 
 
 class Network(Strict):
@@ -260,6 +261,7 @@ class Schedules(Strict):
     cases: str = "every 5 minutes"
     ship: str = "every 1 minute"
     reports: str = "every day at 06:00"
+    triage: str = "every 5 minutes"
     timeout_seconds: dict[str, int] = Field({}, description="Job name → its time limit.")
     workers: int = Field(4, ge=1, le=64, description="Jobs run at once.")
 
@@ -305,9 +307,27 @@ class SmtpRelay(Strict):
     starttls: bool = False
 
 
+class SyslogTarget(Strict):
+    """A syslog receiver of the notification digests (RFC 5424; TCP with octet counting)."""
+    host: str
+    port: int = Field(514, ge=1, le=65535)
+    transport: Literal["udp", "tcp"] = "udp"
+
+
+class Digests(Strict):
+    """What the triage job notifies (docs/triage.md): new, reopened, risen, overdue findings at or
+    above ``min_severity``, and every triage decision that expired or ended."""
+    min_severity: Literal["info", "low", "medium", "high", "critical"] = "high"
+    email: bool = Field(True, description="Email the agency's contacts and notify.smtp.recipients (the city team).")
+    webhooks: list[str] = Field([], description="Names of notify.webhooks that receive each digest as JSON.")
+    syslog: list[SyslogTarget] = []
+    lang: Literal["vi", "en"] = Field("vi", description="Language of webhook and syslog digests.")
+
+
 class Notify(Strict):
     smtp: SmtpRelay | None = None
     webhooks: dict[str, str] = {}                 # name → URL (playbooks' notify_webhook)
+    digests: Digests = Digests()
 
 
 class ApprovedTarget(Strict):

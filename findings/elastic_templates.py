@@ -25,7 +25,8 @@ LOGS_PATTERN = "logs-citysec.*-*"
 
 # Areas known in advance; the shipper adds any other area it meets (see ensure_areas).
 AREAS = ("exposure", "discovery", "services", "antivirus", "backup", "logs", "collect", "scheduler",
-         "case", "playbook", "exercise", "drill", "report", "readiness", "metric", "inventory")
+         "case", "playbook", "exercise", "drill", "report", "readiness", "metric", "inventory",
+         "triage")
 
 KW = {"type": "keyword", "ignore_above": 1024}
 IP = {"type": "ip"}

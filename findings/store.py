@@ -21,6 +21,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
+from . import triage
 from .errors import StoreError
 from .model import Finding, iso, to_document, utcnow
 
@@ -62,6 +63,7 @@ class RecordResult:
     events: int = 0
     not_decisive: int = 0
     transitions: list[tuple[str, str]] = field(default_factory=list)  # (fingerprint, new status)
+    changes: list[tuple] = field(default_factory=list, repr=False)   # for findings.triage.after_record
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
@@ -217,6 +219,7 @@ class Store:
                     self._record_event(c, f, result)
             if scope is not None and run_id is not None:
                 self._close_unseen(c, run_id, scope, result)
+            triage.after_record(c, result.changes, self.clock())   # same transaction: queued once
         return result
 
     def close_unseen(self, run_id: str, scope: Scope) -> RecordResult:
@@ -237,10 +240,11 @@ class Store:
 
     def _record_state(self, c: sqlite3.Connection, f: Finding, r: RecordResult) -> None:
         fp, now = f.fingerprint, iso(f.timestamp)
-        row = c.execute("SELECT status, first_seen, last_seen, opened_at, closed_at, reopen_count "
+        row = c.execute("SELECT status, first_seen, last_seen, opened_at, closed_at, reopen_count, severity "
                         "FROM current WHERE fingerprint=?", (fp,)).fetchone()
-        status, first, last, opened, closed, reopens = (
-            row if row else (None, now, None, None, None, 0))
+        status, first, last, opened, closed, reopens, old_sev = (
+            row if row else (None, now, None, None, None, 0, None))
+        old_status = status
         if f.verdict == "fail":
             if status is None or (status == "closed" and opened is None):
                 status, opened, r.opened = "open", now, r.opened + 1
@@ -278,6 +282,7 @@ class Store:
              f.run_id, body))
         self._history(c, f.id, fp, f, doc, body, status)
         self._enqueue(c, "state", doc["event"]["dataset"], fp, body)
+        r.changes.append((fp, old_status, old_sev, status, f, doc))
 
     def _history(self, c, doc_id, fp, f: Finding, doc, body, status) -> None:
         c.execute("INSERT OR IGNORE INTO history (id, fingerprint, ts, run_id, check_id, dataset, agency,"
@@ -445,10 +450,16 @@ def _stored_version(conn: sqlite3.Connection) -> int | None:
 
 
 def _run_sql(conn: sqlite3.Connection, script: str) -> None:
-    lines = [ln for ln in script.splitlines() if not ln.lstrip().startswith("--")]
-    for stmt in "\n".join(lines).split(";"):
-        if stmt.strip():
-            conn.execute(stmt)
+    buf = ""
+    for ln in script.splitlines():
+        if ln.lstrip().startswith("--"):
+            continue
+        buf += ln + "\n"
+        if sqlite3.complete_statement(buf):   # a trigger's body holds ';' of its own
+            conn.execute(buf)
+            buf = ""
+    if buf.strip():
+        conn.execute(buf)
 
 
 def _ts(value: str | None) -> datetime | None:

@@ -8,17 +8,16 @@ rewrite of the file is caught by :func:`verify_chain` (and by comparing with the
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from typing import Any
 
-GENESIS = "0" * 64
+from findings.chain import GENESIS, link_hash
+from findings.chain import verify as verify_links
 
 
 def entry_hash(prev: str, case_id: str, seq: int, ts: str, actor: str, what: str, data: str) -> str:
-    body = json.dumps([case_id, seq, ts, actor, what, data], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
+    return link_hash(prev, case_id, seq, ts, actor, what, data)
 
 
 def append(c: sqlite3.Connection, case_id: str, ts: str, actor: str, what: str, data: dict[str, Any]) -> dict:
@@ -36,17 +35,7 @@ def append(c: sqlite3.Connection, case_id: str, ts: str, actor: str, what: str, 
 
 def verify_chain(rows: list[dict], head: str | None, count: int) -> list[str]:
     """Problems with a case's audit entries (ordered by seq); empty when the chain holds (pure)."""
-    problems, prev = [], GENESIS
-    for expected, r in enumerate(rows, start=1):
-        if r["seq"] != expected:
-            problems.append(f"entry {expected} is missing (next is {r['seq']})")
-            break
-        if r["prev"] != prev:
-            problems.append(f"entry {r['seq']}: previous-hash link broken")
-        h = entry_hash(r["prev"], r["case_id"], r["seq"], r["ts"], r["actor"], r["what"], r["data"])
-        if h != r["hash"]:
-            problems.append(f"entry {r['seq']} ({r['what']} by {r['actor']} at {r['ts']}): content changed")
-        prev = r["hash"]
+    problems = verify_links(rows, lambda r: (r["case_id"], r["seq"], r["ts"], r["actor"], r["what"], r["data"]))
     if len(rows) != count:
         problems.append(f"the case records {count} entries, the log holds {len(rows)}")
     if rows and head != rows[-1]["hash"]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from . import fmt, i18n
+from . import triage as triage_section
 from .document import Bars, Document, Section, table
 from .period import Period
 from .summary import HEADLINE, Org
@@ -169,7 +170,8 @@ def remedies(f: dict, orgs: dict, lang: str) -> Section:
                                        ("risk", "risk", "int"), ("remedy", "remedy", "text")], rows)])
 
 
-SECTIONS = (overview, antivirus, exposure, backups, rogue, detections, incidents, drills, ages, changes, remedies)
+SECTIONS = (overview, antivirus, exposure, backups, rogue, detections, incidents, drills, ages, changes, remedies,
+            triage_section.section)
 
 
 def build(figures: dict, period: Period, orgs: list[Org], lang: str, *, agency: str | None = None,

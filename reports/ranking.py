@@ -4,8 +4,11 @@ Each component is a number from 0 to 100, from the agency's figures of the perio
 - coverage: antivirus coverage in percent;
 - exposure: percent of the agency's hosts with no open forbidden service;
 - backups: percent of backup checks passing;
-- time_to_fix: 100 at a median of 7 days or less, 0 at 90 days or more, linear between
-  (100 when nothing had to be fixed);
+- time_to_fix: the share of findings fixed within their remediation deadline (the profile's
+  days per severity), when triage figures are given and some deadline fell in the period; an
+  accepted risk is documented, neither fixed nor late, and left out of that share (see
+  reports.triage). Otherwise: 100 at a median of 7 days or less, 0 at 90 days or more, linear
+  between (100 when nothing had to be fixed);
 - incidents: percent of incidents whose reporting deadlines were met (100 with no incident);
 - drills: the mean drill rating (P 100, S 70, M 30, U 0).
 A component without data scores 0 and is marked "no data". The score is the weighted mean of
@@ -23,6 +26,9 @@ FAST, SLOW = 7.0, 90.0
 
 
 def _ttf(fig: dict) -> float | None:
+    share = fig.get("triage", {}).get("deadlines", {}).get("pct")
+    if share is not None:
+        return share
     median = fig["time_to_fix"]["median_days"]
     if median is None:
         return 100.0 if not sum(fig["open_by_age"].values()) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -23,12 +23,12 @@ def parse_since(value: str | None) -> datetime | None:
         return None
     units = {"d": "days", "h": "hours", "m": "minutes"}
     if value[-1:] in units and value[:-1].isdigit():
-        return datetime.now(timezone.utc) - timedelta(**{units[value[-1]]: int(value[:-1])})
+        return datetime.now(UTC) - timedelta(**{units[value[-1]]: int(value[:-1])})
     try:
         ts = datetime.fromisoformat(value)
     except ValueError:
         raise UsageError(f"--since {value!r}: give 7d, 12h, 30m or an ISO date") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def config_summary(app: App) -> dict:
@@ -92,9 +92,12 @@ def register(cli: click.Group) -> None:
     @click.option("--check", default=None, help="A check id or prefix (e.g. exposure).")
     @click.option("--fail-on", type=click.Choice(SEVERITIES), default=None,
                   help="Exit 1 when a listed finding is at or above this severity.")
+    @click.option("--triage", "triage_", type=click.Choice(["accepted", "false-positive", "none"]), default=None,
+                  help="Only accepted risks, false positives, or findings without a decision in force.")
+    @click.option("--overdue", is_flag=True, help="Only findings past their remediation deadline (profile).")
     @json_option
     @pass_app
-    def findings_list(app: App, agency, status, severity, since, check, fail_on, as_json) -> int:
+    def findings_list(app: App, agency, status, severity, since, check, fail_on, triage_, overdue, as_json) -> int:
         """The current findings, most severe first."""
         if agency:
             app.agency_ids(agency)
@@ -106,17 +109,19 @@ def register(cli: click.Group) -> None:
         out = [{k: r[k] for k in ("fingerprint", "agency", "check_id", "host", "port", "verdict", "severity",
                                   "status", "first_seen", "last_seen")}
                | {"message": json.loads(r["doc"]).get("message", "")} for r in rows]
+        from .triage import triage_rows
+        out = triage_rows(app, out, triage_, overdue)
 
         def render(items: list) -> None:
             from rich.console import Console
             from rich.table import Table
             table = Table(title=f"{len(items)} findings")
-            for col in ("id", "agency", "check", "host", "port", "severity", "status", "message"):
+            for col in ("id", "agency", "check", "host", "port", "severity", "status", "triage", "message"):
                 table.add_column(col, overflow="fold")
             for r in items:
                 table.add_row(r["fingerprint"][:12], r["agency"], r["check_id"], r["host"] or "",
                               "" if r["port"] is None else str(r["port"]), r["severity"], r["status"] or "",
-                              r["message"])
+                              r["triage"] or ("overdue" if r["overdue_since"] else ""), r["message"])
             Console(highlight=False).print(table)
         emit(out, as_json, render)
         if fail_on and any(SEV_RANK[r["severity"]] >= SEV_RANK[fail_on] for r in out):
@@ -133,6 +138,8 @@ def register(cli: click.Group) -> None:
         if row is None:
             raise UsageError(f"no single finding with id {finding_id!r}")
         row["doc"] = json.loads(row["doc"])
+        from findings.triage import active
+        row["triage"] = active(app.store).get(row["fingerprint"])
 
         def render(r: dict) -> None:
             d = r["doc"]
@@ -146,6 +153,8 @@ def register(cli: click.Group) -> None:
                     click.echo(f"  remediation ({lang}): {rem[lang]}")
             if d.get("citysec", {}).get("controls"):
                 click.echo(f"  controls: {', '.join(d['citysec']['controls'])}")
+            if t := r["triage"]:
+                click.echo(f"  triage: {t['kind']} by {t['by']} at {t['at']} until {t['until'] or '-'}: {t['reason']}")
             for h in r["history"]:
                 click.echo(f"    {h['ts']}  {h['verdict']:<10} {h['status'] or ''}  run {h['run_id'] or '-'}")
         emit(row, as_json, render)

@@ -63,11 +63,11 @@ def register(cli: click.Group) -> None:
         from reports.period import parse_period
         from reports.summary import period_figures
 
-        from ..report_inputs import open_query, orgs_of
+        from ..report_inputs import add_triage, open_query, orgs_of
         lang, p = check_lang(lang or app.city.reports.lang), parse_period(period)
         app.agency_ids(agency)
         q = open_query(app, source)
-        figs = period_figures(q, p, orgs_of(app), agency=agency)
+        figs = add_triage(app, period_figures(q, p, orgs_of(app), agency=agency), p)
         doc = periodic.build(figs, p, orgs_of(app), lang, agency=agency, source=q.name, generated=utcnow())
         deliver(doc, fmt_, out, app, f"periodic-{p.label}" + (f"-{agency}" if agency else ""))
 
@@ -84,10 +84,11 @@ def register(cli: click.Group) -> None:
         from reports.period import parse_period
         from reports.summary import period_figures
 
-        from ..report_inputs import meta, open_query, orgs_of
+        from ..report_inputs import add_triage, meta, open_query, orgs_of
         lang, p = check_lang(lang or app.city.reports.lang), parse_period(period)
         q, orgs = open_query(app, source), orgs_of(app)
-        per = [(pp.label, period_figures(q, pp, orgs, compare=False)["agencies"]) for pp in p.history(trend)]
+        per = [(pp.label, add_triage(app, period_figures(q, pp, orgs, compare=False), pp)["agencies"])
+               for pp in p.history(trend)]
         result = ranking.rank(per, app.city.reports.weights)
         doc = ranking.build(result, {o.id: o.label(lang) for o in orgs}, lang, meta(app, p, lang, q.name))
         deliver(doc, fmt_, out, app, f"ranking-{p.label}")

@@ -23,6 +23,7 @@ JOBS: dict[str, str] = {
     "ship": "config.jobs.ship:ship",
     "reports": "config.jobs.reports:reports",
     "cases": "config.jobs.cases:cases",
+    "triage": "config.jobs.triage:triage_job",
 }
 
 

@@ -20,7 +20,7 @@ from reports.period import LOCAL, Period, compliance_year, parse_period
 from reports.summary import period_figures
 
 from ..profiles import load_profile
-from ..report_inputs import criteria_of, meta, open_query, orgs_of, systems_of
+from ..report_inputs import add_triage, criteria_of, meta, open_query, orgs_of, systems_of
 
 
 def due_soon(dues: list[str], draft_days: int, today: date) -> list[date]:
@@ -73,7 +73,7 @@ def reports(app, run_id: str, *, agency: str | None = None, now: datetime | None
 
 def _document(app, q, kind: str, period: Period, agency: str | None, lang: str, orgs):
     if kind == "periodic":
-        figs = period_figures(q, period, orgs, agency=agency)
+        figs = add_triage(app, period_figures(q, period, orgs, agency=agency), period)
         return periodic.build(figs, period, orgs, lang, agency=agency, source=q.name, generated=utcnow())
     if kind == "member":
         figs = period_figures(q, period, orgs, compare=False)

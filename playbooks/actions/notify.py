@@ -5,10 +5,11 @@ server. Each message carries an idempotency key (case + step) so a receiver can 
 from __future__ import annotations
 
 import json
-import smtplib
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
+
+from findings.notify_send import SendError, smtp_send
 
 from .base import Action, ActionContext, ActionError, ParamError
 
@@ -40,12 +41,9 @@ def _email(ctx: ActionContext, params: dict, dry_run: bool) -> dict:
     if dry_run:
         return {"would_send_to": to, "subject": subject}
     try:
-        with smtplib.SMTP(smtp["host"], int(smtp.get("port", 25)), timeout=30) as s:
-            if smtp.get("starttls"):
-                s.starttls()
-            refused = s.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise ActionError(f"SMTP {smtp['host']}:{smtp.get('port', 25)}: {exc}") from exc
+        refused = smtp_send(smtp, msg)
+    except SendError as exc:
+        raise ActionError(str(exc)) from exc
     return {"sent_to": [a for a in to if a not in refused], "refused": sorted(refused), "message_id": msg["Message-ID"]}
 
 
