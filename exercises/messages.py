@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import smtplib
 import sys
 import urllib.error
 import urllib.request
@@ -16,6 +15,7 @@ from email.message import EmailMessage
 
 from findings.errors import RuntimeFailure
 from findings.model import clean_text
+from findings.notify_send import smtp_send
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,7 @@ def send_email(smtp: dict, to: list[str], subject: str, body: str, key: str) -> 
     msg["From"], msg["To"], msg["Subject"] = smtp.get("sender", "citysec@localhost"), ", ".join(to), subject
     msg["Message-ID"] = f"<{key}@citysec>"
     msg.set_content(body)
-    try:
-        with smtplib.SMTP(smtp["host"], int(smtp.get("port", 25)), timeout=30) as s:
-            if smtp.get("starttls"):
-                s.starttls()
-            refused = s.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise RuntimeFailure(f"SMTP {smtp['host']}:{smtp.get('port', 25)}: {exc}") from exc
+    refused = smtp_send(smtp, msg)   # SendError (a RuntimeFailure) when the relay is down
     return [a for a in to if a not in refused]
 
 
