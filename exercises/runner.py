@@ -9,8 +9,11 @@ skipped, automatic expectations not applicable) and need no range.
 Control from another shell goes through the run's row: ``pause``, ``resume`` and ``abort`` set its
 ``control`` column; the loop reads it every ``poll`` seconds. ``abort`` is the kill switch: no
 inject is sent after it, and every cleanup runs. A runner killed with kill -9 is taken over by
-``resume`` (the row's pid is dead): an inject marked ``sending`` whose effect is present counts as
-sent (never sent twice); one whose effect is absent is sent; pending cleanups still run.
+``resume`` (the row's pid is dead): every inject already sent stays sent (never sent twice), every
+pending one is sent, pending cleanups still run. An inject the crash caught in the middle of its
+own ``apply`` (state ``sending``) is applied again: its facts were not stored yet, and without
+them "is it applied?" cannot be told for every type (a brute force against a host whose log
+already holds the attacker's failures).
 """
 
 from __future__ import annotations
@@ -202,16 +205,13 @@ class Runner:
         r, now = self.run, self.now()
         if r["control"] == "pause" and r["state"] == "running":
             db.write(self.store, [("UPDATE exercise_runs SET state='paused', paused_at=? WHERE id=?",
-                                   (iso(now), self.id))], [db.event(self._r(), "run_paused", now)])
+                                   (iso(now), self.id))], [db.event(self.run, "run_paused", now)])
         elif r["control"] == "run" and r["state"] == "paused":
             paused = (now - parse_ts(r["paused_at"])).total_seconds() if r["paused_at"] else 0
             db.write(self.store, [("UPDATE exercise_runs SET state='running', paused_at=NULL,"
                                    " paused_seconds=paused_seconds+? WHERE id=?", (paused, self.id))],
-                     [db.event(self._r(), "run_resumed", now, seconds=round(paused, 1))])
+                     [db.event(self.run, "run_resumed", now, seconds=round(paused, 1))])
         self.run = db.run_row(self.store, self.id)
-
-    def _r(self) -> dict:
-        return {**self.run, "organizer": self.run["organizer"]}
 
     # -- injects -------------------------------------------------------------------------------
     def _agency_of(self, inj) -> str:
@@ -252,7 +252,7 @@ class Runner:
             due = parse_ts(sent) + self.real(parse_duration(e.within))
             stmts.append(("UPDATE exercise_expectations SET due_at=? WHERE run_id=? AND number=? AND exp_id=?"
                           " AND state='pending'", (iso(due), self.id, inj.number, e.id)))
-        ev = db.event(self._r(), "inject_sent", sent, agency=self._agency_of(inj), host=self._host_ip(inj.host),
+        ev = db.event(self.run, "inject_sent", sent, agency=self._agency_of(inj), host=self._host_ip(inj.host),
                       message=f"inject #{inj.number} sent ({inj.method}): {inj.synopsis}",
                       inject=inj.number, method=inj.method, synopsis=inj.synopsis, objective=inj.objective,
                       late_seconds=round(max(0.0, late), 1), technical=inj.technical.type if inj.technical else None)
@@ -267,9 +267,6 @@ class Runner:
         problems = scope_check(rng, kind, params, self.setup.approved)
         if problems:
             raise ScopeError("; ".join(problems))
-        facts = json.loads(row.get("facts") or "{}")
-        if row["state"] == "sending" and row.get("attempts", 0) > 1 and facts and kind.applied(rng, params, facts):
-            return facts, {"resumed": "its effect was already present; not sent again"}
         facts = kind.apply(rng, params)
         return facts, {"applied": kind.describe(params)}
 
@@ -281,7 +278,7 @@ class Runner:
                   (state, error[:4000], self.id, inj.number)),
                  ("UPDATE exercise_expectations SET state='not_applicable' WHERE run_id=? AND number=? AND"
                   " state='pending'", (self.id, inj.number))]
-        db.write(self.store, stmts, [db.event(self._r(), f"inject_{state}", now, severity="high",
+        db.write(self.store, stmts, [db.event(self.run, f"inject_{state}", now, severity="high",
                                               agency=self._agency_of(inj), inject=inj.number, detail=error[:1000])])
         self._lapse(f"inject-{inj.number}", f"inject #{inj.number} {state}: {error}")
 
@@ -298,7 +295,7 @@ class Runner:
         detail = "; ".join(problems) or "verified: the range is as described again"
         db.write(self.store, [("UPDATE exercise_injects SET cleanup=?, cleaned_at=?, detail=? WHERE run_id=? AND"
                                " number=?", (state, iso(now), detail[:4000], self.id, inj.number))],
-                 [db.event(self._r(), f"cleanup_{state}", now, agency=self._agency_of(inj),
+                 [db.event(self.run, f"cleanup_{state}", now, agency=self._agency_of(inj),
                            message=f"inject #{inj.number}: cleanup {state}: {detail}"[:4000],
                            severity="critical" if problems else "info", inject=inj.number, detail=detail[:1000])])
         if problems:
@@ -348,7 +345,7 @@ class Runner:
         secs = expect.seconds_between(irow["sent_at"], at)
         db.write(self.store, [("UPDATE exercise_expectations SET state='met', met_at=?, evidence=? WHERE run_id=?"
                                " AND number=? AND exp_id=?", (at, json.dumps(evidence), self.id, inj.number, exp.id))],
-                 [db.event(self._r(), "expectation_met", at, agency=self._agency_of(inj), host=self._host_ip(inj.host),
+                 [db.event(self.run, "expectation_met", at, agency=self._agency_of(inj), host=self._host_ip(inj.host),
                            message=f"inject #{inj.number}: {exp.id} met after {secs:g} s"
                                    f" ({secs * self.run['speed']:g} scenario s): {exp.description}",
                            inject=inj.number, expectation=exp.id, kind=exp.kind, seconds=secs,
@@ -357,7 +354,7 @@ class Runner:
     def _missed(self, inj, exp, irow: dict, r: dict) -> None:
         db.write(self.store, [("UPDATE exercise_expectations SET state='missed' WHERE run_id=? AND number=? AND"
                                " exp_id=? AND state='pending'", (self.id, inj.number, exp.id))],
-                 [db.event(self._r(), "expectation_missed", r["due_at"], agency=self._agency_of(inj),
+                 [db.event(self.run, "expectation_missed", r["due_at"], agency=self._agency_of(inj),
                            severity=exp.severity, host=self._host_ip(inj.host), inject=inj.number,
                            message=f"inject #{inj.number}: {exp.id} missed: {exp.description}",
                            expectation=exp.id, kind=exp.kind, description=exp.description)])
@@ -372,7 +369,7 @@ class Runner:
         now = self.now()
         db.write(self.store, [("INSERT OR IGNORE INTO exercise_lapses (run_id, key, at, message, notified)"
                                " VALUES (?,?,?,?,?)", (self.id, key, iso(now), message, json.dumps(reached)))],
-                 [db.event(self._r(), "lapse", now, severity="critical", message=f"drill {self.id}: {message}"[:4000],
+                 [db.event(self.run, "lapse", now, severity="critical", message=f"drill {self.id}: {message}"[:4000],
                            lapse=key, notified=reached)])
 
     # -- the end -------------------------------------------------------------------------------
@@ -388,7 +385,7 @@ class Runner:
                        " state='pending'", (self.id,))]
         stmts.append(("UPDATE exercise_runs SET state=?, ended_at=?, error=? WHERE id=?",
                       (state, iso(now), f"cleanups not verified: {bad}" if bad else None, self.id)))
-        db.write(self.store, stmts, [db.event(self._r(), what, now, uncleaned=bad or None)])
+        db.write(self.store, stmts, [db.event(self.run, what, now, uncleaned=bad or None)])
         if state == "completed" and self.setup.on_complete:
             self.setup.on_complete(self.store, self.id)
         return state
