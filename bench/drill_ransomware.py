@@ -35,7 +35,7 @@ def cli(cwd: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedPro
 
 
 def one_run(cwd: Path, speed: float) -> dict:
-    from config.sched_spec import parse_spec
+    from citysec.scheduler.spec import parse_spec
     from exercises.validate import load_scenario, resolve
     from findings.store import Store
     sc = load_scenario(resolve(SCENARIO)).scenario
@@ -79,9 +79,9 @@ def main() -> None:
         cwd = Path(tmp)
         cli(cwd, "range", "up")
         try:
-            from config.app import App
-            from config.cli.demo_support import enrol_range_hosts
-            from config.cli.range_cmd import current
+            from citysec.app import App
+            from citysec.cli.demo_support import enrol_range_hosts
+            from citysec.cli.range_cmd import current
             os.chdir(cwd)
             enrol_range_hosts(App(config_path=str(ROOT / "config/examples/haiphong.yaml")), current("var/range"))
             cli(cwd, "scan", "discover")   # the city knows its hosts before the drill (as the demo does)

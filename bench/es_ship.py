@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from elasticsearch import helpers
 
 from findings import elastic
-from findings.elastic_ship import Shipper, target
+from findings.elastic.ship import Shipper, target
 from findings.model import Finding
 from findings.store import Store
 from tests.es_server import EsServer

@@ -123,7 +123,7 @@ def load_es(url: str, namespace: str, docs, limit: int) -> float:
     from elasticsearch import Elasticsearch, helpers
 
     from findings import elastic
-    from findings.elastic_templates import stream_name
+    from findings.elastic.templates import stream_name
     es = Elasticsearch(url, request_timeout=600)
     elastic.setup(es, retention_days=800)
     actions = ({"_op_type": "create", "_index": stream_name(d["event"]["dataset"], namespace),
@@ -176,7 +176,7 @@ def main() -> None:
 def bench_es(args, docs, limit, period, orgs, fig_sql, tmp) -> dict:
     from elasticsearch import Elasticsearch
 
-    from findings.query_elastic import ElasticQuery
+    from findings.elastic.query import ElasticQuery
     server = None
     url = args.es_url
     kept = args.keep_data / "loaded.json" if args.keep_data else None

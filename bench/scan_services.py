@@ -18,8 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.chdir(ROOT)
 
-from config.cli.context import App
-from config.jobs import run_job
+from citysec.cli.context import App
+from citysec.jobs import run_job
 from tests.range_support import build_range
 
 FIX = os.path.join(ROOT, "tests", "fixtures", "scanners")

@@ -45,8 +45,8 @@ def fill_history(store, n: int) -> None:
 
 def bench_decisions(folder: Path) -> list[dict]:
     from config.loader import load_config
-    from config.sched_jobs import build_plan
-    from config.scheduler import Scheduler
+    from citysec.scheduler.plan import build_plan
+    from citysec.scheduler.loop import Scheduler
     from findings import Store
 
     cfg = load_config(str(city(folder)))
@@ -76,10 +76,10 @@ def _more(store, start: int, end: int) -> None:
 
 
 def bench_launch(folder: Path, repeats: int = 8) -> dict:
-    from config.app import App
-    from config.jobs import run_job
-    from config.sched_exec import ChildSpec, StopControl, run_child
-    from config.sched_jobs import register_jobs
+    from citysec.app import App
+    from citysec.jobs import run_job
+    from citysec.scheduler.exec import ChildSpec, StopControl, run_child
+    from citysec.scheduler.plan import register_jobs
 
     register_jobs(JOBS, SCHEDULES)
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")])
@@ -100,7 +100,7 @@ def bench_launch(folder: Path, repeats: int = 8) -> dict:
 
 def bench_help(repeats: int = 8) -> dict:
     """`citysec --help` in a fresh interpreter (what every command pays before it starts working)."""
-    argv = [sys.executable, "-c", "import sys; from config.cli import main; sys.argv[0] = 'citysec'; main()", "--help"]
+    argv = [sys.executable, "-c", "import sys; from citysec.cli import main; sys.argv[0] = 'citysec'; main()", "--help"]
     times = []
     for _ in range(repeats):
         t = time.perf_counter()

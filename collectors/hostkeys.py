@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import paramiko
 
-from findings.netns import connect_in_netns
+from findings.support.netns import connect_in_netns
 
 
 def host_id(ip: str, port: int) -> str:

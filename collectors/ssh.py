@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import paramiko
 
-from findings.netns import connect_in_netns
+from findings.support.netns import connect_in_netns
 
 from .hostkeys import KnownHosts, host_id
 

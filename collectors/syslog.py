@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 
 from findings.model import utcnow
-from findings.netns import run_in_netns
+from findings.support.netns import run_in_netns
 
 from . import detections, logparse
 from .logevents import alert_finding, event_finding

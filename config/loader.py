@@ -14,8 +14,8 @@ from pydantic import BaseModel, ValidationError
 
 from findings.errors import ConfigError
 
-from .schema import City
-from .yamlpos import Positions, dotted, load_with_positions, where
+from config.schema import City
+from findings.support.yamlpos import Positions, dotted, load_with_positions, where
 
 DEFAULT_CONFIG = "config/examples/haiphong.yaml"
 
@@ -135,8 +135,8 @@ def _line_order(problem: str) -> tuple:
 def load_config(path: str | None = None, *, check_files: bool = True) -> LoadedConfig:
     """Parse, validate and cross-check. Raises ConfigError listing every problem found, each
     naming file, YAML path and line, in file and line order."""
-    from .profiles import load_profile
-    from .validate import cross_check, find_secrets  # late: validate needs LoadedConfig
+    from config.profiles import load_profile
+    from config.validate import cross_check, find_secrets  # late: validate needs LoadedConfig
 
     path = path or default_config_path()
     data, positions = load_with_positions(path)

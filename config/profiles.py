@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from findings.errors import ConfigError
 
-from .yamlpos import load_one
+from findings.support.yamlpos import load_one
 
 PROFILES = ("nd85", "nd331")
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
@@ -176,7 +176,7 @@ def profile_file(name: str) -> str:
 
 @lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> Profile:
-    from .loader import format_pydantic  # late: the loader imports this module
+    from config.loader import format_pydantic  # late: the loader imports this module
 
     data, positions = load_one(path)
     try:

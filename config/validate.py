@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .schema import SECRET_KEY, City
+from config.schema import SECRET_KEY, City
 
 Bad = Callable[[tuple, str], None]
 

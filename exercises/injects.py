@@ -82,7 +82,7 @@ from exercises.range import net, services, state
 from exercises.range.spec import RANGE_BLOCK, SERVICES
 from exercises.range.state import EICAR
 from findings.errors import RuntimeFailure, UsageError
-from findings.netns import connect_in_netns
+from findings.support.netns import connect_in_netns
 
 REQUIRED = object()
 SLACK_H = 0.25  # tolerance on ages (hours): commands take time between "now" and the check

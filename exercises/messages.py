@@ -15,7 +15,7 @@ from email.message import EmailMessage
 
 from findings.errors import RuntimeFailure
 from findings.model import clean_text
-from findings.notify_send import smtp_send
+from findings.notify.send import smtp_send
 
 
 @dataclass(frozen=True)

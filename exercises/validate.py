@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from findings.errors import ConfigError
-from findings.yamlpos import Positions, load_one, problem
+from findings.support.yamlpos import Positions, load_one, problem
 from playbooks.loader import _pydantic_problems
 
 from .scenario import Scenario, parse_duration

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError
-from .model import SEVERITIES, Finding
+from findings.errors import ConfigError
+from findings.model import SEVERITIES, Finding
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9][a-z0-9_-]*)+$")   # area.name, stable forever
 DATASET = re.compile(r"^citysec\.[a-z0-9_]+$")                          # no '-': data stream names

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .model import iso, parse_ts
-from .triage import queue
+from findings.model import iso, parse_ts
+from findings.triage import queue
 
 ACTIVE = "status IN ('open','reopened')"
 IN_FORCE = "(SELECT fingerprint FROM triage WHERE until IS NULL OR until > ?)"

@@ -1,4 +1,4 @@
-"""The one exception tree of citysec. Only the command (config.cli) maps these to exit codes."""
+"""The one exception tree of citysec. Only the command (citysec.cli) maps these to exit codes."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The query interface reports read through: two primitives, two back ends, the same figures.
 
 Back ends: :class:`findings.query_sqlite.SqliteQuery` (the local store: SQL ``GROUP BY``) and
-:class:`findings.query_elastic.ElasticQuery` (the city-wide cluster: terms and top_hits
+:class:`findings.elastic.query.ElasticQuery` (the city-wide cluster: terms and top_hits
 aggregations). Both aggregate in the store; callers get rows that are already grouped — one row
 per group or per finding, never one per stored observation.
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from .errors import UsageError
-from .model import iso
+from findings.errors import UsageError
+from findings.model import iso
 
 Source = Literal["history", "events"]
 SOURCES = ("history", "events")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .query import Query, Source, Where, check_source, doc_path, normalise, sort_rows
-from .store import Store
+from findings.query import Query, Source, Where, check_source, doc_path, normalise, sort_rows
+from findings.store import Store
 
 # logical field → column, per source (what is not a column is read from the JSON document)
 _COLUMNS: dict[str, dict[str, str]] = {

@@ -105,7 +105,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 
 -- Documents the server acknowledged, kept until a later ship finds them on the server (a server
--- that lost its last writes in a crash gets them again). Written by findings.elastic_journal.
+-- that lost its last writes in a crash gets them again). Written by findings.elastic.journal.
 CREATE TABLE IF NOT EXISTS outbox_sent (
     seq      INTEGER PRIMARY KEY,
     stream   TEXT NOT NULL,
@@ -148,7 +148,7 @@ BEGIN SELECT RAISE(ABORT, 'the triage log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS triage_log_no_delete BEFORE DELETE ON triage_log
 BEGIN SELECT RAISE(ABORT, 'the triage log is append-only'); END;
 
--- Changes to notify (findings.notify): one row per change, its id derived from the change, so a
+-- Changes to notify (findings.notify.digest_queue): one row per change, its id derived from the change, so a
 -- change is queued once; `cycle` is the digest cycle that took it (NULL: waiting).
 CREATE TABLE IF NOT EXISTS notify_queue (
     id          TEXT PRIMARY KEY,

@@ -21,9 +21,9 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from . import triage
-from .errors import StoreError
-from .model import Finding, iso, to_document, utcnow
+from findings import triage
+from findings.errors import StoreError
+from findings.model import Finding, iso, to_document, utcnow
 
 SCHEMA_VERSION = 2
 # Migrations from version N to N+1, applied in order to an existing store; a new store is made

@@ -24,10 +24,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from .chain import GENESIS, link_hash
-from .chain import verify as verify_chain
-from .errors import UsageError
-from .model import SEVERITIES, from_document, iso, parse_ts
+from findings.chain import GENESIS, link_hash
+from findings.chain import verify as verify_chain
+from findings.errors import UsageError
+from findings.model import SEVERITIES, from_document, iso, parse_ts
 
 KINDS = ("false_positive", "accepted")
 RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -77,7 +77,7 @@ def _append(c: sqlite3.Connection, now: datetime, actor: str, action: str, row: 
 
 
 def _ship(c: sqlite3.Connection, now: datetime, actor: str, action: str, row: dict, data: dict) -> None:
-    from .model import to_document
+    from findings.model import to_document
     f = from_document(json.loads(row["doc"])).with_(
         kind="event", verdict=None, dataset="citysec.triage", timestamp=now, run_id=None, user_name=actor,
         category=("configuration",), type=("change",), details=data | {"action": action},

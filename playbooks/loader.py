@@ -14,7 +14,7 @@ from findings.errors import ConfigError
 
 from .actions import ACTIONS
 from .schema import PHASE_MODELS, REF, Playbook
-from findings.yamlpos import Positions, dotted, load_one, problem, where
+from findings.support.yamlpos import Positions, dotted, load_one, problem, where
 
 
 @dataclass(frozen=True)

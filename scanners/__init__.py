@@ -2,7 +2,7 @@
 
 Gathering (``discovery.sweep``, ``nmaprun.run_nmap``) is apart from judging (``discovery.judge``,
 ``policy.judge``, ``services.judge_run``): the judges are pure functions of the gathered state.
-Everything takes plain values (``targets``); the city config is turned into them in config/jobs/scan.py.
+Everything takes plain values (``targets``); the city config is turned into them in citysec/jobs/scan.py.
 See docs/scanners.md.
 """
 

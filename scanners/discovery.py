@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from findings.checks import Check
 from findings.errors import RuntimeFailure
 from findings.model import Finding
-from findings.netns import run_in_netns
+from findings.support.netns import run_in_netns
 
 from . import rawprobe
 from .targets import AgencyTargets

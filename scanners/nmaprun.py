@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from findings.errors import MissingTool
-from findings.netns import netns_argv
+from findings.support.netns import netns_argv
 
 from .nmapxml import NmapResult, NmapXmlReader
 

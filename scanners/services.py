@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from findings.model import Finding
-from findings.netns import connect_in_netns
+from findings.support.netns import connect_in_netns
 
 from .catalogue import ExposureCatalogue
 from .nmaprun import NmapPlan, NmapRun, run_nmap

@@ -11,7 +11,7 @@ from dataclasses import replace
 import paramiko
 
 from findings.errors import RuntimeFailure, UsageError
-from findings.netns import connect_in_netns
+from findings.support.netns import connect_in_netns
 
 from . import services, state
 from .spec import AntivirusSpec, BackupSpec, ServiceSpec, SERVICES

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from findings.errors import RuntimeFailure, UsageError
-from findings.netns import netns_argv
+from findings.support.netns import netns_argv
 
 from . import hosts as hostmod
 from . import net, services, state

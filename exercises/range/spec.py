@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from findings.yamlpos import Positions, dotted, load_one, where
+from findings.support.yamlpos import Positions, dotted, load_one, where
 from findings.errors import ConfigError
 
 RANGE_BLOCK = ipaddress.ip_network("198.18.0.0/15")

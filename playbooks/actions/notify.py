@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from email.message import EmailMessage
 
-from findings.notify_send import SendError, smtp_send
+from findings.notify.send import SendError, smtp_send
 
 from .base import Action, ActionContext, ActionError, ParamError
 

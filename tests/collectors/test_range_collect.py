@@ -108,8 +108,8 @@ def test_log_rotated_mid_collection_loses_and_repeats_no_line(co, monkeypatch):
     co.citysec("collect", "logs", "--agency", "a1")
     # and once more, rotating between the stat and the read of one collection
     co.rng.append_log(host, log, sent[20:25])
-    from config.cli.context import App
-    from config.jobs import run_job
+    from citysec.cli.context import App
+    from citysec.jobs import run_job
     real_plan = cursor.plan
 
     def plan_then_rotate(old, current, siblings, cap):

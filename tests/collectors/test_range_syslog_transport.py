@@ -122,7 +122,7 @@ def test_bad_output_gives_error_results_and_other_hosts_are_still_collected(co, 
 
 def test_enrolment_fetches_a_key_through_the_jump_host(co, known):
     from collectors.hostkeys import fetch_host_key
-    from config.cli.collect_hosts import _fetch
+    from citysec.cli.collect_hosts import _fetch
     t = _target(co, "a1-pc2", jump=_target(co, "a2-pc1"))
     via_jump = _fetch(t, known)
     direct = fetch_host_key(t.ip, netns=co.rng.sensor_netns)

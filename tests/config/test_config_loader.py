@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from config.loader import format_pydantic, load_config, yaml_loc
-from config.yamlpos import load_with_positions
+from findings.support.yamlpos import load_with_positions
 from findings.errors import ConfigError
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "config")

@@ -14,8 +14,8 @@ from email import policy
 
 import pytest
 
-from config.cli.context import App
-from config.jobs import run_job
+from citysec.cli.context import App
+from citysec.jobs import run_job
 from findings import Finding, Store
 from tests.config.triage_support import CITY, Clock, Hooks, Syslog, free_port, serve_http, serve_smtp
 from tests.playbooks.pb_helpers import SmtpSink

@@ -9,9 +9,9 @@ import pytest
 from elasticsearch import ApiError
 
 from findings import Finding, to_document
-from findings.elastic import ElasticUnreachable, Retrier, backoff, redact
-from findings.elastic_ship import action_line, classify, state_version
-from findings.elastic_templates import mappings, stream_name
+from findings.elastic.client import ElasticUnreachable, Retrier, backoff, redact
+from findings.elastic.ship import action_line, classify, state_version
+from findings.elastic.templates import mappings, stream_name
 from findings.errors import RuntimeFailure
 
 

@@ -34,7 +34,7 @@ from drill_helpers import (
 )
 
 from exercises.range.state import EICAR
-from findings.netns import connect_in_netns
+from findings.support.netns import connect_in_netns
 from tests.playbooks.pb_helpers import SmtpSink, serve_smtp
 
 pytestmark = pytest.mark.range
@@ -81,8 +81,8 @@ def city(tmp_path_factory):
     try:
         up = citysec(cwd, cfg, "range", "up")
         assert up.returncode == 0, up.stderr
-        from config.app import App
-        from config.cli.demo_support import enrol_range_hosts
+        from citysec.app import App
+        from citysec.cli.demo_support import enrol_range_hosts
         c = City(cwd, cfg, smtp, hooks)
         os.chdir(cwd)   # the example config's var/ paths are the working folder's
         try:

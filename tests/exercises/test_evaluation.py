@@ -319,8 +319,8 @@ def test_both_back_ends_count_the_latest_rating(tmp_path, clock, es_server):
     from elasticsearch import Elasticsearch
 
     from findings import Finding
-    from findings.elastic_ship import Shipper
-    from findings.query_elastic import ElasticQuery
+    from findings.elastic.ship import Shipper
+    from findings.elastic.query import ElasticQuery
     store = Store(tmp_path / "es.db", clock=clock)
     make_run(store, "eval-2026-a")
     ev.rate(store, "eval-2026-a", "respond", "U", evaluator="Lan", note="u")

@@ -18,7 +18,7 @@ from exercises.injects import KINDS, scope_check
 from exercises.range import net
 from exercises.range.state import EICAR
 from findings.errors import UsageError
-from findings.netns import connect_in_netns
+from findings.support.netns import connect_in_netns
 from tests.range_support import build_range
 
 pytestmark = pytest.mark.range

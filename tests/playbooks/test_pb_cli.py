@@ -13,7 +13,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 def citysec(*args, cfg=None, env=None):
     e = {**os.environ, "CITYSEC_USER": "tester", **(env or {})}
-    argv = [sys.executable, "-c", "from config.cli import main; main()"]
+    argv = [sys.executable, "-c", "from citysec.cli import main; main()"]
     argv += (["--config", cfg] if cfg else []) + list(args)
     return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=e, timeout=120)
 

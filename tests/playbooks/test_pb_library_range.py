@@ -27,11 +27,11 @@ from dataclasses import dataclass, field, replace
 import pytest
 from pb_helpers import SmtpSink, serve_smtp
 
-from config.app import App
-from config.jobs import run_job
-from config.jobs.cases import context_of, wiring, zone_of
+from citysec.app import App
+from citysec.jobs import run_job
+from citysec.jobs.cases import context_of, wiring, zone_of
 from exercises.range.state import EICAR
-from findings.netns import connect_in_netns
+from findings.support.netns import connect_in_netns
 from playbooks import CaseEngine, load_library
 from playbooks import operations as op
 from playbooks.triggers import evaluate
@@ -115,7 +115,7 @@ def lab(tmp_path_factory):
             counts = {job: run_job(app, job, **kw)[1] for job, kw in (
                 ("antivirus", {}), ("backup", {}), ("logs", {}), ("discovery", {"agency": "pl-a"}),
                 ("services", {"agency": "pl-a"}))}
-            # the command's wiring (config/jobs/cases.py: each host's restic repository comes from its
+            # the command's wiring (citysec/jobs/cases.py: each host's restic repository comes from its
             # system's backup policy), plus a local SMTP relay, which the city config does not name
             w = replace(wiring(app), smtp={"host": "127.0.0.1", "port": smtp.server_address[1],
                                            "sender": "soc@pl.example", "recipients": ["ir-team@pl.example"]})

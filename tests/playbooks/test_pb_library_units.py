@@ -137,7 +137,7 @@ def test_backup_steps_use_the_repository_of_the_hosts_system(tmp_path):
     a host without one gets a clear error naming the host, never another host's repository."""
     from pathlib import Path
 
-    from config.jobs.cases import host_backups
+    from citysec.jobs.cases import host_backups
     from config.loader import load_config
     from playbooks.actions.base import ParamError
     tmpl = Path(__file__).parent.parent / "fixtures" / "playbooks" / "library-city.yaml.tmpl"

@@ -17,7 +17,7 @@ from collectors.logevents import alert_finding
 from collectors.logparse import TimeParser, parse_lines
 from collectors.ssh import Target
 from findings import Store
-from findings.netns import connect_in_netns
+from findings.support.netns import connect_in_netns
 from playbooks import CaseEngine, Wiring, load_library
 from playbooks import operations as op
 from playbooks.actions import ACTIONS, ActionContext, ActionError

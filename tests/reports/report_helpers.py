@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import dataset
 from elasticsearch import Elasticsearch
 
-from findings.elastic_ship import Shipper
+from findings.elastic.ship import Shipper
 from findings.query_sqlite import SqliteQuery
 from reports.summary import Org
 

@@ -6,7 +6,7 @@ import pytest
 from report_helpers import ORGS, shipped
 
 from findings.query import Ask, Where
-from findings.query_elastic import ElasticQuery
+from findings.elastic.query import ElasticQuery
 from reports import compliance, ranking
 from reports.gather import gather, gather_many
 from reports.period import compliance_year, parse_period

@@ -8,10 +8,10 @@ import logging
 import pytest
 from report_helpers import ORGS, shipped
 
-from findings import query_elastic_split as split
+from findings.elastic import query_split as split
 from findings.errors import RuntimeFailure
 from findings.query import Ask, Where
-from findings.query_elastic import ElasticQuery
+from findings.elastic.query import ElasticQuery
 from reports.period import parse_period
 from reports.summary import period_figures
 from tests.es_server import es_server  # noqa: F401  (fixture)
@@ -128,7 +128,7 @@ def test_bucket_counting_and_merging():
 def test_the_limit_is_read_from_the_cluster(client, caplog):
     """A cluster that reports search.max_buckets is obeyed; noida-db reports none: the default,
     with a warning."""
-    from findings.query_elastic import MAX_BUCKETS, cluster_max_buckets
+    from findings.elastic.query import MAX_BUCKETS, cluster_max_buckets
 
     class Settings:
         def __init__(self, answer):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import dataset
 
-from config.cli.context import App
-from config.jobs.reports import plan, reports
+from citysec.cli.context import App
+from citysec.jobs.reports import plan, reports
 from config.profiles import load_profile
 
 HERE = Path(__file__).parent

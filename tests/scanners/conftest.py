@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from config.jobs.scan import agency_targets, load_exposure, scan_policy
+from citysec.jobs.scan import agency_targets, load_exposure, scan_policy
 from config.loader import load_config
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "scanners")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.jobs.scan import load_exposure
+from citysec.jobs.scan import load_exposure
 from config.loader import load_config
 from findings.errors import ConfigError
 

@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from config.cli.context import App
-from config.jobs import run_job
+from citysec.cli.context import App
+from citysec.jobs import run_job
 from tests.range_support import build_range
 
 pytestmark = pytest.mark.range

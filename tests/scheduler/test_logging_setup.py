@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from config.logging_setup import setup_logging
+from citysec.logging_setup import setup_logging
 
 
 @pytest.fixture(autouse=True)

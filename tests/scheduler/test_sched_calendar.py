@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.profiles import profile_file
-from config.sched_calendar import deadlines, draft_triggers, load_calendar, reminders
+from citysec.scheduler.calendar import deadlines, draft_triggers, load_calendar, reminders
 from findings.errors import ConfigError
 
 HP = timezone(timedelta(hours=7))

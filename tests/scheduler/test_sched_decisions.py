@@ -9,11 +9,11 @@ import pytest
 from sched_helpers import write_city
 
 from config.loader import load_config
-from config.sched_calendar import CalendarEntry
-from config.sched_exec import JobLock
-from config.sched_jobs import PlannedJob
-from config.sched_spec import parse_spec
-from config.scheduler import Scheduler
+from citysec.scheduler.calendar import CalendarEntry
+from citysec.scheduler.exec import JobLock
+from citysec.scheduler.plan import PlannedJob
+from citysec.scheduler.spec import parse_spec
+from citysec.scheduler.loop import Scheduler
 from findings import Store
 
 HP = timezone(timedelta(hours=7))
@@ -220,6 +220,6 @@ def test_run_once_marks_runs_of_dead_processes_interrupted(tmp_path, clock, once
 
 
 def test_the_local_zone_comes_from_tz(monkeypatch):
-    from config.scheduler import local_tz
+    from citysec.scheduler.loop import local_tz
     monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
     assert datetime(2026, 12, 1, tzinfo=local_tz()).utcoffset() == timedelta(hours=7)

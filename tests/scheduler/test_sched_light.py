@@ -14,7 +14,7 @@ HEAVY = ("paramiko", "scapy", "jinja2", "nmap", "elasticsearch", "exercises", "p
 
 CHILD = """
 import json, os, sys
-from config.sched_child import main
+from citysec.scheduler.child import main
 rc = main(sys.argv[1:] + ["--parent", str(os.getppid())])
 print(json.dumps({"rc": rc, "modules": sorted(m for m in sys.modules if "." not in m or m.startswith("config."))}))
 """
@@ -33,14 +33,14 @@ def test_job_process_does_not_load_the_command(tmp_path: Path) -> None:
                "--log-file", str(tmp_path / "log.json"), env=cli_env(tmp_path))
     assert out["rc"] == 0
     loaded = set(out["modules"])
-    assert "config.app" in loaded and "config.jobs" in loaded
-    assert not {m for m in loaded if m.startswith("config.cli")}
+    assert "citysec.app" in loaded and "citysec.jobs" in loaded
+    assert not {m for m in loaded if m.startswith("citysec.cli")}
     assert "click" not in loaded
     assert not loaded & set(HEAVY)
 
 
 def test_help_loads_no_area_library(tmp_path: Path) -> None:
-    code = ("import json, sys\nfrom click.testing import CliRunner\nfrom config.cli import cli\n"
+    code = ("import json, sys\nfrom click.testing import CliRunner\nfrom citysec.cli import cli\n"
             "r = CliRunner().invoke(cli, ['--help'])\nassert r.exit_code == 0 and 'report' in r.output, r.output\n"
             "print(json.dumps({'modules': sorted(m for m in sys.modules if '.' not in m)}))")
     out = _run(code, env=cli_env(tmp_path))
@@ -48,12 +48,12 @@ def test_help_loads_no_area_library(tmp_path: Path) -> None:
 
 
 def test_report_formats_match_the_renderer() -> None:
-    from config.cli.report import FORMATS
+    from citysec.cli.report import FORMATS
     from reports.render import FORMATS as RENDERED
     assert FORMATS == RENDERED
 
 
 def test_context_still_exports_app() -> None:
-    from config.app import App
-    from config.cli.context import App as ContextApp
+    from citysec.app import App
+    from citysec.cli.context import App as ContextApp
     assert ContextApp is App

@@ -8,9 +8,9 @@ import subprocess
 import pytest
 from sched_helpers import ROOT, cli_env, line_of, write_city
 
-from config.jobs import JOBS
+from citysec.jobs import JOBS
 from config.loader import load_config
-from config.sched_jobs import build_plan, register_jobs
+from citysec.scheduler.plan import build_plan, register_jobs
 from findings.errors import ConfigError, UsageError
 
 BAD = """
@@ -48,7 +48,7 @@ def test_only_names_a_known_job(tmp_path):
 def test_a_job_module_cannot_replace_a_built_in_job():
     with pytest.raises(UsageError, match="'ship' is a built-in job"):
         register_jobs({"ship": "os:getcwd"})
-    assert JOBS["ship"] == "config.jobs.ship:ship"
+    assert JOBS["ship"] == "citysec.jobs.ship:ship"
 
 
 

@@ -8,7 +8,7 @@ import pytest
 from sched_helpers import write_city
 
 from config.loader import load_config
-from config.sched_scope import (
+from citysec.scheduler.scope import (
     agencies_for_sensor,
     check_sensor,
     hosts_for_sensor,

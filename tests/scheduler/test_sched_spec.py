@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from config.sched_spec import SpecError, is_due, next_after, next_due, parse_spec
+from citysec.scheduler.spec import SpecError, is_due, next_after, next_due, parse_spec
 
 HP = timezone(timedelta(hours=7))  # Hải Phòng local time
 

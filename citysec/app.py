@@ -1,0 +1,56 @@
+"""The application state every command and job needs: config, store, sensor — built lazily.
+
+Light on purpose: a scheduled job's own process (:mod:`citysec.scheduler.child`) imports this, not the
+`citysec` command (click and every command's libraries). :mod:`citysec.cli.context` re-exports it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from findings.errors import UsageError
+
+if TYPE_CHECKING:
+    from findings import Store
+
+    from config.loader import LoadedConfig
+
+
+@dataclass
+class App:
+    config_path: str | None = None
+    sensor_override: str | None = None
+    _config: LoadedConfig | None = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> LoadedConfig:
+        if self._config is None:
+            from config.loader import load_config
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def city(self):
+        return self.config.city
+
+    @property
+    def sensor(self) -> str | None:
+        return self.sensor_override or os.environ.get("CITYSEC_SENSOR") or self.city.sensor
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from findings import Store
+            self._store = Store(self.config.resolve(self.city.store.path))
+        return self._store
+
+    def agency_ids(self, agency: str | None) -> list[str]:
+        ids = [a.id for a in self.city.agencies]
+        if agency is None:
+            return ids
+        if agency not in ids:
+            raise UsageError(f"unknown agency {agency!r}; known: {', '.join(ids)}")
+        return [agency]

@@ -1,0 +1,169 @@
+"""citysec config check, findings list|show, status."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from findings.errors import UsageError
+from findings.model import SEVERITIES
+
+from citysec.cli.context import App, agency_option, emit, json_option, pass_app
+
+SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """'7d', '12h', '30m' or an ISO date/time."""
+    if not value:
+        return None
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if value[-1:] in units and value[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(**{units[value[-1]]: int(value[:-1])})
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--since {value!r}: give 7d, 12h, 30m or an ISO date") from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def config_summary(app: App) -> dict:
+    city = app.city
+    nets = [n for a in city.agencies for n in a.networks]
+    return {
+        "file": app.config.path, "city": city.name, "profile": city.profile,
+        "agencies": len(city.agencies),
+        "agencies_by_kind": dict(Counter(a.kind for a in city.agencies)),
+        "networks": len(nets),
+        "addresses_in_scope": sum(n.network.num_addresses for n in nets)
+        - sum(ipaddress.ip_network(e).num_addresses for n in nets for e in n.exclude),
+        "registered_hosts": sum(len(a.hosts) for a in city.agencies),
+        "systems_by_level": dict(sorted(Counter(str(s.level) for s in city.systems).items())),
+        "sensors": [s.id for s in city.sensors],
+    }
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("config")
+    def config_group() -> None:
+        """The city's configuration."""
+
+    @config_group.command("check")
+    @json_option
+    @pass_app
+    def config_check(app: App, as_json: bool) -> None:
+        """Validate the configuration: every error with file, YAML path and line (exit 2)."""
+        summary = config_summary(app)
+
+        def render(s: dict) -> None:
+            click.echo(f"{s['file']}: valid — {s['city']} (profile {s['profile']})")
+            click.echo(f"  agencies: {s['agencies']} ({', '.join(f'{k} {v}' for k, v in s['agencies_by_kind'].items())})")
+            click.echo(f"  networks: {s['networks']}, addresses in scope: {s['addresses_in_scope']}")
+            click.echo(f"  registered hosts: {s['registered_hosts']}")
+            click.echo("  systems by level: " + (", ".join(f"level {k}: {v}" for k, v in s["systems_by_level"].items()) or "none"))
+        emit(summary, as_json, render)
+
+    @config_group.command("schema")
+    @click.option("--out", default=None, help="Write the JSON Schema to this file.")
+    def config_schema(out: str | None) -> None:
+        """Print the JSON Schema of the configuration (for editors)."""
+        from config.schema import City
+        text = json.dumps(City.model_json_schema(), ensure_ascii=False, indent=2)
+        if out:
+            with open(out, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        else:
+            click.echo(text)
+
+    @cli.group("findings")
+    def findings_group() -> None:
+        """Read the findings store."""
+
+    @findings_group.command("list")
+    @agency_option
+    @click.option("--status", type=click.Choice(["open", "closed", "reopened", "active", "all"]), default="active",
+                  help="active = open or reopened (default).")
+    @click.option("--severity", type=click.Choice(SEVERITIES), default=None, help="At least this severity.")
+    @click.option("--since", default=None, help="Checked since: 7d, 12h or an ISO date.")
+    @click.option("--check", default=None, help="A check id or prefix (e.g. exposure).")
+    @click.option("--fail-on", type=click.Choice(SEVERITIES), default=None,
+                  help="Exit 1 when a listed finding is at or above this severity.")
+    @click.option("--triage", "triage_", type=click.Choice(["accepted", "false-positive", "none"]), default=None,
+                  help="Only accepted risks, false positives, or findings without a decision in force.")
+    @click.option("--overdue", is_flag=True, help="Only findings past their remediation deadline (profile).")
+    @json_option
+    @pass_app
+    def findings_list(app: App, agency, status, severity, since, check, fail_on, triage_, overdue, as_json) -> int:
+        """The current findings, most severe first."""
+        if agency:
+            app.agency_ids(agency)
+        statuses = {"active": ("open", "reopened"), "all": None}.get(status, status)
+        rows = app.store.current(agency=agency, status=statuses, since=parse_since(since), check=check)
+        if severity:
+            rows = [r for r in rows if SEV_RANK[r["severity"]] >= SEV_RANK[severity]]
+        rows.sort(key=lambda r: (-SEV_RANK[r["severity"]], r["agency"], r["check_id"], r["host"] or ""))
+        out = [{k: r[k] for k in ("fingerprint", "agency", "check_id", "host", "port", "verdict", "severity",
+                                  "status", "first_seen", "last_seen")}
+               | {"message": json.loads(r["doc"]).get("message", "")} for r in rows]
+        from citysec.cli.triage import triage_rows
+        out = triage_rows(app, out, triage_, overdue)
+
+        def render(items: list) -> None:
+            from rich.console import Console
+            from rich.table import Table
+            table = Table(title=f"{len(items)} findings")
+            for col in ("id", "agency", "check", "host", "port", "severity", "status", "triage", "message"):
+                table.add_column(col, overflow="fold")
+            for r in items:
+                table.add_row(r["fingerprint"][:12], r["agency"], r["check_id"], r["host"] or "",
+                              "" if r["port"] is None else str(r["port"]), r["severity"], r["status"] or "",
+                              r["triage"] or ("overdue" if r["overdue_since"] else ""), r["message"])
+            Console(highlight=False).print(table)
+        emit(out, as_json, render)
+        if fail_on and any(SEV_RANK[r["severity"]] >= SEV_RANK[fail_on] for r in out):
+            return 1
+        return 0
+
+    @findings_group.command("show")
+    @click.argument("finding_id")
+    @json_option
+    @pass_app
+    def findings_show(app: App, finding_id: str, as_json: bool) -> None:
+        """One finding (its id or a unique prefix) with its history."""
+        row = app.store.get(finding_id)
+        if row is None:
+            raise UsageError(f"no single finding with id {finding_id!r}")
+        row["doc"] = json.loads(row["doc"])
+        from findings.triage import active
+        row["triage"] = active(app.store).get(row["fingerprint"])
+
+        def render(r: dict) -> None:
+            d = r["doc"]
+            click.echo(f"{r['fingerprint']}  {r['check_id']}  [{r['severity']}]  {r['status']}")
+            click.echo(f"  {d.get('message', '')}")
+            click.echo(f"  agency {r['agency']}  host {r['host'] or '-'}  port {r['port'] or '-'}")
+            click.echo(f"  first seen {r['first_seen']}  last seen {r['last_seen']}")
+            rem = d.get("citysec", {}).get("remediation", {})
+            for lang in ("vi", "en"):
+                if rem.get(lang):
+                    click.echo(f"  remediation ({lang}): {rem[lang]}")
+            if d.get("citysec", {}).get("controls"):
+                click.echo(f"  controls: {', '.join(d['citysec']['controls'])}")
+            if t := r["triage"]:
+                click.echo(f"  triage: {t['kind']} by {t['by']} at {t['at']} until {t['until'] or '-'}: {t['reason']}")
+            for h in r["history"]:
+                click.echo(f"    {h['ts']}  {h['verdict']:<10} {h['status'] or ''}  run {h['run_id'] or '-'}")
+        emit(row, as_json, render)
+
+    @cli.command("status")
+    @json_option
+    @pass_app
+    def status(app: App, as_json: bool) -> None:
+        """Outbox depth, dead letters, last (and next) run of each job, Elasticsearch reachable."""
+        from citysec.cli import status_parts
+        data = status_parts.collect(app)
+        emit(data, as_json, status_parts.render)

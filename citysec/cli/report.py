@@ -1,0 +1,129 @@
+"""citysec commands: report periodic | ranking | member | compliance.
+
+The reports package takes plain values; this module turns the city's configuration into them
+(agencies, systems with their hosts' addresses, weights, the profile's control mapping) and picks
+the back end: the local store (default) or Elasticsearch (``--source es``, the city-wide view).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from citysec.cli.context import App, pass_app
+
+# reports.render.FORMATS, spelled out so that `citysec --help` need not import jinja2 (a test checks they agree)
+FORMATS = ("html", "pdf", "md", "csv", "json")
+EXT = {"html": "html", "pdf": "pdf", "md": "md", "csv": "csv", "json": "json"}
+
+
+def deliver(doc, fmt_: str, out: str | None, app: App, name: str) -> None:
+    from reports import render
+    path = Path(out) if out else None
+    if path is None and fmt_ == "pdf":
+        path = Path(app.config.resolve(app.city.reports.out_dir)) / f"{name}.pdf"
+    text = render.write(doc, fmt_, path)
+    if text is not None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"wrote {path}", err=True)
+
+
+def common(fn):
+    for opt in (
+        click.option("--format", "fmt_", type=click.Choice(FORMATS), default="html", show_default=True),
+        click.option("--lang", default=None, help="vi (default) or en."),
+        click.option("--out", default=None, help="Output file (default: standard output; PDF: reports.out_dir)."),
+        click.option("--source", type=click.Choice(["sqlite", "es"]), default="sqlite", show_default=True,
+                     help="The local store or the Elasticsearch cluster (city-wide view)."),
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("report")
+    def report_group() -> None:
+        """Periodic reports, the readiness ranking, the network-member and compliance reports."""
+
+    # the reports package is imported when a report command runs, not on every command's start
+
+    @report_group.command("periodic")
+    @click.option("--period", required=True, help="2026-H1, 2026-H2 or 2026.")
+    @click.option("--agency", default=None, help="Only this agency (its id).")
+    @common
+    @pass_app
+    def periodic_cmd(app: App, period: str, agency: str | None, fmt_: str, lang: str | None, out: str | None,
+                     source: str) -> None:
+        """The 6-monthly or annual report, for the city or one agency."""
+        from findings.model import utcnow
+        from reports import periodic
+        from reports.i18n import check_lang
+        from reports.period import parse_period
+        from reports.summary import period_figures
+
+        from citysec.report_inputs import add_triage, open_query, orgs_of
+        lang, p = check_lang(lang or app.city.reports.lang), parse_period(period)
+        app.agency_ids(agency)
+        q = open_query(app, source)
+        figs = add_triage(app, period_figures(q, p, orgs_of(app), agency=agency), p)
+        doc = periodic.build(figs, p, orgs_of(app), lang, agency=agency, source=q.name, generated=utcnow())
+        deliver(doc, fmt_, out, app, f"periodic-{p.label}" + (f"-{agency}" if agency else ""))
+
+    @report_group.command("ranking")
+    @click.option("--period", required=True, help="2026-H1, 2026-H2 or 2026.")
+    @click.option("--trend", default=3, show_default=True, type=click.IntRange(1, 10), help="Periods shown.")
+    @common
+    @pass_app
+    def ranking_cmd(app: App, period: str, trend: int, fmt_: str, lang: str | None, out: str | None,
+                    source: str) -> None:
+        """The readiness ranking of agencies, each score with its parts and its trend."""
+        from reports import ranking
+        from reports.i18n import check_lang
+        from reports.period import parse_period
+        from reports.summary import period_figures
+
+        from citysec.report_inputs import add_triage, meta, open_query, orgs_of
+        lang, p = check_lang(lang or app.city.reports.lang), parse_period(period)
+        q, orgs = open_query(app, source), orgs_of(app)
+        per = [(pp.label, add_triage(app, period_figures(q, pp, orgs, compare=False), pp)["agencies"])
+               for pp in p.history(trend)]
+        result = ranking.rank(per, app.city.reports.weights)
+        doc = ranking.build(result, {o.id: o.label(lang) for o in orgs}, lang, meta(app, p, lang, q.name))
+        deliver(doc, fmt_, out, app, f"ranking-{p.label}")
+
+    @report_group.command("member")
+    @click.option("--period", required=True, help="2026-H1, 2026-H2 or 2026.")
+    @common
+    @pass_app
+    def member_cmd(app: App, period: str, fmt_: str, lang: str | None, out: str | None, source: str) -> None:
+        """The network-member report (Form 05 of Circular 20/2017)."""
+        from reports import member
+        from reports.i18n import check_lang
+        from reports.period import parse_period
+        from reports.summary import period_figures
+
+        from citysec.report_inputs import meta, open_query, orgs_of
+        lang, p = check_lang(lang or app.city.reports.lang), parse_period(period)
+        q = open_query(app, source)
+        figs = period_figures(q, p, orgs_of(app), compare=False)
+        deliver(member.build(figs, p, lang, meta(app, p, lang, q.name)), fmt_, out, app, f"member-{p.label}")
+
+    @report_group.command("compliance")
+    @click.option("--year", required=True, type=int, help="The compliance year (15/12 before to 14/12).")
+    @common
+    @pass_app
+    def compliance_cmd(app: App, year: int, fmt_: str, lang: str | None, out: str | None, source: str) -> None:
+        """The annual level-compliance report of each information system."""
+        from reports import compliance
+        from reports.gather import gather
+        from reports.i18n import check_lang
+        from reports.period import compliance_year
+
+        from citysec.report_inputs import criteria_of, meta, open_query, systems_of
+        lang, p = check_lang(lang or app.city.reports.lang), compliance_year(year)
+        q = open_query(app, source)
+        state = gather(q, p).state
+        fig = compliance.figures(systems_of(app), state, p, criteria_of(app))
+        deliver(compliance.build(fig, lang, meta(app, p, lang, q.name)), fmt_, out, app, f"compliance-{year}")

@@ -1,0 +1,54 @@
+"""Job `triage`: end the triage decisions whose date passed, queue overdue findings, write this
+cycle's digests and deliver every digest still waiting (also those an SMTP outage held back).
+
+The wiring of :mod:`findings.triage`, :mod:`findings.deadlines` and :mod:`findings.notify.digest_queue` to the
+city's configuration: the profile's remediation deadlines and the notify section's channels.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from findings import notify, triage
+from findings.deadlines import Deadlines, queue_overdue
+from findings.errors import ConfigError
+
+from config.profiles import load_profile
+
+
+def deadlines_of(app) -> Deadlines:
+    r = load_profile(app.city.profile).remediation
+    known = {a.id for a in app.city.agencies}
+    unknown = sorted(set(r.agencies) - known)
+    if unknown:
+        raise ConfigError(f"profile {app.city.profile}: remediation.agencies: unknown agency "
+                          f"{', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return Deadlines(dict(r.days), {a: dict(d) for a, d in r.agencies.items()})
+
+
+def channels_of(app) -> notify.Channels:
+    n = app.city.notify
+    d = n.digests
+    missing = [w for w in d.webhooks if w not in n.webhooks]
+    if missing:
+        raise ConfigError([f"{app.config.where('notify', 'digests', 'webhooks')}: webhook {w!r} is not in"
+                           f" notify.webhooks" for w in missing])
+    smtp = n.smtp.model_dump(include={"host", "port", "sender", "starttls"}) if n.smtp and d.email else None
+    contacts = {a.id: tuple(notify.Reader(c.email, c.lang) for c in a.contacts if c.email) for a in app.city.agencies}
+    city = tuple(notify.Reader(addr) for addr in (n.smtp.recipients if n.smtp else []))
+    return notify.Channels(
+        smtp=smtp, city=city, contacts=contacts, webhooks={w: n.webhooks[w] for w in d.webhooks},
+        syslog=tuple(f"{t.host}:{t.port}/{t.transport}" for t in d.syslog),
+        names={a.id: (a.name, a.name_en) for a in app.city.agencies}, min_severity=d.min_severity,
+        lang=d.lang, hostname=app.sensor or socket.gethostname())
+
+
+def triage_job(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
+    store = app.store
+    ch, dl = channels_of(app), deadlines_of(app)
+    expired = triage.expire(store)
+    overdue = queue_overdue(store, dl)
+    made = notify.digest(store, ch, run_id)
+    sent = notify.deliver(store, ch)
+    return {"expired": len(expired), "overdue": overdue, **made, **sent}
