@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
     from config.loader import LoadedConfig
 
+    from citysec.share import Share
+
 
 @dataclass
 class App:
@@ -24,6 +26,7 @@ class App:
     sensor_override: str | None = None
     _config: LoadedConfig | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
+    _share: Share | None = field(default=None, repr=False)
 
     @property
     def config(self) -> LoadedConfig:
@@ -38,7 +41,20 @@ class App:
 
     @property
     def sensor(self) -> str | None:
-        return self.sensor_override or os.environ.get("CITYSEC_SENSOR") or self.city.sensor
+        """The sensor id given (--sensor, CITYSEC_SENSOR, the config's `sensor`), checked; None if none is."""
+        sid = self.sensor_override or os.environ.get("CITYSEC_SENSOR") or self.city.sensor
+        if sid is not None:
+            from citysec.share import resolve_sensor
+            resolve_sensor(self.city, sid)     # an unknown id: UsageError naming the known ones
+        return sid
+
+    @property
+    def share(self) -> Share:
+        """What this instance's sensor owns (:mod:`citysec.share`): every job and scope guard asks this."""
+        if self._share is None:
+            from citysec.share import share_of
+            self._share = share_of(self.city, self.sensor)
+        return self._share
 
     @property
     def store(self) -> Store:

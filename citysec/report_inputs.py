@@ -18,8 +18,14 @@ from reports.summary import Org
 from citysec.app import App
 
 
-def orgs_of(app: App) -> list[Org]:
-    return [Org(a.id, a.name, a.name_en, a.kind) for a in app.city.agencies]
+def orgs_of(app: App, source: str = "es") -> list[Org]:
+    """The agencies a report covers. Elasticsearch is the city-wide view: every agency. The local
+    store holds what this sensor collected: its share's agencies (:mod:`citysec.share`); every
+    agency when several sensors are configured and none is chosen (a store merged by hand)."""
+    mine = None
+    if source == "sqlite" and (app.sensor is not None or len(app.city.sensors) <= 1):
+        mine = set(app.share.agencies)
+    return [Org(a.id, a.name, a.name_en, a.kind) for a in app.city.agencies if mine is None or a.id in mine]
 
 
 def open_query(app: App, source: str) -> Query:

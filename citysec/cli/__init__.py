@@ -25,6 +25,8 @@ from citysec.cli.context import App
 def cli(ctx: click.Context, config_path: str | None, sensor: str | None) -> None:
     """citysec — security operations for the city's state agencies."""
     ctx.obj = App(config_path=config_path, sensor_override=sensor)
+    if sensor is not None:
+        _ = ctx.obj.sensor    # an unknown --sensor: exit 2 naming the config's sensors, before any work
 
 
 for _module in (core, es, range_cmd, scan, collect, run, playbook, exercise, report, demo, triage):

@@ -83,11 +83,11 @@ def register(cli: click.Group) -> None:
         from collectors.catalogue import catalogue
         from collectors.syslog import Receiver
         host, port = _bind(bind)
-        sensor = next((s for s in app.city.sensors if s.id == app.sensor), None)
-        ns = netns or (sensor.netns if sensor else None)
+        sensor = app.share.sensor
+        ns = netns or app.share.netns
         nets = [(n.network, a.id) for a in app.city.agencies for n in a.networks]
         default_agency = sensor.agency if sensor else app.city.agencies[0].id
-        rx = Receiver(app.store, catalogue(), nets, default_agency, sensor=app.sensor)
+        rx = Receiver(app.store, catalogue(), nets, default_agency, sensor=app.share.sensor_id)
         rx.bind(host, port, netns=ns)
         click.echo(f"syslog: listening on {host}:{port} (udp, tcp)" + (f" in {ns}" if ns else ""), err=True)
         n = rx.serve(max_messages=max_messages, duration=duration)

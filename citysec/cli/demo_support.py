@@ -54,6 +54,6 @@ def write_period_report(app: App) -> str:
     period = parse_period(f"{today.year}-H{1 if today.month <= 6 else 2}")
     lang = app.city.reports.lang
     out = Path(app.config.resolve(app.city.reports.out_dir)) / f"periodic-{period.label}.{lang}.html"
-    render.write(_document(app, open_query(app, "sqlite"), "periodic", period, None, lang, orgs_of(app)),
+    render.write(_document(app, open_query(app, "sqlite"), "periodic", period, None, lang, orgs_of(app, "sqlite")),
                  "html", out)
     return str(out)

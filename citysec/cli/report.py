@@ -67,8 +67,8 @@ def register(cli: click.Group) -> None:
         lang, p = check_lang(lang or app.city.reports.lang), parse_period(period)
         app.agency_ids(agency)
         q = open_query(app, source)
-        figs = add_triage(app, period_figures(q, p, orgs_of(app), agency=agency), p)
-        doc = periodic.build(figs, p, orgs_of(app), lang, agency=agency, source=q.name, generated=utcnow())
+        figs = add_triage(app, period_figures(q, p, orgs_of(app, source), agency=agency), p)
+        doc = periodic.build(figs, p, orgs_of(app, source), lang, agency=agency, source=q.name, generated=utcnow())
         deliver(doc, fmt_, out, app, f"periodic-{p.label}" + (f"-{agency}" if agency else ""))
 
     @report_group.command("ranking")
@@ -86,7 +86,7 @@ def register(cli: click.Group) -> None:
 
         from citysec.report_inputs import add_triage, meta, open_query, orgs_of
         lang, p = check_lang(lang or app.city.reports.lang), parse_period(period)
-        q, orgs = open_query(app, source), orgs_of(app)
+        q, orgs = open_query(app, source), orgs_of(app, source)
         per = [(pp.label, add_triage(app, period_figures(q, pp, orgs, compare=False), pp)["agencies"])
                for pp in p.history(trend)]
         result = ranking.rank(per, app.city.reports.weights)
@@ -107,7 +107,7 @@ def register(cli: click.Group) -> None:
         from citysec.report_inputs import meta, open_query, orgs_of
         lang, p = check_lang(lang or app.city.reports.lang), parse_period(period)
         q = open_query(app, source)
-        figs = period_figures(q, p, orgs_of(app), compare=False)
+        figs = period_figures(q, p, orgs_of(app, source), compare=False)
         deliver(member.build(figs, p, lang, meta(app, p, lang, q.name)), fmt_, out, app, f"member-{p.label}")
 
     @report_group.command("compliance")

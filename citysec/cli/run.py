@@ -81,9 +81,9 @@ def register(cli: click.Group) -> None:
         job failed, timed out or was interrupted."""
         from citysec.scheduler.exec import ChildSpec
         from citysec.scheduler.plan import build_plan, load_job_modules
-        from citysec.scheduler.scope import check_sensor
+        from citysec.share import resolve_sensor
         load_job_modules(jobs_modules)
-        sensor = check_sensor(app.city, app.sensor)
+        sensor = resolve_sensor(app.city, app.sensor)
         setup_logging(level=log_level, log_file=log_file, sensor=sensor)
         plan = build_plan(app.config, only)
         spec = ChildSpec(config_path=os.path.abspath(app.config.path), sensor=sensor,
@@ -108,9 +108,9 @@ def register(cli: click.Group) -> None:
 def _schedule(app: App) -> tuple[str, Any]:
     """Last and next run of each scheduled job, and report reminders (drafts before due dates)."""
     from citysec.scheduler.plan import build_plan
-    from citysec.scheduler.scope import check_sensor
+    from citysec.share import resolve_sensor
     try:
-        sensor = check_sensor(app.city, app.sensor)
+        sensor = resolve_sensor(app.city, app.sensor)
     except UsageError as exc:
         return "schedule", {"error": str(exc)}
     sched = make_scheduler(app, build_plan(app.config), sensor, launch=_no_launch)

@@ -30,11 +30,10 @@ def _hosts(city) -> dict[str, tuple[Any, Any]]:
 def _target(app, agency, host) -> Target:
     ssh = host.ssh or agency.ssh
     cred = app.city.credentials.get(ssh.key) if ssh.key else None
-    sensor = next((s for s in app.city.sensors if s.id == app.sensor), None)
     return Target(agency=agency.id, name=host.name, ip=host.ip, user=ssh.user, port=ssh.port,
                   key_file=app.config.resolve(cred.key_file) if cred and cred.key_file else None,
                   key_env=cred.env if cred else None, legacy_algorithms=ssh.legacy_algorithms,
-                  netns=sensor.netns if sensor else None, os=host.os, role=host.role, system=host.system)
+                  netns=app.share.netns, os=host.os, role=host.role, system=host.system)
 
 
 def wiring(app) -> Wiring:

@@ -1,11 +1,14 @@
 """Jobs antivirus, backup and logs: wire the city config to the collectors and record findings.
 
 Each job builds plain :class:`collectors.ssh.Target` values from the register, runs one cycle
-(one SSH connection per host), judges the results and records them in the store.
+(one SSH connection per host), judges the results and records them in the store. A job collects
+only this sensor's share (:mod:`citysec.share`): the hosts inside the networks it owns; what it
+closes is bounded by the same share, so two sensors of one agency never close each other's findings.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from typing import Any
@@ -25,11 +28,6 @@ from findings.store import Scope
 
 LOG_FILES = ("/var/log/auth.log", "/var/log/syslog", "/var/log/clamav/clamav.log")
 WORKERS = int(os.environ.get("CITYSEC_COLLECT_WORKERS", "32"))
-
-
-def _sensor(app):
-    sid = app.sensor
-    return next((s for s in app.city.sensors if s.id == sid), None)
 
 
 def _host_system(city) -> dict[tuple[str, str], str]:
@@ -56,20 +54,20 @@ def _target(app, agency, host, *, system: str | None, depth: int = 0) -> Target:
                    else ("agencies", ai, "ssh", "jump"))
             raise ConfigError(f"{app.config.where(*loc)}: jump host {ssh.jump!r} is in no agency's register")
         jump = _target(app, found[0][0], found[0][1], system=None, depth=1)
-    sensor = _sensor(app)
     return Target(agency=agency.id, name=host.name, ip=host.ip, user=ssh.user, port=ssh.port, key_file=key_file,
                   key_env=cred.env if cred else None, jump=jump, legacy_algorithms=ssh.legacy_algorithms,
-                  netns=sensor.netns if sensor else None, os=host.os, role=host.role, system=system,
+                  netns=app.share.netns, os=host.os, role=host.role, system=system,
                   transport="winrm" if host.os == "windows" and ssh.windows == "winrm" else "ssh",
                   collect=tuple(host.collect))
 
 
 def targets(app, agency: str | None, task: str) -> list[Target]:
+    """This sensor's registered hosts (of ``agency``, or of all its agencies) that ``task`` collects."""
     systems = _host_system(app.city)
     out = []
-    for aid in app.agency_ids(agency):
+    for aid in app.share.agency_ids(agency):
         a = app.city.agency(aid)
-        for h in a.hosts:
+        for h in app.share.hosts_of(aid):
             if task in h.collect and (h.os == "linux" or (h.os == "windows" and task == "antivirus")):
                 system = h.system or systems.get((aid, h.name)) or systems.get((aid, h.ip))
                 out.append(_target(app, a, h, system=system))
@@ -81,11 +79,29 @@ def _known(app) -> KnownHosts:
 
 
 def _record(app, run_id: str, findings: list[Finding], checks: set[str], agencies: list[str]) -> dict:
-    sensor = app.sensor
+    sensor = app.share.sensor_id
     findings = [f.with_(sensor=sensor) if sensor and f.sensor is None else f for f in findings]
-    res = app.store.record(findings, run_id=run_id,
-                           scope=Scope(checks=frozenset(checks), agencies=frozenset(agencies)) if checks else None)
+    res = app.store.record(findings, run_id=run_id, scope=_scope(app, checks, agencies) if checks else None)
     return res.as_dict()
+
+
+def _scope(app, checks: set[str], agencies: list[str]) -> Scope:
+    """What a complete run may close: its checks in its agencies; in an agency split between sensors,
+    only the hosts inside this sensor's networks (the other sensor's hosts are not this run's to close)."""
+    share = app.share
+    hosts = None
+    if not all(share.whole(aid) for aid in agencies):
+        known = {r["host"] for aid in agencies for r in app.store.current(agency=aid) if r["host"]}
+        hosts = frozenset(h for h in known if _is_ip(h) and share.owns(h))
+    return Scope(checks=frozenset(checks), agencies=frozenset(agencies), hosts=hosts)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _ok_findings(results: list[HostResult], task: str, now) -> list[Finding]:
@@ -98,11 +114,15 @@ def _ok_findings(results: list[HostResult], task: str, now) -> list[Finding]:
 
 
 def _discovered(app, agency: str) -> tuple[dict[str, str | None], str]:
-    assets = app.store.current(kind="asset", agency=agency)
+    """The agency's hosts this sensor measures coverage against: those its discovery found inside
+    its networks, else its registered hosts there (never the hosts of another sensor's networks)."""
+    share = app.share
+    assets = [r for r in app.store.current(kind="asset", agency=agency)
+              if r["host"] and _is_ip(r["host"]) and share.owns(r["host"])]
     if assets:
         import json
-        return {r["host"]: json.loads(r["doc"]).get("host", {}).get("name") for r in assets if r["host"]}, "scan"
-    return {h.ip: h.name for h in app.city.agency(agency).hosts}, "register"
+        return {r["host"]: json.loads(r["doc"]).get("host", {}).get("name") for r in assets}, "scan"
+    return {h.ip: h.name for h in share.hosts_of(agency)}, "register"
 
 
 def antivirus(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
@@ -113,7 +133,7 @@ def antivirus(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
     findings, health = outcomes.antivirus_findings(results, cat, policy, now)
     if pol.console_import:
         health = _console(app, pol, policy, health, now)
-    agencies = app.agency_ids(agency)
+    agencies = app.share.agency_ids(agency)
     for aid in agencies:
         discovered, source = _discovered(app, aid)
         findings += outcomes.coverage(aid, discovered, health, cat, now, source=source,
@@ -168,7 +188,7 @@ def backup(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
     results = run_cycle(tgts, [BackupTask(plans)], _known(app), workers=WORKERS)
     tests = CollectorState(app.store).last_restore_tests()
     findings = outcomes.backup_findings(results, cat, plans, tests, now) + _ok_findings(results, "backup", now)
-    counts = _record(app, run_id, findings, {"backup."}, app.agency_ids(agency))
+    counts = _record(app, run_id, findings, {"backup."}, app.share.agency_ids(agency))
     return {"hosts": len(results), "errors": sum(r.error is not None for r in results), **counts}
 
 
@@ -217,7 +237,7 @@ def logs(app, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
         reason=f"cannot read {', '.join(partial[f.host_ip])} as {_user_of(results, f.host_ip)}",
         message=f"{f.host_name}: logs collected in part: cannot read {', '.join(partial[f.host_ip])}")
         for f in _ok_findings(results, "logs", now)]
-    counts = _record(app, run_id, findings, set(), app.agency_ids(agency))
+    counts = _record(app, run_id, findings, set(), app.share.agency_ids(agency))
     state.save_cursors(new_cursors, now)   # after the events are stored: a crash re-reads, never skips
     return {"hosts": len(results), "errors": sum(r.error is not None for r in results), "lines": lines_n,
             "alerts": sum(f.kind == "alert" for f in findings), "gaps": len(gaps), "unreadable": len(partial),

@@ -54,7 +54,7 @@ def plan(profile, today: date) -> list[tuple[str, Period]]:
 def reports(app, run_id: str, *, agency: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     today = (now or utcnow()).astimezone(LOCAL).date()
     folder = Path(app.config.resolve(app.city.reports.out_dir)) / "drafts"
-    lang, orgs = app.city.reports.lang, orgs_of(app)
+    lang, orgs = app.city.reports.lang, orgs_of(app, "sqlite")
     q = open_query(app, "sqlite")
     counts = {"due": 0, "written": 0, "kept": 0}
     for kind, period in plan(load_profile(app.city.profile), today):

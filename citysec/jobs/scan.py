@@ -8,7 +8,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from findings.errors import UsageError
 from findings.model import parse_ts, utcnow
 from findings.store import Scope
 from scanners import discovery as disc
@@ -47,23 +46,17 @@ def scan_policy(city) -> ScanPolicy:
                       p.discovery_rate_pps)
 
 
-def sensor_of(app):
-    sid = app.sensor
-    for s in app.city.sensors:
-        if s.id == sid:
-            return s
-    if sid is None:
-        return None
-    raise UsageError(f"unknown sensor {sid!r}; configured: {', '.join(s.id for s in app.city.sensors)}")
-
-
-def _setup(app, agency: str | None, now: datetime):
-    sensor = sensor_of(app)
+def _setup(app, agency: str | None, now: datetime, targets: tuple[str, ...] = ()):
+    """The sensor, every agency's targets, the scope guard of this sensor's share (:mod:`citysec.share`)
+    and the agencies to scan: the share's, or with explicit targets any agency (the guard then names
+    the sensor that reaches a target of another sensor's network)."""
+    share = app.share
+    sensor = share.sensor
     agencies = {a.id: agency_targets(a) for a in app.city.agencies}
-    guard = ScopeGuard(agencies.values(), sensor.id if sensor else None,
+    guard = ScopeGuard(agencies.values(), share.sensor_id,
                        [sensor.address] if sensor and sensor.address else [])
     policy = scan_policy(app.city)
-    ids = app.agency_ids(agency)
+    ids = app.agency_ids(agency) if targets else share.agency_ids(agency)
     skipped = {aid: why for aid in ids if (why := blocked(policy, aid, now))}
     return sensor, agencies, guard, policy, [a for a in ids if a not in skipped], skipped
 
@@ -71,7 +64,7 @@ def _setup(app, agency: str | None, now: datetime):
 def discovery(app, run_id: str, *, agency: str | None = None, targets: tuple[str, ...] = (),
               progress: Progress | None = None, timeout: float = 1.0) -> dict[str, Any]:
     now = utcnow()
-    sensor, agencies, guard, policy, ids, skipped = _setup(app, agency, now)
+    sensor, agencies, guard, policy, ids, skipped = _setup(app, agency, now, targets)
     chosen = guard.targets(ids, targets)              # ScopeError before any packet
     cat, store = load_exposure(), app.store
     first = store.query("SELECT MIN(started) FROM runs WHERE job='discovery'")[0][0]
@@ -107,7 +100,7 @@ def services(app, run_id: str, *, agency: str | None = None, targets: tuple[str,
              ports: str | None = None, progress: Progress | None = None,
              on_start: Callable | None = None) -> dict[str, Any]:
     now = utcnow()
-    sensor, agencies, guard, policy, ids, skipped = _setup(app, agency, now)
+    sensor, agencies, guard, policy, ids, skipped = _setup(app, agency, now, targets)
     chosen = guard.targets(ids, targets)              # ScopeError before any packet
     nmap_path()                                       # MissingTool (exit 3) before any packet
     cat, store = load_exposure(), app.store

@@ -16,8 +16,8 @@ Stopping (:meth:`Scheduler.request_stop`, wired to SIGTERM/SIGINT by the command
 starts; running ones get ``grace`` seconds, then are stopped and recorded as ``interrupted``;
 the store's WAL is checkpointed.
 
-Also exported for job code: :func:`networks_for_sensor`, :func:`hosts_for_sensor`,
-:func:`agencies_for_sensor`, :func:`scan_allowed` (from :mod:`citysec.scheduler.scope`).
+Also exported for job code: :func:`scan_allowed` (from :mod:`citysec.scheduler.scope`); a
+sensor's share is :func:`citysec.share.share_of`.
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ from findings.model import utcnow
 from citysec.scheduler.calendar import CalendarEntry, draft_triggers, reminders
 from citysec.scheduler.exec import JobLock, StopControl, process_gone
 from citysec.scheduler.plan import PlannedJob
-from citysec.scheduler.scope import (agencies_for_sensor, hosts_for_sensor, networks_for_sensor,  # noqa: F401
-                          scan_allowed, scan_gate)
+from citysec.scheduler.scope import scan_allowed, scan_gate  # noqa: F401  (scan_allowed: for job code)
 from citysec.scheduler.spec import next_due
 
 log = logging.getLogger("citysec.scheduler")

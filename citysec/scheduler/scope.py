@@ -1,8 +1,8 @@
-"""What one sensor covers, and when scanning is allowed. Pure functions of the config and a time.
+"""When scanning is allowed. Pure functions of the config and a time.
 
 Several sensors: each instance of ``citysec run`` has a sensor id (``--sensor``, env
-``CITYSEC_SENSOR`` or the config's ``sensor``) and scans and collects only the networks whose
-``sensor`` is its id. Job code asks :func:`networks_for_sensor` / :func:`hosts_for_sensor`.
+``CITYSEC_SENSOR`` or the config's ``sensor``); what it scans and collects is its share
+(:func:`citysec.share.share_of`), and the gate below looks only at the agencies of that share.
 
 Scan windows and blackouts: the ``services`` job runs only inside a scan window and outside every
 blackout (:func:`scan_allowed`). Window times and naive blackout times are the sensor's local time.
@@ -10,58 +10,13 @@ blackout (:func:`scan_allowed`). Window times and naive blackout times are the s
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
-from findings.errors import UsageError
+from config.schema import City
 
-from config.schema import Agency, City, KnownHost, Network
+from citysec.share import share_of
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True)
-class SensorNetwork:
-    agency: Agency
-    network: Network
-
-
-def check_sensor(city: City, sensor: str | None) -> str | None:
-    """The sensor id to use, validated. None only when the city has a single sensor (it is that one)."""
-    ids = [s.id for s in city.sensors]
-    if sensor is None:
-        if len(ids) > 1:
-            raise UsageError(f"this config has {len(ids)} sensors ({', '.join(ids)}): say which one this "
-                             "instance is with --sensor, CITYSEC_SENSOR or the config's `sensor`")
-        return ids[0] if ids else None
-    if sensor not in ids:
-        raise UsageError(f"unknown sensor {sensor!r}; the config's sensors: {', '.join(ids) or 'none'}")
-    return sensor
-
-
-def networks_for_sensor(city: City, sensor: str | None) -> list[SensorNetwork]:
-    """The (agency, network) pairs this sensor scans and collects: those whose ``sensor`` is its id."""
-    sid = check_sensor(city, sensor)
-    return [SensorNetwork(a, n) for a in city.agencies for n in a.networks if n.sensor == sid]
-
-
-def agencies_for_sensor(city: City, sensor: str | None) -> list[str]:
-    """Ids of the agencies with at least one network on this sensor, in config order."""
-    seen: dict[str, None] = {}
-    for sn in networks_for_sensor(city, sensor):
-        seen.setdefault(sn.agency.id)
-    return list(seen)
-
-
-def hosts_for_sensor(city: City, sensor: str | None) -> list[tuple[Agency, KnownHost]]:
-    """Registered hosts inside this sensor's networks (what its collectors reach)."""
-    out = []
-    nets = networks_for_sensor(city, sensor)
-    for a in city.agencies:
-        mine = [sn.network.network for sn in nets if sn.agency.id == a.id]
-        out += [(a, h) for h in a.hosts if any(ipaddress.ip_address(h.ip) in n for n in mine)]
-    return out
 
 
 def _in_window(days: list[str], start: time, end: time, local: datetime) -> bool:
@@ -96,7 +51,7 @@ def scan_gate(city: City, sensor: str | None, now: datetime, tz: tzinfo) -> tupl
     """The scheduler's gate for the services job: open when at least one agency of this sensor may
     be scanned now. (The scan itself should still skip the agencies :func:`scan_allowed` refuses.)"""
     reasons = []
-    for agency in agencies_for_sensor(city, sensor):
+    for agency in share_of(city, sensor).agencies:
         ok, why = scan_allowed(city, agency, now, tz)
         if ok:
             return True, why

@@ -8,14 +8,8 @@ import pytest
 from sched_helpers import write_city
 
 from config.loader import load_config
-from citysec.scheduler.scope import (
-    agencies_for_sensor,
-    check_sensor,
-    hosts_for_sensor,
-    networks_for_sensor,
-    scan_allowed,
-    scan_gate,
-)
+from citysec.scheduler.scope import scan_allowed, scan_gate
+from citysec.share import resolve_sensor, share_of
 from findings.errors import UsageError
 
 HP = timezone(timedelta(hours=7))
@@ -36,26 +30,25 @@ def two(tmp_path):
 
 
 def test_each_sensor_gets_only_its_networks(two):
-    hb = networks_for_sensor(two, "hb-sensor")
-    assert [(n.agency.id, n.network.cidr) for n in hb] == [("q-hong-bang", "198.18.50.0/24"),
-                                                            ("q-hong-bang", "198.18.51.0/24")]
-    soc = networks_for_sensor(two, "city-soc")
-    assert "q-hong-bang" not in {n.agency.id for n in soc} and len(soc) == 15
-    assert agencies_for_sensor(two, "hb-sensor") == ["q-hong-bang"]
-    assert {h.name for _a, h in hosts_for_sensor(two, "hb-sensor")} == {
-        h.name for h in two.agency("q-hong-bang").hosts}
+    hb = share_of(two, "hb-sensor")
+    assert [(n.agency.id, n.network.cidr) for n in hb.networks] == [("q-hong-bang", "198.18.50.0/24"),
+                                                                    ("q-hong-bang", "198.18.51.0/24")]
+    soc = share_of(two, "city-soc")
+    assert "q-hong-bang" not in soc.agencies and len(soc.networks) == 15
+    assert hb.agencies == ("q-hong-bang",)
+    assert {h.name for _a, h in hb.hosts} == {h.name for h in two.agency("q-hong-bang").hosts}
 
 
 def test_with_several_sensors_the_instance_must_say_which_it_is(two):
     with pytest.raises(UsageError, match="2 sensors .*--sensor"):
-        check_sensor(two, None)
+        resolve_sensor(two, None)
     with pytest.raises(UsageError, match="unknown sensor 'district-9'"):
-        networks_for_sensor(two, "district-9")
+        share_of(two, "district-9")
 
 
 def test_a_single_sensor_city_needs_no_sensor_id(tmp_path):
     city = load_config(str(write_city(tmp_path, replace={"sensor: city-soc\n\nsensors:": "sensors:"}))).city
-    assert check_sensor(city, None) == "city-soc"
+    assert resolve_sensor(city, None) == "city-soc"
 
 
 WINDOWS = ('scan_windows:\n    - {days: [mon, tue, wed, thu, fri, sat, sun], start: "00:00", end: "23:59:59"}\n'
