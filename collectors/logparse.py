@@ -19,11 +19,16 @@ _PREFIX = re.compile(
     r"(?:(?P<bsd>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)|(?P<iso>\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d)?)) "
     r"(?:(?P<host>[^\s\[\]:]+) )?(?:(?P<fac>[a-z0-9]+\.[a-z]+) )?(?P<prog>[^\s:\[]+)(?:\[(?P<pid>[^\]\s]{1,64})\])?: "
     r"(?P<msg>.*)")
-_SSH_FAILED = re.compile(r"Failed (\S+) for (?:invalid user )?(\S*) from (\S+) port (\d+)")
-_SSH_ACCEPTED = re.compile(r"Accepted (\S+) for (\S+) from (\S+) port (\d+)")
-_SSH_CLOSED = re.compile(r"(?:Connection closed|Disconnected) by (?:authenticating|invalid) user (\S*) (\S+) port (\d+)"
-                         r".*\[preauth\]")
-_SSH_INVALID = re.compile(r"Invalid user (\S*) from (\S+) port (\d+)")
+# sshd's login lines. The user name is the client's to choose (spaces, '/', '<', even " from 1.2.3.4
+# port 1"): it is everything up to the LAST " from ADDR port N" (greedy ``.*``), which sshd writes
+# after the name, so a name can neither be cut short nor forge the source address.
+_SSH_FAILED = re.compile(r"Failed (\S+) for (?:invalid user )?(.*) from (\S+) port (\d+)")
+_SSH_ACCEPTED = re.compile(r"Accepted (\S+) for (.*) from (\S+) port (\d+)")
+_SSH_CLOSED = re.compile(r"(?:Connection closed|Disconnected) by (?:authenticating|invalid) user (.*) (\S+) port (\d+)"
+                         r" \[preauth\]$")
+_SSH_INVALID = re.compile(r"Invalid user (.*) from (\S+) port (\d+)")
+USER_MAX = 128                     # characters of a user name kept (sshd itself logs at most 100 of some)
+_USER_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NEW_USER = re.compile(r"new user: name=([^,\s]+)")
 _SUDO = re.compile(r"^\s*(\S+) : .*?COMMAND=(.*)$")
 _FOUND = re.compile(r"^(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d [\d:]{8} \d{4} -> )?(.+?): (\S+) FOUND\s*$")
@@ -191,6 +196,14 @@ def classify(ev: LogEvent) -> None:
             ev.action, ev.outcome, ev.extra = "malware-detected", "success", m.group(2)
 
 
+def clean_user(name: str | None) -> str | None:
+    """A user name as sshd logged it: control characters removed, at most :data:`USER_MAX` characters."""
+    if name is None:
+        return None
+    name = _USER_CONTROL.sub("", name)
+    return name[:USER_MAX]
+
+
 def _classify_sshd(ev: LogEvent, msg: str) -> None:
     f = _sshd_fields(msg)
     if f is not None:
@@ -205,20 +218,22 @@ def _sshd_fields(msg: str) -> tuple | None:
         m = _SSH_FAILED.match(msg)
         if m:
             extra, user, ip, port = m.groups()
-            return "ssh-login", "failure", user, ip, port, extra
+            return "ssh-login", "failure", clean_user(user), ip, port, extra
     elif c == "Ac":
         m = _SSH_ACCEPTED.match(msg)
         if m:
             extra, user, ip, port = m.groups()
-            return "ssh-login", "success", user, ip, port, extra
+            return "ssh-login", "success", clean_user(user), ip, port, extra
     elif c == "In":
         m = _SSH_INVALID.match(msg)
         if m:
-            return ("ssh-invalid-user", "unknown", *m.groups(), None)
+            user, ip, port = m.groups()
+            return "ssh-invalid-user", "unknown", clean_user(user), ip, port, None
     elif msg.endswith("[preauth]"):
         m = _SSH_CLOSED.search(msg)
         if m:
-            return ("ssh-preauth-closed", "failure", *m.groups(), None)
+            user, ip, port = m.groups()
+            return "ssh-preauth-closed", "failure", clean_user(user), ip, port, None
     return None
 
 
@@ -241,10 +256,10 @@ _BULK = re.compile(
     r"(?:\[([^\]\s]{1,64})\])?: ("
     # sshd's login lines, captured in the same pass (the same patterns as _SSH_*; used only when the
     # program is sshd): failed, accepted, invalid user, closed before authentication
-    r"(?:Failed (\S+) for (?:invalid user )?(\S*) from (\S+) port (\d+)"
-    r"|Accepted (\S+) for (\S+) from (\S+) port (\d+)"
-    r"|Invalid user (\S*) from (\S+) port (\d+)"
-    r"|(?:Connection closed|Disconnected) by (?:authenticating|invalid) user (\S*) (\S+) port (\d+)(?=.*\[preauth\]$)"
+    r"(?:Failed (\S+) for (?:invalid user )?(.*) from (\S+) port (\d+)"
+    r"|Accepted (\S+) for (.*) from (\S+) port (\d+)"
+    r"|Invalid user (.*) from (\S+) port (\d+)"
+    r"|(?:Connection closed|Disconnected) by (?:authenticating|invalid) user (.*) (\S+) port (\d+)(?= \[preauth\]$)"
     r")?.*)|(.+))$", re.MULTILINE)
 
 
@@ -297,6 +312,8 @@ def _parse_ascii(text: str, start: int, clock: TimeParser, file, default_ts, def
                 continue
             base = minutes[minute] = day + int(minute[7:9]) * 3600 + int(minute[10:12]) * 60
         if prog == "sshd":
+            if f_user or a_user or i_user or c_user:
+                f_user, a_user, i_user, c_user = map(clean_user, (f_user, a_user, i_user, c_user))
             if f_ip is not None:
                 ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start(), "ssh-login", "failure",
                               f_user, f_ip, f_port, f_how)

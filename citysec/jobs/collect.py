@@ -286,5 +286,7 @@ def _recent_attempts(app, t: Target, now, window: int) -> list[logparse.LogEvent
 
 
 def _port_of(message: str) -> str | None:
-    parts = message.split(" port ")
+    """The source port of a stored sshd line: after the last " port " (the user name before it is
+    the client's text and may hold " port " itself)."""
+    parts = message.rsplit(" port ", 1)
     return parts[1].split()[0] if len(parts) > 1 and parts[1].split() else None
