@@ -15,6 +15,7 @@ import sys
 from collections import Counter
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from findings import Store
 from tests.collectors.conftest import CITYSEC, FIX, REPO, fingerprint
@@ -105,6 +106,8 @@ def ms(tmp_path_factory, es_server):  # noqa: F811
         for _ in range(2):
             cycles.append({(sid, job): s.json("collect", job)["counts"] for sid, s in sensors.items() for job in JOBS})
         shipped = {sid: s.json("ship") for sid, s in sensors.items()}
+        # make what was shipped searchable now (a test's reads come sooner than the refresh interval)
+        Elasticsearch(es_server.url).indices.refresh(index="logs-citysec.*-ms,citysec-state")
         yield rng, state, sensors, enrolled, cycles, shipped
 
 
@@ -145,13 +148,14 @@ def test_each_store_holds_only_its_share_and_the_stores_do_not_overlap(ms):
 
 
 def test_a_second_cycle_changes_no_finding(ms):
-    """No finding flaps: the second cycle of each sensor opens, reopens and closes nothing, and
-    nothing either sensor recorded was ever closed."""
-    _rng, _state, sensors, _enrolled, cycles, _shipped = ms
+    """No finding flaps: no cycle of either sensor closes or reopens a finding, and the second
+    opens none (what it sees is what the first saw)."""
+    _rng, _state, _sensors, _enrolled, cycles, _shipped = ms
+    for cycle in cycles:
+        for key, counts in cycle.items():
+            assert (counts["reopened"], counts["closed"]) == (0, 0), (key, counts)
     for key, counts in cycles[1].items():
-        assert (counts["opened"], counts["reopened"], counts["closed"]) == (0, 0, 0), (key, counts)
-    for s in sensors.values():
-        assert {r["status"] for r in s.state_rows()} <= {"open", None}
+        assert counts["opened"] == 0, (key, counts)
 
 
 def test_the_attackers_user_names_are_kept_as_sshd_logged_them(ms):
@@ -167,7 +171,7 @@ def test_the_attackers_user_names_are_kept_as_sshd_logged_them(ms):
     assert {d["source"]["ip"] for d in attempts} == {ATTACKER}           # never the address in a name
     alerts = sensors["hb-sensor"].docs("SELECT doc FROM events WHERE kind='alert' AND check_id='log.ssh_bruteforce'")
     assert {a["source"]["ip"] for a in alerts} == {ATTACKER}
-    assert all(a["host"]["ip"] == IPS["hb-pc1"] for a in alerts)
+    assert alerts and all(a["host"]["ip"] == [IPS["hb-pc1"]] for a in alerts)
 
 
 def report(sensor: Sensor, source: str) -> dict:
