@@ -198,10 +198,9 @@ def classify(ev: LogEvent) -> None:
 
 def clean_user(name: str | None) -> str | None:
     """A user name as sshd logged it: control characters removed, at most :data:`USER_MAX` characters."""
-    if name is None:
-        return None
-    name = _USER_CONTROL.sub("", name)
-    return name[:USER_MAX]
+    if name is None or (len(name) <= USER_MAX and name.isprintable()):   # the common case, at C speed
+        return name
+    return _USER_CONTROL.sub("", name)[:USER_MAX]
 
 
 def _classify_sshd(ev: LogEvent, msg: str) -> None:
@@ -312,20 +311,18 @@ def _parse_ascii(text: str, start: int, clock: TimeParser, file, default_ts, def
                 continue
             base = minutes[minute] = day + int(minute[7:9]) * 3600 + int(minute[10:12]) * 60
         if prog == "sshd":
-            if f_user or a_user or i_user or c_user:
-                f_user, a_user, i_user, c_user = map(clean_user, (f_user, a_user, i_user, c_user))
             if f_ip is not None:
                 ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start(), "ssh-login", "failure",
-                              f_user, f_ip, f_port, f_how)
+                              clean_user(f_user), f_ip, f_port, f_how)
             elif a_ip is not None:
                 ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start(), "ssh-login", "success",
-                              a_user, a_ip, a_port, a_how)
+                              clean_user(a_user), a_ip, a_port, a_how)
             elif i_ip is not None:
                 ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start(), "ssh-invalid-user",
-                              "unknown", i_user, i_ip, i_port)
+                              "unknown", clean_user(i_user), i_ip, i_port)
             elif c_ip is not None:
                 ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start(), "ssh-preauth-closed",
-                              "failure", c_user, c_ip, c_port)
+                              "failure", clean_user(c_user), c_ip, c_port)
             else:
                 ev = LogEvent(base + int(ss), host, prog, pid, msg, file, start + m.start())
                 if msg.endswith("[preauth]"):
