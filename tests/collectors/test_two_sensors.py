@@ -158,6 +158,17 @@ def test_a_second_cycle_changes_no_finding(ms):
         assert counts["opened"] == 0, (key, counts)
 
 
+def test_elasticsearch_holds_each_finding_once_from_the_sensor_of_its_host(ms, es_server):  # noqa: F811
+    """The city-wide state has one document per finding, written by the sensor that owns the host
+    (two sensors collecting one host would write the same finding in turn: it would flap)."""
+    _rng, _state, sensors, _enrolled, _cycles, _shipped = ms
+    hits = Elasticsearch(es_server.url).search(index="citysec-state", size=1000, query={"match_all": {}})
+    docs = [h["_source"] for h in hits["hits"]["hits"]]
+    owner = {IPS[name]: sid for name, sid in OWNER.items()}
+    assert docs and all(owner[d["host"]["ip"][0]] == d["observer"]["name"] for d in docs if "host" in d)
+    assert len(docs) == sum(len(s.state_rows()) for s in sensors.values())
+
+
 def test_the_attackers_user_names_are_kept_as_sshd_logged_them(ms):
     _rng, state, sensors, _enrolled, _cycles, _shipped = ms
     logged = Counter(re.findall(rf"Invalid user (.*) from {re.escape(ATTACKER)} port \d+\n", auth_log(state, "hb-pc1")))
