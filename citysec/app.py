@@ -43,8 +43,12 @@ class App:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from collectors.state import SCHEMA as COLLECTORS
+            from exercises.db import SCHEMA as EXERCISES
             from findings import Store
-            self._store = Store(self.config.resolve(self.city.store.path))
+            from playbooks.casedb import SCHEMA as CASES
+            # every package's tables, created or migrated as the store opens (findings.schema)
+            self._store = Store(self.config.resolve(self.city.store.path), schemas=(COLLECTORS, CASES, EXERCISES))
         return self._store
 
     def agency_ids(self, agency: str | None) -> list[str]:
