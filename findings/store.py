@@ -24,6 +24,7 @@ from findings import triage
 from findings.errors import StoreError
 from findings.model import Finding, iso, to_document, utcnow
 from findings.schema import Schema, apply, prepare, sql_migrations, versions
+from findings.support.procs import pid_alive, start_time
 
 # findings' own tables (findings/migrations/NNNN_*.sql); other packages declare theirs (findings.schema)
 SCHEMA = Schema("findings", sql_migrations("findings"))
@@ -184,8 +185,8 @@ class Store:
     def start_run(self, job: str, sensor: str | None = None, run_id: str | None = None) -> str:
         run_id = run_id or f"{job}-{self.clock().strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         with self.write() as c:
-            c.execute("INSERT INTO runs (id, job, sensor, started, pid) VALUES (?,?,?,?,?)",
-                      (run_id, job, sensor, iso(self.clock()), os.getpid()))
+            c.execute("INSERT INTO runs (id, job, sensor, started, pid, pid_start) VALUES (?,?,?,?,?,?)",
+                      (run_id, job, sensor, iso(self.clock()), os.getpid(), start_time(os.getpid())))
         return run_id
 
     def finish_run(self, run_id: str, outcome: str, counts: dict | None = None,
@@ -196,8 +197,8 @@ class Store:
 
     def mark_interrupted(self, *, only_dead_pids: bool = True) -> list[str]:
         """Runs still 'running' whose process is gone become 'interrupted'. Returns their ids."""
-        rows = self.query("SELECT id, pid FROM runs WHERE outcome='running'")
-        gone = [r["id"] for r in rows if not only_dead_pids or not _pid_alive(r["pid"])]
+        rows = self.query("SELECT id, pid, pid_start FROM runs WHERE outcome='running'")
+        gone = [r["id"] for r in rows if not only_dead_pids or not pid_alive(r["pid"], r["pid_start"])]
         with self.write() as c:
             for rid in gone:
                 c.execute("UPDATE runs SET outcome='interrupted', ended=?, error=? WHERE id=?",
@@ -457,23 +458,3 @@ def _ts(value: str | None) -> datetime | None:
 
 def _hist_id(fp: str, run_id: str) -> str:
     return hashlib.sha256(f"close\x1f{fp}\x1f{run_id}".encode()).hexdigest()[:32]
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether process ``pid`` runs; a zombie (killed, not yet reaped by its parent) does not."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-_pid_alive = pid_alive

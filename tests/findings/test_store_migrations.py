@@ -34,7 +34,7 @@ def indexes(store: Store) -> set[str]:
 
 def test_a_new_store_has_the_current_version(tmp_path):
     store = Store(tmp_path / "n.db")
-    assert store.schema_version == SCHEMA_VERSION == 2
+    assert store.schema_version == SCHEMA_VERSION == 3
     assert {"history_check", "events_check"} <= indexes(store)
 
 
@@ -60,7 +60,7 @@ def test_a_store_of_a_newer_citysec_is_refused_untouched(tmp_path):
     conn.execute("UPDATE schema_versions SET version=99 WHERE package='findings'")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="its findings tables have schema version 99; this citysec knows 2:"
+    with pytest.raises(StoreError, match="its findings tables have schema version 99; this citysec knows 3:"
                                          " upgrade citysec"):
         Store(path)
     conn = sqlite3.connect(path)

@@ -71,8 +71,8 @@ def test_a_new_store_gets_every_table_of_every_package(tmp_path):
     store = Store(tmp_path / "n.db", schemas=ALL)
     tables = {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables - {"sqlite_sequence"} == TABLES
-    assert store.schema_versions() == {"findings": 2, "collectors": 1, "playbooks": 1, "exercises": 1}
-    assert store.schema_version == 2
+    assert store.schema_versions() == {"findings": 3, "collectors": 1, "playbooks": 1, "exercises": 2}
+    assert store.schema_version == 3
 
 
 def test_the_previous_release_store_is_migrated_and_keeps_its_data(release, tmp_path):
@@ -80,9 +80,12 @@ def test_the_previous_release_store_is_migrated_and_keeps_its_data(release, tmp_
     assert before["current"] == 3 and before["cases"] == 1 and before["exercise_runs"] == 1
     assert "schema_versions" not in shape(release)
     store = Store(release, schemas=ALL)
-    assert store.schema_versions() == {"findings": 2, "collectors": 1, "playbooks": 1, "exercises": 1}
+    assert store.schema_versions() == {"findings": 3, "collectors": 1, "playbooks": 1, "exercises": 2}
     store.close()
     assert counts(release) == before
+    # the previous release reads meta's version: it now refuses this store instead of writing to it
+    assert raw(release).execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("3",)
+    assert raw(release).execute("SELECT COUNT(*) FROM runs WHERE pid_start IS NULL").fetchone() == (2,)
     fresh = tmp_path / "fresh.db"
     Store(fresh, schemas=ALL).close()
     assert shape(release) == shape(fresh)
@@ -117,7 +120,7 @@ def test_an_owner_gets_its_tables_from_a_store_opened_without_them(tmp_path):
     store = Store(tmp_path / "s.db")
     assert set(store.schema_versions()) == {"findings"}
     drills.ensure_tables(store)                 # the drill tables, and the case tables they read
-    assert store.schema_versions() == {"findings": 2, "playbooks": 1, "exercises": 1}
+    assert store.schema_versions() == {"findings": 3, "playbooks": 1, "exercises": 2}
     assert store.query("SELECT COUNT(*) FROM cases")[0][0] == 0
 
 
@@ -166,11 +169,11 @@ def test_the_command_refuses_a_newer_store_with_exit_3(tmp_path):
     path = tmp_path / "var" / "citysec.db"
     Store(path, schemas=ALL).close()
     c = raw(path)
-    c.execute("UPDATE schema_versions SET version=3 WHERE package='findings'")
+    c.execute("UPDATE schema_versions SET version=4 WHERE package='findings'")
     c.commit()
     exe = os.path.join(os.path.dirname(sys.executable), "citysec")
     r = subprocess.run([exe, "--config", str(cfg), "status"], capture_output=True, text=True, cwd=tmp_path, check=False,
                        timeout=120)
     assert r.returncode == 3, r.stderr
-    assert "its findings tables have schema version 3; this citysec knows 2: upgrade citysec" in r.stderr
+    assert "its findings tables have schema version 4; this citysec knows 3: upgrade citysec" in r.stderr
     assert "Traceback" not in r.stderr
