@@ -31,10 +31,11 @@ from typing import Any
 from findings.errors import CitysecError, ScopeError, UsageError
 from findings.model import iso, parse_ts
 from findings.store import Store
+from findings.support.durations import parse_duration
 from findings.support.procs import pid_alive, start_time
 
 from . import db, expect, messages
-from .scenario import Scenario, parse_duration
+from .scenario import Scenario
 from .validate import LoadedScenario, from_text
 
 log = logging.getLogger("citysec.exercise")

@@ -32,7 +32,8 @@ def test_a_zombie_is_gone_and_reap_collects_our_own():
     p = sleeper()
     p.kill()
     os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)      # dead, not reaped: a zombie
-    assert open(f"/proc/{p.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+    with open(f"/proc/{p.pid}/stat") as fh:
+        assert fh.read().rsplit(")", 1)[1].split()[0] == "Z"
     assert not pid_alive(p.pid)
     assert not pid_alive(p.pid, reap=True)
     assert not os.path.exists(f"/proc/{p.pid}")               # reaped
