@@ -4,6 +4,7 @@ data; a store newer than the code is refused, untouched."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -162,16 +163,19 @@ def test_migrations_must_be_numbered_from_one():
         Schema("x", (Migration(1, "a", ""), Migration(3, "c", "")))
 
 
-def test_the_command_refuses_a_newer_store_with_exit_3(tmp_path):
+def test_the_command_opens_with_every_schema_and_refuses_a_newer_store_with_exit_3(tmp_path):
     cfg = tmp_path / "city.yaml"
     shutil.copy(os.path.join(os.path.dirname(__file__), "..", "..", "config", "examples", "haiphong.yaml"), cfg)
-    (tmp_path / "var").mkdir()
+    exe = os.path.join(os.path.dirname(sys.executable), "citysec")
+    r = subprocess.run([exe, "--config", str(cfg), "status", "--json"], capture_output=True, text=True,
+                       cwd=tmp_path, check=False, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["store"]["schema_versions"] == {"findings": 3, "collectors": 1, "playbooks": 1,
+                                                               "exercises": 2}
     path = tmp_path / "var" / "citysec.db"
-    Store(path, schemas=ALL).close()
     c = raw(path)
     c.execute("UPDATE schema_versions SET version=4 WHERE package='findings'")
     c.commit()
-    exe = os.path.join(os.path.dirname(sys.executable), "citysec")
     r = subprocess.run([exe, "--config", str(cfg), "status"], capture_output=True, text=True, cwd=tmp_path, check=False,
                        timeout=120)
     assert r.returncode == 3, r.stderr
