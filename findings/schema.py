@@ -3,7 +3,7 @@
 Every package that keeps tables in the findings store (findings, collectors, playbooks, exercises)
 declares a :class:`Schema`: its name and its migrations 1..N, each an SQL script or a Python function
 of the open connection. The store applies them (:meth:`findings.store.Store.require`, and every schema
-given to ``Store(path, schemas=...)`` when it opens) in one write transaction per package, and keeps
+given to ``Store(path, schemas=...)`` when it opens) in one write transaction, and keeps
 each package's version in the table ``schema_versions``. A store whose version of a package is newer
 than the code is refused, untouched. findings imports none of the other packages: each declares its
 schema in its own store module (``collectors.state``, ``playbooks.casedb``, ``exercises.db``) and asks
