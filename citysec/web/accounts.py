@@ -217,11 +217,13 @@ class Accounts:
         since = iso(now - timedelta(minutes=WINDOW_MINUTES))
         name = (name or "").strip().lower()[:64]
         with self.store.write() as c:
-            if (self._failures(c, "account", name, since) >= MAX_FAILURES_ACCOUNT
-                    or self._failures(c, "address", address, since) >= MAX_FAILURES_ADDRESS):
+            throttled = (self._failures(c, "account", name, since) >= MAX_FAILURES_ACCOUNT
+                         or self._failures(c, "address", address, since) >= MAX_FAILURES_ADDRESS)
+            if throttled:   # recorded, and the transaction commits before the refusal
                 audit.append(c, iso(now), name or "-", "login_throttled", {"address": address})
-                raise LoginRefused(throttled=True)
             row = c.execute("SELECT * FROM web_users WHERE name=?", (name,)).fetchone()
+        if throttled:
+            raise LoginRefused(throttled=True)
         ok = row is not None and _verify(row["pw_hash"], password or "")
         if ok and row["totp"]:
             ok = totp_ok(row["totp"], totp_code or "", time.time())

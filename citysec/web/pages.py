@@ -162,7 +162,9 @@ def _cases(c, agencies: list[str], status: str | None) -> list[dict[str, Any]]:
             continue
         dl = [d.as_dict() for d in case_deadlines(c.engine, case_row(c.ctx.store, r["id"]), now)]
         due = [d for d in dl if d["due"] and not d["met_at"]]
+        phases = {p.id: p.title.model_dump() for p in c.engine.playbook(r["playbook"]).playbook.phases}
         out.append(r | {"next_deadline": min(due, key=lambda d: d["due"]) if due else None,
+                        "phase_title": phases.get(r["phase"], {}),
                         "dry_run": bool(case_row(c.ctx.store, r["id"])["dry_run"])})
     return out
 
@@ -194,8 +196,9 @@ async def case_detail(c, request: Request, s: Session) -> Response:
     view = await run_in_threadpool(views.case_view, c.engine, cid)
     timeline = await run_in_threadpool(views.timeline, c.engine, cid)
     roles = {st["id"]: authz.playbook_role_for(s.account, st["role"]) for st in view["steps"]}
+    phases = {p.id: p.title.model_dump() for p in c.engine.playbook(view["playbook"]).playbook.phases}
     return c.render(request, "case.html.j2", v=view, timeline=timeline[-50:], roles=roles, now=c.ctx.store.clock(),
-                    reports=_report_files(c, cid))
+                    reports=_report_files(c, cid), phases=phases)
 
 
 def _report_files(c, cid: str) -> dict[str, list[str]]:

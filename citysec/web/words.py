@@ -73,7 +73,11 @@ STATUS = {"open": ("đang mở", "open"), "reopened": ("mở lại", "reopened")
           "declined": ("từ chối", "declined"), "approved": ("đã duyệt", "approved"), "met": ("đạt", "met"),
           "missed": ("không đạt", "missed"), "rated": ("đã đánh giá", "rated"), "sent": ("đã gửi", "sent"),
           "accepted": ("chấp nhận rủi ro", "accepted risk"), "false-positive": ("cảnh báo sai", "false positive"),
-          "waiting": ("chờ phê duyệt", "awaiting approval"), "in_progress": ("đang làm", "in progress")}
+          "waiting": ("chờ phê duyệt", "awaiting approval"), "in_progress": ("đang làm", "in progress"),
+          "blocked": ("dừng, cần xử lý bằng tay", "blocked, needs a hand"), "not_applicable": ("không áp dụng", "not applicable")}
+PLAYBOOK_ROLES = {"soc": ("Đội an toàn thông tin thành phố", "City SOC"),
+                  "incident_lead": ("Trưởng nhóm ứng cứu sự cố", "Incident lead"),
+                  "agency_it": ("Cán bộ CNTT cơ quan", "Agency IT officer")}
 ROLES = {"soc": ("Đội an toàn thông tin thành phố", "City SOC"), "officer": ("Cán bộ CNTT cơ quan", "Agency IT officer"),
          "controller": ("Tổ điều hành diễn tập", "Drill controller"), "evaluator": ("Đánh giá viên", "Evaluator"),
          "viewer": ("Lãnh đạo", "Leader")}
