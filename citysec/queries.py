@@ -73,19 +73,17 @@ def current_period(app):
 
 def figures(app, period, *, agency: str | None = None, source: str = "sqlite") -> dict[str, Any]:
     """The periodic report's figures (city and agencies) for a period, triage included."""
-    from reports.summary import period_figures
-
     from citysec.report_inputs import add_triage, open_query, orgs_of
+    from reports.summary import period_figures
     q = open_query(app, source)
     return add_triage(app, period_figures(q, period, orgs_of(app), agency=agency), period)
 
 
 def ranking(app, period, *, trend: int = 3, source: str = "sqlite") -> dict[str, Any]:
     """The readiness ranking of the period with ``trend`` periods of history (as `report ranking`)."""
+    from citysec.report_inputs import add_triage, open_query, orgs_of
     from reports import ranking as rk
     from reports.summary import period_figures
-
-    from citysec.report_inputs import add_triage, open_query, orgs_of
     q, orgs = open_query(app, source), orgs_of(app)
     per = [(pp.label, add_triage(app, period_figures(q, pp, orgs, compare=False), pp)["agencies"])
            for pp in period.history(trend)]

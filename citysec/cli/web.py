@@ -9,9 +9,8 @@ import sys
 
 import click
 
-from findings.errors import UsageError
-
 from citysec.cli.context import App, emit, json_option, pass_app
+from findings.errors import UsageError
 
 ROLES = ("soc", "officer", "controller", "evaluator", "viewer")
 
@@ -148,9 +147,8 @@ def register(cli: click.Group) -> None:
     @pass_app
     def users_log(app: App, verify: bool, as_json: bool) -> None:
         """The console's hash-chained log: logins, failures, throttling, account changes."""
-        from findings.errors import RuntimeFailure
-
         from citysec.web import audit
+        from findings.errors import RuntimeFailure
         _accounts(app)
         if verify:
             problems = audit.verify(app.store)

@@ -27,10 +27,9 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from citysec.web import audit, pending
 from findings.errors import UsageError
 from findings.model import iso, parse_ts
-
-from citysec.web import audit, pending
 
 ROLES = ("soc", "officer", "controller", "evaluator", "viewer")
 CITY_ROLES = frozenset({"soc", "controller", "evaluator", "viewer"})   # may be asked for TOTP

@@ -24,11 +24,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from findings.errors import CitysecError, UsageError
-from findings.model import clean_text
-
 from citysec.web import authz, fmt, words
 from citysec.web.accounts import Accounts, LoginRefused, Session
+from findings.errors import CitysecError, UsageError
+from findings.model import clean_text
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "citysec_session"
@@ -180,7 +179,7 @@ async def login_post(request: Request) -> Response:
         return console.render(request, "error.html.j2", 403, message=words.word("forbidden", lang_of(request)))
     address = request.client.host if request.client else "-"
     try:
-        session, token = await run_in_threadpool(console.accounts.login, str(form.get("name", "")),
+        _, token = await run_in_threadpool(console.accounts.login, str(form.get("name", "")),
                                                  str(form.get("password", "")), address, str(form.get("totp", "")))
     except LoginRefused as exc:
         key = "throttled" if exc.throttled else "login_failed"

@@ -12,12 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from findings.errors import UsageError
-from findings.model import clean_text, parse_ts
-
 from citysec import queries
 from citysec.web import authz, pending
 from citysec.web.accounts import Session
+from findings.errors import UsageError
+from findings.model import clean_text, parse_ts
 
 PAGE = 100
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -152,8 +151,8 @@ async def finding_action(c, request: Request, s: Session) -> Response:
 # -- incidents ---------------------------------------------------------------------------------
 def _cases(c, agencies: list[str], status: str | None) -> list[dict[str, Any]]:
     from playbooks import views
-    from playbooks.operations import case_deadlines
     from playbooks.casedb import case_row
+    from playbooks.operations import case_deadlines
     out = []
     wanted = set(agencies)
     now = c.ctx.store.clock()
@@ -337,10 +336,9 @@ async def reports_index(c, request: Request, s: Session) -> Response:
 
 
 def _document(c, s: Session, kind: str, period_label: str, lang: str, agency: str | None):
+    from citysec.report_inputs import criteria_of, meta, open_query, orgs_of, systems_of
     from reports import compliance, member, periodic, ranking
     from reports.period import compliance_year, parse_period
-
-    from citysec.report_inputs import criteria_of, meta, open_query, orgs_of, systems_of
     ctx = c.ctx
     if kind != "periodic" and not s.account.city_wide:
         raise authz.Forbidden()

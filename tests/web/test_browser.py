@@ -14,7 +14,6 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
-
 from web_helpers import PASSWORD
 
 SHOTS = Path(__file__).resolve().parents[2] / "out" / "tests" / "web"
@@ -108,7 +107,7 @@ def test_two_accounts_approve_a_case_step(browser, console, city):
     for step in ("confirm", "listening"):
         browser.get(console.url + f"/cases/{case}")
         browser.find_element(By.CSS_SELECTOR, f"#step-{step} button.complete").click()
-        WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, f"step-{step}"))
+        WebDriverWait(browser, 30).until(lambda d, step=step: d.find_elements(By.ID, f"step-{step}"))
     browser.get(console.url + f"/cases/{case}")
     assert browser.find_element(By.CSS_SELECTOR, "#step-approve-stop .state").text == "chờ phê duyệt"
     for name in ("soc1", "soc2"):

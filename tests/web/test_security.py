@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from web_helpers import HOSTILE, PASSWORD, csrf_of, free_port, login
 
 from citysec.web import pages
-from web_helpers import HOSTILE, PASSWORD, csrf_of, free_port, login
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -195,7 +195,7 @@ def test_accounts_store_argon2id_hashes_and_refuse_bad_input(city):
     config = str(Path(app.config_path))
 
     def run(*args, stdin=""):
-        return subprocess.run([sys.executable, "-m", "citysec.cli", "--config", config, *args], input=stdin,
+        return subprocess.run([sys.executable, "-m", "citysec.cli", "--config", config, *args], input=stdin, check=False,
                               capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     r = run("users", "add", "x-off", "--role", "officer", "--agency", "so-xx", "--password-stdin", stdin=PASSWORD + "\n")
     assert r.returncode == 2 and "unknown agency so-xx" in r.stderr and "Traceback" not in r.stderr
@@ -216,7 +216,7 @@ def test_serve_refuses_plain_http_off_loopback_and_serves_tls(city, tmp_path):
     app, _ = city
     config = str(Path(app.config_path))
     base = [sys.executable, "-m", "citysec.cli", "--config", config, "serve"]
-    r = subprocess.run(base + ["--bind", "198.18.92.10:8443"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    r = subprocess.run(base + ["--bind", "198.18.92.10:8443"], check=False, capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 2 and "loopback" in r.stderr
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
