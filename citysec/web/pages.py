@@ -375,19 +375,52 @@ def _document(c, s: Session, kind: str, period_label: str, lang: str, agency: st
     raise authz.NotFound()
 
 
+def _aar(c, run_id: str, lang: str):
+    from exercises.aar_data import aar_data
+    from findings.model import utcnow
+    from reports import aar
+    data = aar_data(c.ctx.store, run_id)
+    names = {a.id: c.agency_name(a.id, lang) for a in c.ctx.city.agencies}
+    return aar.build(data, lang, names=names, generated=utcnow()), f"aar-{data['overview']['run']}"
+
+
+async def drill_aar(c, request: Request, s: Session) -> Response:
+    """The after-action report and improvement plan: it covers every agency of the drill (city roles)."""
+    run_id = request.path_params["run"]
+    _drill(c, s, run_id)
+    if not s.account.city_wide:
+        raise authz.Forbidden()
+    return await _deliver(request, *await run_in_threadpool(_aar, c, run_id, _doc_lang(request)))
+
+
+def _doc_lang(request: Request) -> str:
+    lang = request.query_params.get("lang") or _lang(request)
+    if lang not in ("vi", "en"):
+        raise authz.NotFound()
+    return lang
+
+
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
 
 async def report_view(c, request: Request, s: Session) -> Response:
-    from reports import render
     authz.require_action(s.account, "reports")
     q = request.query_params
-    kind, fmt_ = request.path_params["kind"], q.get("format", "html")
-    lang = q.get("lang", _lang(request))
-    if kind not in DOCS or fmt_ not in ("html", "pdf") or lang not in ("vi", "en"):
+    kind, lang = request.path_params["kind"], _doc_lang(request)
+    if kind not in DOCS:
         raise authz.NotFound()
     doc, name = await run_in_threadpool(_document, c, s, kind, (q.get("period") or "").strip()[:10],
                                         lang, q.get("agency") or None)
+    return await _deliver(request, doc, name)
+
+
+async def _deliver(request: Request, doc, name: str) -> Response:
+    """A document as HTML in the browser (its own strict CSP: styles, no script) or as a PDF download,
+    named by language like the command's files."""
+    from reports import render
+    fmt_, lang = request.query_params.get("format", "html"), _doc_lang(request)
+    if fmt_ not in ("html", "pdf"):
+        raise authz.NotFound()
     if fmt_ == "html":
         html = await run_in_threadpool(render.write, doc, "html", None)
         return Response(html, media_type="text/html; charset=utf-8", headers={"content-security-policy": REPORT_CSP})
@@ -410,6 +443,7 @@ ROUTES = [
     ("/cases/{cid}/{what}", case_action, ["POST"]),
     ("/drills", drills_list, ["GET"]),
     ("/drills/{run}", drill_detail, ["GET"]),
+    ("/drills/{run}/aar", drill_aar, ["GET"]),
     ("/drills/{run}/{what}", drill_action, ["POST"]),
     ("/reports", reports_index, ["GET"]),
     ("/reports/{kind}", report_view, ["GET"]),

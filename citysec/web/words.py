@@ -61,6 +61,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "periodic": ("Báo cáo định kỳ", "Periodic report"), "ranking_doc": ("Xếp hạng", "Ranking"),
     "member": ("Mẫu 05", "Form 05"), "compliance": ("Tuân thủ theo cấp độ", "Level compliance"),
     "year": ("Năm", "Year"), "prev": ("Trước", "Previous"), "more": ("Sau", "Next"),
+    "aar": ("Báo cáo sau diễn tập và kế hoạch cải thiện", "After-action report and improvement plan"),
     "shown": ("Hiển thị {n} trên {total}", "Showing {n} of {total}"),
 }
 

@@ -189,3 +189,27 @@ def test_a_phone_sized_window_still_shows_the_findings(browser, console):
         shot(browser, "findings-phone-vi")
     finally:
         browser.set_window_size(1366, 768)
+
+
+def test_the_control_room_refreshes_while_a_drill_runs(browser, console, city):
+    """A running drill's page polls the server: a change in the store shows without reloading."""
+    app, _ = city
+    from tests.exercises.test_evaluation import make_run
+    make_run(app.store, "drill-live")
+    with app.store.write() as c:
+        c.execute("UPDATE exercise_runs SET state='running', ended_at=NULL WHERE id='drill-live'")
+        c.execute("UPDATE exercise_injects SET state='pending' WHERE run_id='drill-live' AND number=3")
+    log_in(browser, console.url, "ctl")
+    browser.get(console.url + "/drills/drill-live")
+    rows = lambda: browser.find_elements(By.CSS_SELECTOR, "#injects tbody tr")  # noqa: E731
+    assert "chờ" in rows()[2].text
+    assert browser.find_elements(By.ID, "abort")
+    browser.execute_script("window.__same_page = true")
+    with app.store.write() as c:
+        c.execute("UPDATE exercise_injects SET state='sent' WHERE run_id='drill-live' AND number=3")
+    WebDriverWait(browser, 30).until(lambda d: "đã gửi" in rows()[2].text)
+    assert browser.execute_script("return window.__same_page") is True      # refreshed in place, not reloaded
+    shot(browser, "drill-control-room-vi")
+    browser.find_element(By.ID, "pause").click()
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "drill-message"))
+    assert app.store.query("SELECT control FROM exercise_runs WHERE id='drill-live'")[0][0] == "pause"

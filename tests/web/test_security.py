@@ -242,3 +242,28 @@ def test_serve_refuses_plain_http_off_loopback_and_serves_tls(city, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_totp_is_asked_of_an_account_that_has_it(city):
+    app, _ = city
+    from citysec.web.accounts import Accounts, LoginRefused, totp_at
+    acc = Accounts(app.store, ["so-tc", "so-tttt"])
+    secret = acc.add("soc-totp", "soc", PASSWORD, totp=True, by="test")
+    with pytest.raises(LoginRefused):
+        acc.login("soc-totp", PASSWORD, "127.0.0.9")
+    with pytest.raises(LoginRefused):
+        acc.login("soc-totp", PASSWORD, "127.0.0.9", "000000" if totp_at(secret, time.time()) != "000000" else "111111")
+    session, token = acc.login("soc-totp", PASSWORD, "127.0.0.9", totp_at(secret, time.time()))
+    assert acc.session(token).account.name == "soc-totp" and session.account.role == "soc"
+    with pytest.raises(Exception, match="city roles"):
+        acc.add("off-totp", "officer", PASSWORD, agencies=["so-tc"], totp=True, by="test")
+
+
+def test_the_after_action_report_is_for_city_roles(city, console):
+    soc = login(console.url, "soc1")
+    r = soc.get("/drills/drill-1/aar?lang=en")
+    assert r.status_code == 200 and "After-action report" in r.text
+    assert "'unsafe-inline'" in r.headers["content-security-policy"] and "script" not in r.headers["content-security-policy"]
+    off = login(console.url, "off-tc")
+    assert off.get("/drills/drill-1/aar").status_code == 403
+    assert soc.get("/drills/nope/aar").status_code == 404
