@@ -8,6 +8,7 @@ operations, exercises evaluation) with the logged-in account as the actor.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from citysec.web import authz, fmt, words
 from citysec.web.accounts import Accounts, LoginRefused, Session
+from citysec.web.figures import DashboardFigures
 from findings.errors import CitysecError, UsageError
 from findings.model import clean_text
 
@@ -33,6 +35,7 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "citysec_session"
 PRE_COOKIE = "citysec_pre"          # the login form's CSRF token (double submit), before a session exists
 LANG_COOKIE = "citysec_lang"
+MAX_BODY = 256 * 1024              # a form of the console is a few kB
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
@@ -73,6 +76,7 @@ class Console:
         self.known = [a.id for a in ctx.city.agencies]
         self.names = {a.id: (a.name, a.name_en or a.name) for a in ctx.city.agencies}
         self.accounts = Accounts(ctx.store, self.known)
+        self.figures = DashboardFigures(ctx)
         self._engine = None
         self.env = SandboxedEnvironment(loader=FileSystemLoader(str(HERE / "templates")),
                                         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -224,6 +228,11 @@ def create_app(ctx, *, tls: bool = False) -> Any:
     ]
     for path, handler, methods in pages.ROUTES:
         routes.append(Route(path, page(console, handler, post="POST" in methods), methods=methods))
-    app = Starlette(routes=routes)
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        console.figures.warm()
+        yield
+
+    app = Starlette(routes=routes, lifespan=lifespan, max_body_size=MAX_BODY)
     app.state.console = console
     return SecurityHeaders(app, hsts=tls)

@@ -42,23 +42,15 @@ def _back(path: str) -> Response:
 
 # -- dashboard ---------------------------------------------------------------------------------
 def _dashboard_data(c, s: Session) -> dict[str, Any]:
-    ctx = c.ctx
-    period = queries.current_period(ctx)
+    data = c.figures.get()
+    figs = data["figures"]
     mine = authz.scope(s.account, c.known)
     if s.account.city_wide:
-        figs = queries.figures(ctx, period)
-        views = [("city", None, figs["city"])]
-        rank = queries.ranking(ctx, period)
+        views, rank = [("city", None, figs["city"])], data["ranking"]
     else:
-        views = []
-        for aid in mine:
-            f = queries.figures(ctx, period, agency=aid)
-            views.append(("agency", aid, f["agencies"][aid]))
-        rank = None
-    cases = [x for x in _cases(c, mine, "active")]
-    todo = queries.findings(ctx, agencies=mine, limit=10)
-    return {"period": period.label, "views": views, "ranking": rank, "cases": cases, "todo": todo,
-            "now": ctx.store.clock()}
+        views, rank = [("agency", aid, figs["agencies"][aid]) for aid in mine if aid in figs["agencies"]], None
+    return {"period": data["period"], "views": views, "ranking": rank, "cases": _cases(c, mine, "active"),
+            "todo": queries.findings(c.ctx, agencies=mine, limit=10), "now": c.ctx.store.clock()}
 
 
 async def dashboard(c, request: Request, s: Session) -> Response:
@@ -87,10 +79,11 @@ async def findings_list(c, request: Request, s: Session) -> Response:
         start = max(0, int(q.get("start", "0")))
     except ValueError:
         start = 0
-    rows = await run_in_threadpool(lambda: queries.findings(
-        c.ctx, agencies=[agency] if agency else mine, status=status, severity=severity, check=check,
-        triage_=triage_, overdue_only=overdue))
-    return c.render(request, "findings.html.j2", rows=rows[start:start + PAGE], total=len(rows), start=start,
+    filters = {"agencies": [agency] if agency else mine, "status": status, "severity": severity, "check": check,
+               "triage_": triage_, "overdue_only": overdue}
+    rows = await run_in_threadpool(lambda: queries.findings(c.ctx, start=start, limit=PAGE, **filters))
+    total = await run_in_threadpool(lambda: queries.findings_count(c.ctx, **filters))
+    return c.render(request, "findings.html.j2", rows=rows, total=total, start=start,
                     page=PAGE, agencies=mine, f={"agency": agency or "", "status": status, "severity": severity or "",
                                                   "triage": triage_ or "", "check": check or "", "overdue": overdue},
                     severities=SEVERITIES)
