@@ -13,7 +13,7 @@ import click
 from findings.errors import CitysecError, ConfigError
 
 from citysec.app import SCHEMA_OWNERS
-from citysec.cli import collect, core, demo, es, exercise, playbook, range_cmd, report, run, scan, triage
+from citysec.cli import collect, core, demo, es, exercise, playbook, range_cmd, report, run, scan, triage, web
 from citysec.cli.context import App
 
 
@@ -28,7 +28,7 @@ def cli(ctx: click.Context, config_path: str | None, sensor: str | None) -> None
     ctx.obj = App(config_path=config_path, sensor_override=sensor, schema_owners=SCHEMA_OWNERS)
 
 
-for _module in (core, es, range_cmd, scan, collect, run, playbook, exercise, report, demo, triage):
+for _module in (core, es, range_cmd, scan, collect, run, playbook, exercise, report, demo, triage, web):
     _module.register(cli)
 
 
