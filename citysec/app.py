@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # with all of them, so that an upgrade migrates every table at once and a store newer than this
 # citysec is refused before anything runs; a scheduled job's process opens it with findings' own
 # (it must not import the packages it does not use) and each owner adds its tables on first use.
-SCHEMA_OWNERS = ("collectors.state", "playbooks.casedb", "exercises.db")
+SCHEMA_OWNERS = ("collectors.state", "playbooks.casedb", "exercises.db", "citysec.web.tables")
 
 
 @dataclass

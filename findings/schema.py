@@ -1,13 +1,14 @@
 """The store's schema: each package's tables and numbered migrations, and the one runner.
 
-Every package that keeps tables in the findings store (findings, collectors, playbooks, exercises)
-declares a :class:`Schema`: its name and its migrations 1..N, each an SQL script or a Python function
-of the open connection. The store applies them (:meth:`findings.store.Store.require`, and every schema
-given to ``Store(path, schemas=...)`` when it opens) in one write transaction, and keeps
-each package's version in the table ``schema_versions``. A store whose version of a package is newer
-than the code is refused, untouched. findings imports none of the other packages: each declares its
-schema in its own store module (``collectors.state``, ``playbooks.casedb``, ``exercises.db``) and asks
-the store for it; the composition root (``citysec.app``) opens the store with all of them.
+Every package that keeps tables in the findings store (findings, collectors, playbooks, exercises,
+the console) declares a :class:`Schema`: its name and its migrations 1..N, each an SQL script or a
+Python function of the open connection. The store applies them (:meth:`findings.store.Store.require`,
+and every schema given to ``Store(path, schemas=...)`` when it opens) in one write transaction, and
+keeps each package's version in the table ``schema_versions``. A store whose version of a package is
+newer than the code is refused, untouched. findings imports none of the other packages: each declares
+its schema in its own store module (``collectors.state``, ``playbooks.casedb``, ``exercises.db``,
+``citysec.web.tables``) and asks the store for it; the command opens the store with all of them
+(``citysec.app.SCHEMA_OWNERS``).
 
 SQL migrations are the files ``<package>/migrations/NNNN_<what>.sql`` (:func:`sql_migrations`).
 A migration never changes once released: a change of schema is a new file with the next number.

@@ -27,7 +27,8 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from citysec.web import audit, pending
+from citysec.web import audit
+from citysec.web.tables import SCHEMA
 from findings.errors import UsageError
 from findings.model import iso, parse_ts
 
@@ -40,35 +41,6 @@ IDLE_MINUTES = 60
 WINDOW_MINUTES = 15
 MAX_FAILURES_ACCOUNT = 5
 MAX_FAILURES_ADDRESS = 20
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS web_users (
-    name        TEXT PRIMARY KEY,
-    role        TEXT NOT NULL,
-    agencies    TEXT NOT NULL,          -- JSON list (officer: their agencies, others: [])
-    pw_hash     TEXT NOT NULL,
-    totp        TEXT,                   -- base32 secret, or NULL
-    disabled    INTEGER NOT NULL DEFAULT 0,
-    generation  INTEGER NOT NULL DEFAULT 1,
-    created_at  TEXT NOT NULL,
-    changed_at  TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS web_sessions (
-    token_sha   TEXT PRIMARY KEY,
-    name        TEXT NOT NULL REFERENCES web_users(name),
-    generation  INTEGER NOT NULL,
-    csrf        TEXT NOT NULL,
-    address     TEXT,
-    created_at  TEXT NOT NULL,
-    seen_at     TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS web_failures (
-    kind        TEXT NOT NULL,          -- account | address
-    value       TEXT NOT NULL,
-    at          TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS web_failures_kv ON web_failures (kind, value, at);
-"""
 
 _hasher = PasswordHasher()
 
@@ -103,12 +75,8 @@ class LoginRefused(Exception):
 
 
 def ensure_schema(store) -> None:
-    with store.write() as c:
-        for stmt in SCHEMA.split(";"):
-            if stmt.strip():
-                c.execute(stmt)
-    audit.ensure_schema(store)
-    pending.ensure_schema(store)
+    """The console's tables (citysec.web.tables), created or migrated once per Store."""
+    store.require(SCHEMA)
 
 
 def _sha(token: str) -> str:

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import FileSystemLoader
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -30,6 +29,7 @@ from citysec.web.accounts import Accounts, LoginRefused, Session
 from citysec.web.figures import DashboardFigures
 from findings.errors import CitysecError, UsageError
 from findings.model import clean_text
+from findings.support.templates import environment
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "citysec_session"
@@ -78,9 +78,7 @@ class Console:
         self.accounts = Accounts(ctx.store, self.known)
         self.figures = DashboardFigures(ctx)
         self._engine = None
-        self.env = SandboxedEnvironment(loader=FileSystemLoader(str(HERE / "templates")),
-                                        autoescape=select_autoescape(default=True, default_for_string=True),
-                                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.env = environment(FileSystemLoader(str(HERE / "templates")))
         self.env.globals.update(fmt=fmt, words=words)
 
     @property

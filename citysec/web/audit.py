@@ -10,23 +10,6 @@ from typing import Any
 
 from findings import chain
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS web_audit (
-    seq    INTEGER PRIMARY KEY,
-    ts     TEXT NOT NULL,
-    actor  TEXT NOT NULL,
-    what   TEXT NOT NULL,
-    data   TEXT NOT NULL,
-    prev   TEXT NOT NULL,
-    hash   TEXT NOT NULL
-)
-"""
-
-
-def ensure_schema(store) -> None:
-    with store.write() as c:
-        c.execute(SCHEMA)
-
 
 def _fields(r: dict[str, Any]) -> tuple:
     return (r["seq"], r["ts"], r["actor"], r["what"], r["data"])

@@ -12,22 +12,6 @@ from typing import Any
 
 from findings.model import iso
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS web_accept_requests (
-    fingerprint TEXT PRIMARY KEY,
-    agency      TEXT NOT NULL,
-    reason      TEXT NOT NULL,
-    until       TEXT NOT NULL,
-    by          TEXT NOT NULL,
-    at          TEXT NOT NULL
-)
-"""
-
-
-def ensure_schema(store) -> None:
-    with store.write() as c:
-        c.execute(SCHEMA)
-
 
 def request(store, fp: str, agency: str, *, reason: str, until: datetime | None, by: str) -> None:
     from findings.errors import UsageError

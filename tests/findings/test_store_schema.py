@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from citysec.web.tables import SCHEMA as WEB
 from collectors.state import SCHEMA as COLLECTORS
 from collectors.state import CollectorState
 from exercises import db as drills
@@ -25,12 +26,13 @@ from playbooks.casedb import SCHEMA as CASES
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "findings")
 RELEASE = os.path.join(FIXTURES, "store-release-ce0c2e6.db")
-ALL = (COLLECTORS, CASES, EXERCISES)
+ALL = (COLLECTORS, CASES, EXERCISES, WEB)
 TABLES = {"meta", "current", "history", "events", "runs", "outbox", "dead_letters", "outbox_sent", "triage",
           "triage_log", "notify_queue", "notify_out", "cases", "case_findings", "case_steps", "case_approvals",
           "case_audit", "case_deadlines", "case_cursor", "exercise_runs", "exercise_injects",
           "exercise_expectations", "exercise_ratings", "exercise_survey", "exercise_actions", "exercise_lapses",
-          "collector_cursors", "backup_restore_tests", "schema_versions"}
+          "collector_cursors", "backup_restore_tests", "web_users", "web_sessions", "web_failures", "web_audit",
+          "web_accept_requests", "schema_versions"}
 
 
 def raw(path) -> sqlite3.Connection:
@@ -72,7 +74,7 @@ def test_a_new_store_gets_every_table_of_every_package(tmp_path):
     store = Store(tmp_path / "n.db", schemas=ALL)
     tables = {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables - {"sqlite_sequence"} == TABLES
-    assert store.schema_versions() == {"findings": 3, "collectors": 1, "playbooks": 1, "exercises": 2}
+    assert store.schema_versions() == {"findings": 3, "collectors": 1, "playbooks": 1, "exercises": 2, "web": 1}
     assert store.schema_version == 3
 
 
@@ -81,7 +83,7 @@ def test_the_previous_release_store_is_migrated_and_keeps_its_data(release, tmp_
     assert before["current"] == 3 and before["cases"] == 1 and before["exercise_runs"] == 1
     assert "schema_versions" not in shape(release)
     store = Store(release, schemas=ALL)
-    assert store.schema_versions() == {"findings": 3, "collectors": 1, "playbooks": 1, "exercises": 2}
+    assert store.schema_versions() == {"findings": 3, "collectors": 1, "playbooks": 1, "exercises": 2, "web": 1}
     store.close()
     assert counts(release) == before
     # the previous release reads meta's version: it now refuses this store instead of writing to it
@@ -171,7 +173,7 @@ def test_the_command_opens_with_every_schema_and_refuses_a_newer_store_with_exit
                        cwd=tmp_path, check=False, timeout=120)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["store"]["schema_versions"] == {"findings": 3, "collectors": 1, "playbooks": 1,
-                                                               "exercises": 2}
+                                                               "exercises": 2, "web": 1}
     path = tmp_path / "var" / "citysec.db"
     c = raw(path)
     c.execute("UPDATE schema_versions SET version=4 WHERE package='findings'")
