@@ -143,10 +143,12 @@ class CaseEngine:
             return existing
         return case_id
 
-    def open_incident(self, playbook_id: str, trigger_key: str) -> str | None:
-        """The open case (not a dry run) of this playbook and correlation key, if there is one."""
-        rows = self.store.query("SELECT id FROM cases WHERE playbook=? AND trigger_key=? AND status!='closed'"
-                                " AND dry_run=0 ORDER BY opened_at LIMIT 1", (playbook_id, trigger_key))
+    def open_incident(self, playbook_id: str, trigger_key: str, legacy_key: str | None = None) -> str | None:
+        """The open case (not a dry run) of this playbook and correlation key, if there is one
+        (``legacy_key``: the finding's fingerprint, the key of cases opened before correlation)."""
+        rows = self.store.query("SELECT id FROM cases WHERE playbook=? AND trigger_key IN (?,?) AND status!='closed'"
+                                " AND dry_run=0 ORDER BY opened_at LIMIT 1",
+                                (playbook_id, trigger_key, legacy_key or trigger_key))
         return rows[0]["id"] if rows else None
 
     def attach(self, case_id: str, doc: dict, actor: str = "citysec") -> int:
