@@ -11,7 +11,8 @@ from findings.model import Finding, iso
 from . import audit, deadlines
 from .actions import ACTIONS
 from .actions.report import KINDS
-from .casedb import LIST_FIELDS, SETTABLE, TERMINAL, audit_rows, case_row, steps_of
+from .casedb import LIST_FIELDS, TERMINAL, audit_rows, case_row, steps_of
+from .fields import check_field
 
 
 def _step(engine, case: dict, step_id: str):
@@ -62,9 +63,9 @@ def note(engine, case_id: str, text: str, actor: str, step_id: str | None = None
         tx.audit(actor, "note", step=step_id, text=text)
 
 
-def set_field(engine, case_id: str, name: str, value: str, actor: str) -> None:
-    if name not in SETTABLE:
-        raise UsageError(f"unknown case field {name!r}; settable: {', '.join(SETTABLE)}")
+def set_field(engine, case_id: str, name: str, value: str, actor: str) -> str | int:
+    """Set (list fields: append) a record field; the value is checked first (see ``fields``)."""
+    value = check_field(name, value, {r.when for r in engine.w.deadline_rules if r.when})
     case = case_row(engine.store, case_id)
     with engine.transaction(case) as tx:
         tx.acknowledge()
@@ -75,6 +76,7 @@ def set_field(engine, case_id: str, name: str, value: str, actor: str) -> None:
             rec[name] = value
         tx.save_record(rec)
         tx.audit(actor, "field_set", field=name, value=value)
+    return value
 
 
 def decide(engine, case_id: str, step_id: str, role: str, actor: str, decision: str) -> dict:
@@ -132,9 +134,10 @@ def case_deadlines(engine, case: dict, now: datetime) -> list[deadlines.Deadline
 
 
 def raise_missed_deadlines(engine, actor: str = "citysec") -> list[tuple[str, str]]:
-    """For every case, each deadline missed and not yet raised: an audit entry and an alert."""
+    """For every case, each deadline missed and not yet raised: an audit entry and an alert. A dry
+    run is no incident: nothing is due for it."""
     now, raised = engine.clock(), []
-    rows = engine.store.query("SELECT id FROM cases ORDER BY opened_at")
+    rows = engine.store.query("SELECT id FROM cases WHERE dry_run=0 ORDER BY opened_at")
     for r in rows:
         case = case_row(engine.store, r["id"])
         done = {x["name"] for x in engine.store.query(
