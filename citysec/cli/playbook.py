@@ -209,7 +209,7 @@ def register(cli: click.Group) -> None:
     for decision in ("approve", "decline"):
         _decision_command(case_group, decision)
 
-    @case_group.command("set")
+    @case_group.command("set", context_settings={"ignore_unknown_options": True})   # VALUE may be "-5"
     @click.argument("case_id")
     @click.argument("field")
     @click.argument("value")
