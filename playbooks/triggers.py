@@ -69,13 +69,17 @@ def _new_docs(store) -> tuple[list[dict], dict[str, int]]:
 
 
 def evaluate(engine, *, zone_of: Callable[[str, str | None], str | None] = lambda a, h: None,
-             context_of: Callable[[str, str | None], dict] = lambda a, h: {}, actor: str = "citysec") -> dict:
-    """Open (or attach to) cases for what arrived since the last call. Returns counts."""
+             context_of: Callable[[str, str | None], dict] = lambda a, h: {}, actor: str = "citysec",
+             host_of: Callable[[str, str | None], str | None] = lambda a, h: h) -> dict:
+    """Open (or attach to) cases for what arrived since the last call. Returns counts. ``host_of``
+    (agency, address or name) → the host's one name for it (its address when the city knows it),
+    so an alert that names a host and a check that gives its address are the same incident."""
     docs, tops = _new_docs(engine.store)
     playbooks = [lp.playbook for lp in engine.library.values()]
     counts = {"seen": len(docs), "opened": 0, "attached": 0}
     for doc in docs:
-        agency, host = doc["organization"]["id"], doc_host(doc)
+        agency = doc["organization"]["id"]
+        host = host_of(agency, doc_host(doc))
         for pb in matching_playbooks(playbooks, doc, zone_of(agency, host)):
             ctx = context_of(agency, host)
             key = correlation_key(pb, doc, host)

@@ -179,3 +179,15 @@ def test_good_field_values_are_stored_and_reach_the_figures(engine, store, clock
     assert f["supporters"] == ["VNCERT/CC"]
 
 
+
+
+def test_a_host_named_by_an_alert_and_addressed_by_a_check_is_one_host(engine, store):
+    """The job passes the city's name → address map (host_of): the log alert that names the host
+    joins the case its failed backup check opened."""
+    store.record([_state("backup.failed", subject="job-1"),
+                  alert("log.backup_failed", host=None, source=None, user=None, severity="medium")
+                  .with_(host_name="ketoan-01")])
+    known = {"ketoan-01": H1}
+    counts = evaluate(engine, host_of=lambda agency, host: known.get(host, host))
+    assert counts == {"seen": 2, "opened": 1, "attached": 1}
+    assert [c["host"] for c in _cases(store, "backup-failed").values()] == [H1]
