@@ -19,7 +19,7 @@ from findings.model import iso
 
 from . import audit
 
-ENDED = ("done", "skipped", "declined", "failed")
+ENDED = ("done", "skipped", "declined", "failed")     # a step in one of these states has ended
 # a step's state → the case's status while the step is in it (a closed case keeps "closed")
 STATUS_OF = {"waiting": "waiting", "failed": "blocked"}
 
@@ -62,12 +62,11 @@ class CaseTx:
     def set_step(self, step_id: str, state: str, actor: str, what: str, result: dict | None = None,
                  **data: Any) -> None:
         """A step's new state (and result), the case's status that follows from it, the entry."""
-        now = self.now()
         self._c.execute(
-            "UPDATE case_steps SET state=?, ended_at=CASE WHEN ? IN ('done','skipped','declined','failed')"
-            " THEN ? ELSE ended_at END, result=COALESCE(?, result) WHERE case_id=? AND step_id=?",
-            (state, state, now, json.dumps(result, default=str) if result is not None else None,
-             self.case["id"], step_id))
+            "UPDATE case_steps SET state=?, ended_at=COALESCE(?, ended_at), result=COALESCE(?, result)"
+            " WHERE case_id=? AND step_id=?",
+            (state, self.now() if state in ENDED else None,
+             json.dumps(result, default=str) if result is not None else None, self.case["id"], step_id))
         self._c.execute("UPDATE cases SET status=? WHERE id=? AND status!='closed'",
                         (STATUS_OF.get(state, "open"), self.case["id"]))
         self.audit(actor, what, step=step_id, state=state, **data)
