@@ -48,7 +48,7 @@ def report_fields(view: dict[str, Any], lang: str, now: str) -> dict[str, Any]:
     custody = rec.get("chain_of_custody", [])
     level = view.get("level") or system.get("level")
     return {
-        "case_id": view["id"], "generated_at": now, "agency": ctx.get("agency_name") or view["agency"],
+        "case_id": view["id"], "dry_run": bool(view.get("dry_run")), "generated_at": now, "agency": ctx.get("agency_name") or view["agency"],
         "operator": ctx.get("operator_name") or system.get("operator") or ctx.get("agency_name") or view["agency"],
         "owner": ctx.get("owner_name") or system.get("owner") or ctx.get("agency_name") or view["agency"],
         "system": system.get("name") or view.get("system"), "level": str(level) if level else None,

@@ -99,6 +99,9 @@ class Playbook(Strict):
     phase_model: Literal["circular20", "nist"] = "circular20"
     manual_start: bool = True                      # may be opened by hand
     triggers: list[Trigger] = []
+    # what makes later findings the same incident while its case is open: the same host, or (brute
+    # force) the same source address, whichever host it targets (docs/incident-response.md)
+    correlate: Literal["host", "source"] = "host"
     two_person_destructive: bool = False           # destructive actions need 2 distinct approvers
     phases: list[Phase] = Field(min_length=1)
 

@@ -19,6 +19,9 @@ from findings.errors import UsageError
 from findings.model import clean_text, parse_ts
 
 PAGE = 100
+SETTABLE = ("summary", "impact", "symptoms", "indicators", "measures", "harm_estimate", "spread", "first_result",
+            "detection_method", "root_cause", "recommendations", "lessons", "help", "damage_vnd", "related_incidents",
+            "contacts", "evidence")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
@@ -190,7 +193,7 @@ async def case_detail(c, request: Request, s: Session) -> Response:
     roles = {st["id"]: authz.playbook_role_for(s.account, st["role"]) for st in view["steps"]}
     phases = {p.id: p.title.model_dump() for p in c.engine.playbook(view["playbook"]).playbook.phases}
     return c.render(request, "case.html.j2", v=view, timeline=timeline[-50:], roles=roles, now=c.ctx.store.clock(),
-                    reports=_report_files(c, cid), phases=phases)
+                    reports=_report_files(c, cid), phases=phases, settable=SETTABLE)
 
 
 def _report_files(c, cid: str) -> dict[str, list[str]]:
@@ -226,6 +229,12 @@ async def case_action(c, request: Request, s: Session) -> Response:
             if role is None:
                 raise authz.Forbidden()
             await run_in_threadpool(operations.decide, c.engine, cid, step_id, role, me, what)
+    elif what == "field":
+        authz.require_action(s.account, "case_field")
+        name = _field(request, "name", 40)
+        if name not in SETTABLE:
+            raise UsageError(f"unknown case field {name!r}")
+        await run_in_threadpool(operations.set_field, c.engine, cid, name, _field(request, "value"), me)
     elif what == "note":
         authz.require_action(s.account, "case_step")
         operations.note(c.engine, cid, _field(request, "text"), me)

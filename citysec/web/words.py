@@ -61,6 +61,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "periodic": ("Báo cáo định kỳ", "Periodic report"), "ranking_doc": ("Xếp hạng", "Ranking"),
     "member": ("Mẫu 05", "Form 05"), "compliance": ("Tuân thủ theo cấp độ", "Level compliance"),
     "year": ("Năm", "Year"), "prev": ("Trước", "Previous"), "more": ("Sau", "Next"),
+    "set_field": ("Ghi vào hồ sơ", "Record"), "field": ("Mục", "Field"), "value": ("Nội dung", "Value"),
     "aar": ("Báo cáo sau diễn tập và kế hoạch cải thiện", "After-action report and improvement plan"),
     "shown": ("Hiển thị {n} trên {total}", "Showing {n} of {total}"),
 }
@@ -76,6 +77,23 @@ STATUS = {"open": ("đang mở", "open"), "reopened": ("mở lại", "reopened")
           "accepted": ("chấp nhận rủi ro", "accepted risk"), "false-positive": ("cảnh báo sai", "false positive"),
           "waiting": ("chờ phê duyệt", "awaiting approval"), "in_progress": ("đang làm", "in progress"),
           "blocked": ("dừng, cần xử lý bằng tay", "blocked, needs a hand"), "not_applicable": ("không áp dụng", "not applicable")}
+FIELDS = {
+    "status": ("Trạng thái", "Status"), "summary": ("Tóm tắt", "Summary"), "indicators": ("Dấu hiệu", "Indicators"),
+    "related_incidents": ("Sự cố liên quan", "Related incidents"), "actions": ("Hành động đã thực hiện", "Actions taken"),
+    "chain_of_custody": ("Chuỗi lưu giữ chứng cứ", "Chain of custody"), "impact": ("Ảnh hưởng", "Impact"),
+    "contacts": ("Liên hệ", "Contacts"), "evidence": ("Chứng cứ", "Evidence"), "comments": ("Ghi chú", "Comments"),
+    "next_steps": ("Bước tiếp theo", "Next steps"), "measures": ("Biện pháp đã áp dụng", "Measures applied"),
+    "helpers": ("Đơn vị hỗ trợ", "Helpers"), "attachments": ("Tài liệu kèm theo", "Attachments"),
+    "public_addresses": ("Địa chỉ công khai", "Public addresses"), "services": ("Dịch vụ", "Services"),
+    "security_measures": ("Biện pháp bảo đảm an toàn", "Security measures"), "supporters": ("Đơn vị phối hợp", "Supporters"),
+    "conditions": ("Điều kiện", "Conditions"), "symptoms": ("Triệu chứng", "Symptoms"),
+    "harm_estimate": ("Đánh giá thiệt hại", "Harm estimate"), "spread": ("Phạm vi ảnh hưởng", "Spread"),
+    "infrastructure_provider": ("Nhà cung cấp hạ tầng", "Infrastructure provider"),
+    "first_result": ("Kết quả xử lý ban đầu", "First result"), "recommendations": ("Kiến nghị", "Recommendations"),
+    "detection_method": ("Cách phát hiện", "Detection method"), "handled": ("Đã xử lý", "Handled"),
+    "root_cause": ("Nguyên nhân gốc", "Root cause"), "lessons": ("Bài học kinh nghiệm", "Lessons learned"),
+    "help": ("Đề nghị hỗ trợ", "Help asked"), "damage_vnd": ("Thiệt hại (đồng)", "Damage (VND)"),
+}
 PLAYBOOK_ROLES = {"soc": ("Đội an toàn thông tin thành phố", "City SOC"),
                   "incident_lead": ("Trưởng nhóm ứng cứu sự cố", "Incident lead"),
                   "agency_it": ("Cán bộ CNTT cơ quan", "Agency IT officer")}

@@ -35,6 +35,7 @@ def other_agency_urls(ids: dict) -> list[tuple[str, str, dict]]:
         ("POST", f"/cases/{case}/complete", {"step": "confirm"}),
         ("POST", f"/cases/{case}/approve", {"step": "approve-stop"}),
         ("POST", f"/cases/{case}/note", {"text": "x"}),
+        ("POST", f"/cases/{case}/field", {"name": "summary", "value": "x"}),
         ("GET", "/reports/periodic?period=2026-H2&agency=so-tttt", {}),
     ]
 
@@ -267,3 +268,18 @@ def test_the_after_action_report_is_for_city_roles(city, console):
     off = login(console.url, "off-tc")
     assert off.get("/drills/drill-1/aar").status_code == 403
     assert soc.get("/drills/nope/aar").status_code == 404
+
+
+def test_case_record_fields_are_set_by_the_logged_in_account(city, console):
+    app, ids = city
+    case = ids["cases"]["so-tc"]
+    off = login(console.url, "off-tc")
+    token = csrf_of(off)
+    r = off.post(f"/cases/{case}/field", data={"name": "summary", "value": "Telnet <b>mở</b> trên tc-pc1", "csrf": token})
+    assert r.status_code == 303
+    page = off.get(f"/cases/{case}").text
+    assert "Telnet &lt;b&gt;mở&lt;/b&gt; trên tc-pc1" in page
+    audit = app.store.query("SELECT actor, what FROM case_audit WHERE case_id=? ORDER BY seq DESC LIMIT 1", (case,))
+    assert tuple(audit[0]) == ("off-tc", "field_set")
+    r = off.post(f"/cases/{case}/field", data={"name": "playbook", "value": "x", "csrf": token})
+    assert r.status_code == 400 and "unknown case field" in r.text
