@@ -79,16 +79,16 @@ class TimeParser:
     def __init__(self, now: datetime | None = None):
         self.now = (now or datetime.now(UTC)).timestamp()
         self.year = datetime.fromtimestamp(self.now, UTC).year
-        self._days: dict[str, float] = {}
+        self.days: dict[str, float] = {}   # "Mmm dd" → that day's midnight (Unix time); the parsers read it
 
     def bsd(self, s: str) -> float:
         day_key = s[:6]
-        base = self._days.get(day_key)
+        base = self.days.get(day_key)
         if base is None:
             base = calendar.timegm((self.year, MONTHS[s[:3]], int(s[4:6]), 0, 0, 0))
             if base > self.now + 86400:
                 base = calendar.timegm((self.year - 1, MONTHS[s[:3]], int(s[4:6]), 0, 0, 0))
-            self._days[day_key] = base
+            self.days[day_key] = base
         return base + int(s[7:9]) * 3600 + int(s[10:12]) * 60 + int(s[13:15])
 
     def iso(self, s: str) -> float:
@@ -101,7 +101,7 @@ def _fast_bsd(line: str, clock: TimeParser, file, offset) -> LogEvent | None:
     the line is anything else (the regex then decides)."""
     if len(line) < 20 or line[9] != ":" or line[12] != ":" or line[15] != " ":
         return None
-    base = clock._days.get(line[:6])
+    base = clock.days.get(line[:6])
     if base is None:
         return None
     sp = line.find(" ", 16)
@@ -148,7 +148,7 @@ def parse_line(line: str, clock: TimeParser, *, default_ts: float | None = None,
         bsd, iso_ts, host, _fac, prog, pid, msg = m.groups()
         try:
             if bsd is not None:
-                base = clock._days.get(bsd[:6])
+                base = clock.days.get(bsd[:6])
                 ts = (clock.bsd(bsd) if base is None else
                       base + int(bsd[7:9]) * 3600 + int(bsd[10:12]) * 60 + int(bsd[13:15]))
             else:
@@ -296,7 +296,7 @@ def _parse_ascii(text: str, start: int, clock: TimeParser, file, default_ts, def
     """One pass of :data:`_BULK` over the block. The timestamp of a minute is computed once
     (``Mmm dd hh:mm`` → seconds) and sshd's login lines are classified by the same match; other
     lines go through the same handlers as :func:`parse_line`."""
-    days, minutes, out = clock._days, {}, []
+    days, minutes, out = clock.days, {}, []
     append = out.append
     backup_file = bool(file and "backup" in file)
     for m in _BULK.finditer(text):
