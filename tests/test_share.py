@@ -113,3 +113,19 @@ def test_an_unknown_sensor_option_exits_2_naming_the_known_ones(city_file, tmp_p
     assert r.returncode == 2, r.stderr
     assert "unknown sensor 'hb-sensr' (did you mean 'hb-sensor'?)" in r.stderr
     assert "city-soc, hb-sensor" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_complete_run_in_a_split_agency_closes_only_the_hosts_of_its_sensor(city_file, monkeypatch):
+    """A store that holds both sensors' findings of agency hb: sensor hb's run, which saw nothing
+    wrong, closes hb-pc1's finding (its host) and leaves hb-srv1's (the SOC's host) open."""
+    from citysec.jobs.collect import _scope
+    from findings import Finding
+    monkeypatch.delenv("CITYSEC_SENSOR", raising=False)
+    app = App(config_path=str(city_file), sensor_override="hb-sensor")
+    app.store.record([Finding(check="av.outdated", agency="hb", verdict="fail", severity="high", host_ip=ip,
+                              host_name=name) for ip, name in (("198.18.97.11", "hb-pc1"), ("198.18.98.10", "hb-srv1"))],
+                     run_id="r1")
+    app.store.record([], run_id="r2", scope=_scope(app, {"av."}, ["hb", "ward"]))
+    assert {r["host"]: r["status"] for r in app.store.current(agency="hb")} == {
+        "198.18.97.11": "closed", "198.18.98.10": "open"}
+    app.store.close()
