@@ -8,11 +8,11 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-import yaml
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from findings.model import clean_text, iso, utcnow
+from findings.support.yamlpos import load_one
 
 TYPES = {
     "vi": {"denial_of_service": "Tấn công từ chối dịch vụ", "phishing": "Tấn công giả mạo, lừa đảo",
@@ -34,8 +34,7 @@ def _env() -> SandboxedEnvironment:
 
 
 def labels() -> dict[str, dict[str, str]]:
-    text = resources.files("reports").joinpath("templates", "incident_labels.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_one(str(resources.files("reports").joinpath("templates", "incident_labels.yaml")))[0]
 
 
 def _hours(seconds: float | None, lang: str, L: dict) -> str | None:

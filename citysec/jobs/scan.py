@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from findings.errors import UsageError
@@ -21,7 +21,7 @@ from scanners.targets import AgencyTargets, Blackout, Net, RegisteredHost, Rule,
 
 from findings.support.yamlpos import load_one
 
-EXPOSURE_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "exposure.yaml")
+EXPOSURE_FILE = str(resources.files("config").joinpath("exposure.yaml"))
 Progress = Callable[[str, int, int], None]   # (label, done, total)
 
 
