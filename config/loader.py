@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -57,9 +58,11 @@ def _line_order(problem: str) -> tuple:
     return (m.group(1), int(m.group(2))) if m else (problem, 0)
 
 
-def load_config(path: str | None = None, *, check_files: bool = True) -> LoadedConfig:
+def load_config(path: str | None = None, *, check_files: bool = True,
+                later: Callable[[LoadedConfig], list[str]] | None = None) -> LoadedConfig:
     """Parse, validate and cross-check. Raises ConfigError listing every problem found, each
-    naming file, YAML path and line, in file and line order."""
+    naming file, YAML path and line, in file and line order. ``later``: the rules of the commands
+    that use the configuration (`config check` passes them, :mod:`citysec.checks`)."""
     from config.profiles import load_profile
     from config.validate import cross_check, find_secrets  # late: validate needs LoadedConfig
 
@@ -78,6 +81,8 @@ def load_config(path: str | None = None, *, check_files: bool = True) -> LoadedC
         load_profile(city.profile)
     except ConfigError as exc:
         problems += exc.problems
+    if later is not None:
+        problems += later(loaded)
     if problems:
         raise ConfigError(sorted(problems, key=_line_order))
     return loaded

@@ -11,10 +11,15 @@ import os
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from config.schema import SECRET_KEY, City
 
 Bad = Callable[[tuple, str], None]
+
+# The only block a drill acts in (exercises.range.spec.RANGE_BLOCK; the inject scope check refuses
+# anything outside it even when approved).
+DRILL_BLOCK = ipaddress.ip_network("198.18.0.0/15")
 
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 # Keys whose value is a credential id, not a secret, although their name looks like one.
@@ -61,6 +66,7 @@ def cross_check(cfg, data: dict, *, check_files: bool = True) -> list[str]:
     _systems(city, bad)
     _policies(city, bad)
     _exercises(city, bad)
+    _notify(city, bad)
     _credentials(cfg, bad, check_files)
     return problems
 
@@ -199,6 +205,38 @@ def _exercises(city: City, bad: Bad) -> None:
     for i, name in enumerate(city.exercises.lapse_webhooks or []):
         if name not in city.notify.webhooks:
             bad(("exercises", "lapse_webhooks", i), f"{name!r} is not a webhook of notify.webhooks")
+    for i, t in enumerate(city.exercises.approved_targets):
+        if ipaddress.ip_address(t.address) not in DRILL_BLOCK:
+            bad(("exercises", "approved_targets", i, "address"),
+                f"{t.address} is outside {DRILL_BLOCK}: a drill never acts beyond that block, approved or not")
+
+
+def _notify(city: City, bad: Bad) -> None:
+    n = city.notify
+    for name, url in n.webhooks.items():
+        if (msg := webhook_url_problem(url)):
+            bad(("notify", "webhooks", name), msg)
+    for i, name in enumerate(n.digests.webhooks):
+        if name not in n.webhooks:
+            bad(("notify", "digests", "webhooks", i), f"webhook {name!r} is not in notify.webhooks")
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why a webhook URL cannot be used (None: it can): only http and https with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http:// or https:// URL with a host"
+    return None
+
+
+def warnings(city: City) -> list[tuple[tuple, str]]:
+    """Settings that are valid but weaken security: (YAML path, message), shown by `config check`."""
+    out: list[tuple[tuple, str]] = []
+    smtp = city.notify.smtp
+    if smtp is not None and smtp.security == "plain":
+        out.append((("notify", "smtp", "security"), "plain SMTP: notifications cross the network unencrypted"
+                                                     " and the relay is not authenticated (use starttls or tls)"))
+    return out
 
 
 def _credentials(cfg, bad: Bad, check_files: bool) -> None:
@@ -220,3 +258,6 @@ def _credentials(cfg, bad: Bad, check_files: bool) -> None:
         bad(("elasticsearch", "password"), "a password needs a username")
     if es.ca_file and check_files and not os.path.isfile(cfg.resolve(es.ca_file)):
         bad(("elasticsearch", "ca_file"), f"CA file {es.ca_file} does not exist")
+    smtp = city.notify.smtp
+    if smtp and smtp.ca_file and check_files and not os.path.isfile(cfg.resolve(smtp.ca_file)):
+        bad(("notify", "smtp", "ca_file"), f"CA file {smtp.ca_file} does not exist")

@@ -5,17 +5,14 @@ inject number, or run and lapse) so a receiver can drop a repeat."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from findings.errors import RuntimeFailure
 from findings.model import clean_text
-from findings.notify.send import smtp_send
+from findings.notify.send import SendError, post_json, smtp_send
 
 
 @dataclass(frozen=True)
@@ -47,12 +44,9 @@ def send_email(smtp: dict, to: list[str], subject: str, body: str, key: str) -> 
 
 
 def post_webhook(url: str, payload: dict, key: str) -> int:
-    req = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", "Idempotency-Key": key})
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status
-    except (OSError, urllib.error.URLError) as exc:
+        return post_json(url, payload, key)
+    except SendError as exc:
         raise RuntimeFailure(f"webhook: {exc}") from exc
 
 

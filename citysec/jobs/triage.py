@@ -34,7 +34,7 @@ def channels_of(app) -> notify.Channels:
     if missing:
         raise ConfigError([f"{app.config.where('notify', 'digests', 'webhooks')}: webhook {w!r} is not in"
                            f" notify.webhooks" for w in missing])
-    smtp = n.smtp.model_dump(include={"host", "port", "sender", "starttls"}) if n.smtp and d.email else None
+    smtp = app.smtp() if n.smtp and d.email else None
     contacts = {a.id: tuple(notify.Reader(c.email, c.lang) for c in a.contacts if c.email) for a in app.city.agencies}
     city = tuple(notify.Reader(addr) for addr in (n.smtp.recipients if n.smtp else []))
     return notify.Channels(

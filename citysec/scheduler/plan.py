@@ -61,6 +61,18 @@ def schedule_text(cfg: LoadedConfig, name: str) -> str | None:
     return getattr(cfg.city.schedules, name, None) or EXTRA_SCHEDULES.get(name)
 
 
+def schedule_problems(cfg: LoadedConfig) -> list[str]:
+    """Every schedule string of the configuration that :func:`build_plan` would refuse."""
+    problems = []
+    for name, text in cfg.city.schedules.model_dump().items():
+        if name in JOBS and text is not None:
+            try:
+                parse_spec(text)
+            except SpecError as exc:
+                problems.append(f"{cfg.where('schedules', name)}: {exc}")
+    return problems
+
+
 def build_plan(cfg: LoadedConfig, only: list[str] | tuple[str, ...] = ()) -> list[PlannedJob]:
     """Every scheduled job (or the ``only`` ones). Raises ConfigError listing every bad entry."""
     problems: list[str] = []

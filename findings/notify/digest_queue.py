@@ -40,7 +40,7 @@ class Reader:
 @dataclass(frozen=True)
 class Channels:
     """Where digests go, as plain values (built from the configuration by ``config/``)."""
-    smtp: Mapping[str, Any] | None = None                     # host, port, sender, starttls
+    smtp: Mapping[str, Any] | None = None                     # host, port, sender, security, ca_file
     city: tuple[Reader, ...] = ()                              # the city team: every agency's digest
     contacts: Mapping[str, tuple[Reader, ...]] = field(default_factory=dict)   # agency → its readers
     webhooks: Mapping[str, str] = field(default_factory=dict)  # name → URL

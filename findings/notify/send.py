@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import smtplib
 import socket
+import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from email.message import EmailMessage
 from typing import Any
@@ -24,14 +26,33 @@ class SendError(RuntimeFailure):
 
 
 def smtp_send(smtp: dict[str, Any], msg: EmailMessage) -> dict[str, Any]:
-    """Hand ``msg`` to the SMTP relay (host, port, starttls). Returns the refused recipients."""
+    """Hand ``msg`` to the SMTP relay. Returns the refused recipients.
+
+    ``smtp``: host, port, ``security`` (``starttls``, the default: refused when the relay does not
+    offer it; ``tls``: TLS from the first byte; ``plain``: only when configured so) and ``ca_file``
+    (verifies the relay's certificate instead of the system CA store). The certificate and its
+    host name are always verified."""
+    host, port = smtp["host"], int(smtp.get("port", 25))
+    security = smtp.get("security") or "starttls"
+    where = f"SMTP {host}:{port}"
+    if security not in ("starttls", "tls", "plain"):
+        raise SendError(f"{where}: unknown security {security!r} (starttls, tls or plain)")
     try:
-        with smtplib.SMTP(smtp["host"], int(smtp.get("port", 25)), timeout=30) as s:
-            if smtp.get("starttls"):
-                s.starttls()
+        context = None if security == "plain" else ssl.create_default_context(cafile=smtp.get("ca_file") or None)
+        conn = (smtplib.SMTP_SSL(host, port, timeout=30, context=context) if security == "tls"
+                else smtplib.SMTP(host, port, timeout=30))
+        with conn as s:
+            if security == "starttls":
+                s.starttls(context=context)
             return s.send_message(msg)
+    except ssl.SSLCertVerificationError as exc:
+        raise SendError(f"{where}: the relay's certificate is not trusted ({exc.verify_message}); give its CA"
+                        " as notify.smtp.ca_file") from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise SendError(f"{where}: the relay does not offer STARTTLS; set notify.smtp.security to tls, or to"
+                        " plain to send unencrypted") from exc
     except (OSError, smtplib.SMTPException) as exc:
-        raise SendError(f"SMTP {smtp['host']}:{smtp.get('port', 25)}: {exc}") from exc
+        raise SendError(f"{where}: {exc}") from exc
 
 
 def email(smtp: dict[str, Any], row: dict[str, Any], body: dict[str, str]) -> str:
@@ -49,13 +70,24 @@ def email(smtp: dict[str, Any], row: dict[str, Any], body: dict[str, str]) -> st
     return f"{where}: accepted"
 
 
-def webhook(url: str, row: dict[str, Any], body: dict[str, Any]) -> str:
-    req = urllib.request.Request(url, data=json.dumps(body["json"], ensure_ascii=False).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", "Idempotency-Key": row["id"]})
+def post_json(url: str, payload: Any, key: str) -> int:
+    """POST ``payload`` as JSON (``Idempotency-Key: key``); the HTTP status. Only http and https
+    URLs: anything else (``file:``, ``ftp:``) is refused before any request."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise SendError(f"{url!r} is not an http:// or https:// URL")
+    req = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "Idempotency-Key": key})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
-            status = resp.status
+            return resp.status
     except (OSError, urllib.error.URLError) as exc:
+        raise SendError(str(exc)) from exc
+
+
+def webhook(url: str, row: dict[str, Any], body: dict[str, Any]) -> str:
+    try:
+        status = post_json(url, body["json"], row["id"])
+    except SendError as exc:
         raise SendError(f"webhook {row['target']}: {exc}") from exc
     return f"webhook {row['target']}: HTTP {status}"
 
