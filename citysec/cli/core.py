@@ -12,7 +12,7 @@ import click
 from findings.errors import UsageError
 from findings.model import SEVERITIES
 
-from citysec.cli.context import App, agency_option, emit, json_option, pass_app
+from citysec.cli.context import App, agency_option, emit, json_option, pass_app, write_output
 
 SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
@@ -79,8 +79,7 @@ def register(cli: click.Group) -> None:
         from config.schema import City
         text = json.dumps(City.model_json_schema(), ensure_ascii=False, indent=2)
         if out:
-            with open(out, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            write_output(out, text + "\n")
         else:
             click.echo(text)
 
