@@ -14,16 +14,25 @@ from findings import notify, triage
 from findings.deadlines import Deadlines, queue_overdue
 from findings.errors import ConfigError
 
-from config.profiles import load_profile
+from config.profiles import load_profile, profile_file
+
+
+def deadline_problems(city) -> list[str]:
+    """Agencies of the profile's remediation deadlines that the configuration does not have."""
+    r = load_profile(city.profile).remediation
+    known = {a.id for a in city.agencies}
+    unknown = sorted(set(r.agencies) - known)
+    if unknown:
+        return [f"profile {city.profile} ({profile_file(city.profile)}): remediation.agencies: unknown agency "
+                f"{', '.join(unknown)}; known: {', '.join(sorted(known))}"]
+    return []
 
 
 def deadlines_of(app) -> Deadlines:
+    problems = deadline_problems(app.city)
+    if problems:
+        raise ConfigError(problems)
     r = load_profile(app.city.profile).remediation
-    known = {a.id for a in app.city.agencies}
-    unknown = sorted(set(r.agencies) - known)
-    if unknown:
-        raise ConfigError(f"profile {app.city.profile}: remediation.agencies: unknown agency "
-                          f"{', '.join(unknown)}; known: {', '.join(sorted(known))}")
     return Deadlines(dict(r.days), {a: dict(d) for a, d in r.agencies.items()})
 
 

@@ -89,3 +89,16 @@ def test_config_check_warns_about_plain_smtp_only(tmp_path, extra, warned):
     assert bool(got) == warned
     if warned:
         assert got[0][0] == ("notify", "smtp", "security") and "unencrypted" in got[0][1]
+
+
+def test_config_check_prints_the_warning_and_still_exits_0(tmp_path):
+    import os
+    import subprocess
+    import sys
+    path = tmp_path / "city.yaml"
+    path.write_text(CITY % ", security: plain", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-c", "from citysec.cli import main; main()", "--config", str(path),
+                        "config", "check"], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                       env={**os.environ, "CI": "1"})
+    assert r.returncode == 0, r.stderr
+    assert f"warning: {path}: line 7: notify.smtp.security: plain SMTP" in r.stderr
