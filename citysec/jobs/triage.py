@@ -39,13 +39,10 @@ def deadlines_of(app) -> Deadlines:
 def channels_of(app) -> notify.Channels:
     n = app.city.notify
     d = n.digests
-    missing = [w for w in d.webhooks if w not in n.webhooks]
-    if missing:
-        raise ConfigError([f"{app.config.where('notify', 'digests', 'webhooks')}: webhook {w!r} is not in"
-                           f" notify.webhooks" for w in missing])
     smtp = app.smtp() if n.smtp and d.email else None
     contacts = {a.id: tuple(notify.Reader(c.email, c.lang) for c in a.contacts if c.email) for a in app.city.agencies}
     city = tuple(notify.Reader(addr) for addr in (n.smtp.recipients if n.smtp else []))
+    # every name of digests.webhooks is one of notify.webhooks: config.validate refused it on load
     return notify.Channels(
         smtp=smtp, city=city, contacts=contacts, webhooks={w: n.webhooks[w] for w in d.webhooks},
         syslog=tuple(f"{t.host}:{t.port}/{t.transport}" for t in d.syslog),

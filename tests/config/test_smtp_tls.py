@@ -102,3 +102,54 @@ def test_config_check_prints_the_warning_and_still_exits_0(tmp_path):
                        env={**os.environ, "CI": "1"})
     assert r.returncode == 0, r.stderr
     assert f"warning: {path}: line 7: notify.smtp.security: plain SMTP" in r.stderr
+
+
+NOTIFY_CITY = """name: t
+sensor: s
+sensors: [{id: s, name: S, agency: a}]
+agencies:
+  - id: a
+    name: A
+    kind: ward
+    contacts: [{name: "Bình", role: "cán bộ CNTT", email: binh@a.example}]
+    networks: [{cidr: 198.18.250.0/24, zone: lan, sensor: s}]
+store: {path: %s}
+notify:
+  smtp: {host: 127.0.0.1, port: %d, sender: soc@city.example%s}
+"""
+
+
+def test_notify_run_delivers_over_verified_tls_only_once_the_relays_ca_is_configured(tmp_path, relay, cert):
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from findings import Finding, Store
+    from findings.model import utcnow
+    r = relay()
+    shutil.copy(cert[0], tmp_path / "relay-ca.pem")
+    db = tmp_path / "citysec.db"
+    store = Store(str(db))
+    store.record([Finding(check="exposure.telnet", agency="a", verdict="fail", severity="high", message="Telnet open",
+                          host_ip="198.18.250.11", port=23, transport="tcp", service_name="telnet",
+                          timestamp=utcnow(), run_id="scan-1")])
+    store.close()
+    path = tmp_path / "city.yaml"
+
+    def notify_run(extra: str) -> dict:
+        path.write_text(NOTIFY_CITY % (db, r.port, extra), encoding="utf-8")
+        out = subprocess.run([sys.executable, "-c", "from citysec.cli import main; main()", "--config", str(path),
+                              "notify", "run", "--json"], capture_output=True, text=True, timeout=120,
+                             cwd=tmp_path, env={**os.environ, "CI": "1"})
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    first = notify_run("")                                   # STARTTLS, the system CA store: refused
+    assert (first["digests"], first["delivered"], first["failed"]) == (1, 0, 1)
+    assert "certificate is not trusted" in first["errors"][0] and r.got == []
+    second = notify_run(", ca_file: relay-ca.pem")           # relative to the configuration file
+    assert (second["delivered"], second["failed"]) == (1, 0)
+    (text, encrypted), = r.got
+    assert encrypted and "To: binh@a.example" in text
