@@ -121,7 +121,7 @@ def parse(text: str, path: str, *, max_nodes: int = MAX_NODES) -> tuple[Any, Pos
             raise ConfigError(f"{path}: line 1: invalid YAML: {exc}".replace("\n", " ")) from None
         if node is None:
             return None, {}
-        _Measure(path, max_nodes).size(node, (), 0)
+        _Measure(path, max_nodes).size(node, None, 0)
         positions: Positions = {}
         _walk(node, (), path, positions)
         try:
@@ -137,35 +137,41 @@ def parse(text: str, path: str, *, max_nodes: int = MAX_NODES) -> tuple[Any, Pos
 
 class _Measure:
     """Counts the values a node tree holds once every alias is expanded, without expanding any
-    (shared nodes are measured once); refuses a bomb, deep nesting and an alias to itself."""
+    (shared nodes are measured once); refuses a bomb, deep nesting and an alias to itself. The
+    YAML path is kept as a chain (parent, key node or index) and spelt out only for an error."""
 
     def __init__(self, path: str, max_nodes: int):
         self.path, self.max_nodes = path, max_nodes
         self.memo: dict[int, int] = {}
         self.open: set[int] = set()
 
-    def fail(self, node: yaml.Node, loc: tuple, msg: str) -> None:
-        raise ConfigError(f"{self.path}: line {node.start_mark.line + 1}: {dotted(loc)}: {msg}")
+    def fail(self, node: yaml.Node, chain: tuple | None, msg: str) -> None:
+        loc: list = []
+        while chain is not None:
+            chain, step = chain
+            loc.append(step if isinstance(step, int) else _key(step))
+        raise ConfigError(f"{self.path}: line {node.start_mark.line + 1}: {dotted(tuple(reversed(loc)))}: {msg}")
 
-    def size(self, node: yaml.Node, loc: tuple, depth: int) -> int:
+    def size(self, node: yaml.Node, chain: tuple | None, depth: int) -> int:
         key = id(node)
         if key in self.memo:
             return self.memo[key]
         if key in self.open:
-            self.fail(node, loc, "an alias refers to a value that contains it (a recursive structure)")
+            self.fail(node, chain, "an alias refers to a value that contains it (a recursive structure)")
         if depth > MAX_DEPTH:
-            self.fail(node, loc, f"nested more than {MAX_DEPTH} levels deep")
+            self.fail(node, chain, f"nested more than {MAX_DEPTH} levels deep")
         total = 1
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             self.open.add(key)
-            items = (node.value if isinstance(node, yaml.SequenceNode)
-                     else [n for pair in node.value for n in pair])
-            for i, child in enumerate(items):
-                here = loc + (i if isinstance(node, yaml.SequenceNode) else _key(node.value[i // 2][0]),)
-                total += self.size(child, here, depth + 1)
+            pairs = (enumerate(node.value) if isinstance(node, yaml.SequenceNode)
+                     else ((k, v) for k, v in node.value))
+            for step, child in pairs:
+                if isinstance(step, yaml.Node):
+                    total += self.size(step, chain, depth + 1)      # a key: counted, rarely large
+                total += self.size(child, (chain, step), depth + 1)
                 if total > self.max_nodes:
-                    self.fail(node, loc, f"more than {self.max_nodes} values once its aliases are expanded"
-                                         " (an alias bomb?); write the values out or use fewer aliases")
+                    self.fail(node, chain, f"more than {self.max_nodes} values once its aliases are expanded"
+                                           " (an alias bomb?); write the values out or use fewer aliases")
             self.open.discard(key)
         self.memo[key] = total
         return total
