@@ -58,18 +58,23 @@ def _line_order(problem: str) -> tuple:
     return (m.group(1), int(m.group(2))) if m else (problem, 0)
 
 
-def load_config(path: str | None = None, *, check_files: bool = True,
-                later: Callable[[LoadedConfig], list[str]] | None = None) -> LoadedConfig:
+Rules = Callable[[dict], list[tuple[tuple, str]]]    # raw data → (YAML path, message) pairs
+
+
+def load_config(path: str | None = None, *, check_files: bool = True, later: Rules | None = None) -> LoadedConfig:
     """Parse, validate and cross-check. Raises ConfigError listing every problem found, each
     naming file, YAML path and line, in file and line order. ``later``: the rules of the commands
-    that use the configuration (`config check` passes them, :mod:`citysec.checks`)."""
+    that use the configuration (`config check` passes them, :mod:`citysec.checks`). The rules
+    on the raw data (secrets, webhooks, drill targets, ``later``) run even when the schema fails
+    elsewhere, so one run of `config check` shows them all."""
     from config.profiles import load_profile
-    from config.validate import cross_check, find_secrets  # late: validate needs LoadedConfig
+    from config.validate import cross_check, find_secrets, raw_problems  # late: validate needs LoadedConfig
 
     path = path or default_config_path()
     data, positions = load_with_positions(path)
     secrets = find_secrets(data)
-    problems = [f"{where_text(positions, loc, path)}: {msg}" for loc, msg in secrets]
+    raw = secrets + raw_problems(data) + (later(data) if later is not None else [])
+    problems = [f"{where_text(positions, loc, path)}: {msg}" for loc, msg in raw]
     try:
         city = City.model_validate(data)
     except ValidationError as exc:
@@ -81,8 +86,6 @@ def load_config(path: str | None = None, *, check_files: bool = True,
         load_profile(city.profile)
     except ConfigError as exc:
         problems += exc.problems
-    if later is not None:
-        problems += later(loaded)
     if problems:
         raise ConfigError(sorted(problems, key=_line_order))
     return loaded

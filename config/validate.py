@@ -66,7 +66,6 @@ def cross_check(cfg, data: dict, *, check_files: bool = True) -> list[str]:
     _systems(city, bad)
     _policies(city, bad)
     _exercises(city, bad)
-    _notify(city, bad)
     _credentials(cfg, bad, check_files)
     return problems
 
@@ -205,20 +204,35 @@ def _exercises(city: City, bad: Bad) -> None:
     for i, name in enumerate(city.exercises.lapse_webhooks or []):
         if name not in city.notify.webhooks:
             bad(("exercises", "lapse_webhooks", i), f"{name!r} is not a webhook of notify.webhooks")
-    for i, t in enumerate(city.exercises.approved_targets):
-        if ipaddress.ip_address(t.address) not in DRILL_BLOCK:
-            bad(("exercises", "approved_targets", i, "address"),
-                f"{t.address} is outside {DRILL_BLOCK}: a drill never acts beyond that block, approved or not")
 
 
-def _notify(city: City, bad: Bad) -> None:
-    n = city.notify
-    for name, url in n.webhooks.items():
-        if (msg := webhook_url_problem(url)):
-            bad(("notify", "webhooks", name), msg)
-    for i, name in enumerate(n.digests.webhooks):
-        if name not in n.webhooks:
-            bad(("notify", "digests", "webhooks", i), f"webhook {name!r} is not in notify.webhooks")
+def raw_problems(data: Any) -> list[tuple[tuple, str]]:
+    """Rules that read the raw data (before the schema, so they are reported with its errors):
+    webhook URLs and names, drill targets. A value of the wrong type is left to the schema."""
+    out: list[tuple[tuple, str]] = []
+    section = lambda d, key: d.get(key) if isinstance(d, dict) and isinstance(d.get(key), dict) else {}  # noqa: E731
+    notify = section(data, "notify")
+    hooks = section(notify, "webhooks")
+    for name, url in hooks.items():
+        if isinstance(url, str) and (msg := webhook_url_problem(url)):
+            out.append((("notify", "webhooks", name), msg))
+    names = section(notify, "digests").get("webhooks")
+    for i, name in enumerate(names if isinstance(names, list) else []):
+        if isinstance(name, str) and name not in hooks:
+            out.append((("notify", "digests", "webhooks", i), f"webhook {name!r} is not in notify.webhooks"))
+    targets = section(data, "exercises").get("approved_targets")
+    for i, t in enumerate(targets if isinstance(targets, list) else []):
+        address = t.get("address") if isinstance(t, dict) else None
+        if not isinstance(address, str):
+            continue
+        try:
+            outside = ipaddress.ip_address(address) not in DRILL_BLOCK
+        except ValueError:
+            continue        # not an address: the schema says so
+        if outside:
+            out.append((("exercises", "approved_targets", i, "address"),
+                        f"{address} is outside {DRILL_BLOCK}: a drill never acts beyond that block, approved or not"))
+    return out
 
 
 def webhook_url_problem(url: str) -> str | None:

@@ -17,19 +17,18 @@ from findings.errors import ConfigError
 from config.profiles import load_profile, profile_file
 
 
-def deadline_problems(city) -> list[str]:
+def deadline_problems(profile: str, agency_ids: set[str]) -> list[str]:
     """Agencies of the profile's remediation deadlines that the configuration does not have."""
-    r = load_profile(city.profile).remediation
-    known = {a.id for a in city.agencies}
-    unknown = sorted(set(r.agencies) - known)
+    r = load_profile(profile).remediation
+    unknown = sorted(set(r.agencies) - agency_ids)
     if unknown:
-        return [f"profile {city.profile} ({profile_file(city.profile)}): remediation.agencies: unknown agency "
-                f"{', '.join(unknown)}; known: {', '.join(sorted(known))}"]
+        return [f"profile {profile} ({profile_file(profile)}): remediation.agencies: unknown agency "
+                f"{', '.join(unknown)}; known: {', '.join(sorted(agency_ids))}"]
     return []
 
 
 def deadlines_of(app) -> Deadlines:
-    problems = deadline_problems(app.city)
+    problems = deadline_problems(app.city.profile, {a.id for a in app.city.agencies})
     if problems:
         raise ConfigError(problems)
     r = load_profile(app.city.profile).remediation

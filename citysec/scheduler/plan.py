@@ -61,15 +61,16 @@ def schedule_text(cfg: LoadedConfig, name: str) -> str | None:
     return getattr(cfg.city.schedules, name, None) or EXTRA_SCHEDULES.get(name)
 
 
-def schedule_problems(cfg: LoadedConfig) -> list[str]:
-    """Every schedule string of the configuration that :func:`build_plan` would refuse."""
+def schedule_problems(schedules: dict) -> list[tuple[tuple, str]]:
+    """Every schedule string (``schedules`` as written) that :func:`build_plan` would refuse, as
+    (YAML path, message) pairs."""
     problems = []
-    for name, text in cfg.city.schedules.model_dump().items():
-        if name in JOBS and text is not None:
+    for name, text in schedules.items():
+        if name in JOBS and isinstance(text, str):
             try:
                 parse_spec(text)
             except SpecError as exc:
-                problems.append(f"{cfg.where('schedules', name)}: {exc}")
+                problems.append((("schedules", name), str(exc)))
     return problems
 
 

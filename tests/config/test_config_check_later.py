@@ -104,3 +104,20 @@ def test_the_rules_config_check_applies_are_those_of_the_code_that_uses_the_sett
         with pytest.raises(SendError):
             post_json(url, {}, "k")
     assert webhook_url_problem("https://hooks.example/x") is None
+
+
+def test_schema_errors_and_the_later_rules_are_reported_together(tmp_path):
+    path = tmp_path / "city.yaml"
+    path.write_text("""name: t
+sensors: [{id: s, name: S, agency: a}]
+agencies:
+  - {id: a, name: A, kind: ward, netwrks: [], networks: [{cidr: 198.18.250.0/24, zone: lan, sensor: s}]}
+schedules: {discovery: every fortnight}
+reports: {weights: {coverage: 1, exposure: -1}}
+notify: {webhooks: {soc: "file:///etc/passwd"}}
+""", encoding="utf-8")
+    r = citysec(tmp_path, "--config", str(path), "config", "check")
+    assert r.returncode == 2
+    assert [line.strip().split(": ")[1:3] for line in r.stderr.splitlines()[1:]] == [
+        ["line 4", "agencies[0].netwrks"], ["line 5", "schedules.discovery"], ["line 6", "reports.weights.exposure"],
+        ["line 7", "notify.webhooks.soc"]]
