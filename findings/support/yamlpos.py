@@ -126,7 +126,7 @@ def parse(text: str, path: str, *, max_nodes: int = MAX_NODES) -> tuple[Any, Pos
         _walk(node, (), path, positions)
         try:
             data = loader.construct_document(node)
-        except yaml.MarkedYAMLError as exc:     # e.g. a bad !!timestamp or an unhashable key
+        except yaml.MarkedYAMLError as exc:     # e.g. an unknown tag or an unhashable key
             mark = exc.problem_mark
             line = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "line 1"
             raise ConfigError(f"{path}: {line}: invalid YAML: {exc.problem}") from None
@@ -179,9 +179,13 @@ class _Measure:
 
 def _walk(node: yaml.Node, path: tuple, fname: str, out: Positions) -> None:
     out.setdefault(path, (fname, node.start_mark.line + 1))   # a mapping value: its key's line
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode):
+        _check_scalar(node, path, fname)
+    elif isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                _check_scalar(k, path + (k.value,), fname)
             key = _key(k)
             line = k.start_mark.line + 1
             if key in seen and key != "<<":
@@ -193,6 +197,22 @@ def _walk(node: yaml.Node, path: tuple, fname: str, out: Positions) -> None:
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, path + (i,), fname, out)
+
+
+def _check_scalar(node: yaml.ScalarNode, path: tuple, fname: str) -> None:
+    """A typed scalar that cannot be built (``2026-13-45``, ``!!int x``) is an error with its line,
+    not a ValueError from deep inside the constructor."""
+    if node.tag == "tag:yaml.org,2002:str":
+        return
+    construct = yaml.SafeLoader.yaml_constructors.get(node.tag)
+    if construct is None:
+        return                  # an unknown tag: the constructor names it with its line
+    try:
+        construct(_Scalars, node)
+    except (ValueError, TypeError, AttributeError, OverflowError, yaml.YAMLError) as exc:
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise ConfigError(f"{fname}: line {node.start_mark.line + 1}: {dotted(path)}: {node.value!r} is not a valid"
+                          f" {kind} ({exc}); quote it to keep it as text") from None
 
 
 _Scalars = yaml.SafeLoader("")     # constructs scalar keys whose tag the composer resolved

@@ -120,3 +120,13 @@ def test_commands_refuse_a_bomb_and_latin1_with_exit_2(tmp_path, command):
         r = citysec(*args)
         assert r.returncode == 2, r.stderr
         assert expected in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("agencies:\n  - since: 2026-13-45\n", "line 2: agencies[0].since: '2026-13-45' is not a valid timestamp"),
+    ("blackouts:\n  2026-02-30: x\n", "line 2: blackouts.2026-02-30: '2026-02-30' is not a valid timestamp"),
+    ("port: !!int twenty\n", "line 1: port: 'twenty' is not a valid int"),
+])
+def test_a_typed_value_that_cannot_be_built_names_its_path_and_line(tmp_path, text, expected):
+    path = write(tmp_path, "typed.yaml", text)
+    assert refusal(path).startswith(f"{path}: {expected}")
