@@ -206,21 +206,25 @@ def _exercises(city: City, bad: Bad) -> None:
             bad(("exercises", "lapse_webhooks", i), f"{name!r} is not a webhook of notify.webhooks")
 
 
+def _section(d: Any, key: str) -> dict:
+    value = d.get(key) if isinstance(d, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def raw_problems(data: Any) -> list[tuple[tuple, str]]:
     """Rules that read the raw data (before the schema, so they are reported with its errors):
     webhook URLs and names, drill targets. A value of the wrong type is left to the schema."""
     out: list[tuple[tuple, str]] = []
-    section = lambda d, key: d.get(key) if isinstance(d, dict) and isinstance(d.get(key), dict) else {}  # noqa: E731
-    notify = section(data, "notify")
-    hooks = section(notify, "webhooks")
+    notify = _section(data, "notify")
+    hooks = _section(notify, "webhooks")
     for name, url in hooks.items():
         if isinstance(url, str) and (msg := webhook_url_problem(url)):
             out.append((("notify", "webhooks", name), msg))
-    names = section(notify, "digests").get("webhooks")
+    names = _section(notify, "digests").get("webhooks")
     for i, name in enumerate(names if isinstance(names, list) else []):
         if isinstance(name, str) and name not in hooks:
             out.append((("notify", "digests", "webhooks", i), f"webhook {name!r} is not in notify.webhooks"))
-    targets = section(data, "exercises").get("approved_targets")
+    targets = _section(data, "exercises").get("approved_targets")
     for i, t in enumerate(targets if isinstance(targets, list) else []):
         address = t.get("address") if isinstance(t, dict) else None
         if not isinstance(address, str):
@@ -248,8 +252,8 @@ def warnings(city: City) -> list[tuple[tuple, str]]:
     out: list[tuple[tuple, str]] = []
     smtp = city.notify.smtp
     if smtp is not None and smtp.security == "plain":
-        out.append((("notify", "smtp", "security"), "plain SMTP: notifications cross the network unencrypted"
-                                                     " and the relay is not authenticated (use starttls or tls)"))
+        out.append((("notify", "smtp", "security"), ("plain SMTP: notifications cross the network unencrypted"
+                                                      " and the relay is not authenticated (use starttls or tls)")))
     return out
 
 
