@@ -12,12 +12,12 @@ from email.message import EmailMessage
 
 from findings.errors import RuntimeFailure
 from findings.model import clean_text
-from findings.notify.send import SendError, post_json, smtp_send
+from findings.notify.send import post_json, smtp_send
 
 
 @dataclass(frozen=True)
 class Channels:
-    smtp: dict = field(default_factory=dict)          # host, port, sender, starttls
+    smtp: dict = field(default_factory=dict)          # host, port, sender, security, ca_file
     webhooks: dict[str, str] = field(default_factory=dict)   # name → URL (lapses go to each)
     folder: str = "var/exercises"                     # <folder>/<run>/teams/<participant>.md
     console: object = None                            # a file-like object; default stdout
@@ -41,13 +41,6 @@ def send_email(smtp: dict, to: list[str], subject: str, body: str, key: str) -> 
     msg.set_content(body)
     refused = smtp_send(smtp, msg)   # SendError (a RuntimeFailure) when the relay is down
     return [a for a in to if a not in refused]
-
-
-def post_webhook(url: str, payload: dict, key: str) -> int:
-    try:
-        return post_json(url, payload, key)
-    except SendError as exc:
-        raise RuntimeFailure(f"webhook: {exc}") from exc
 
 
 def deliver(ch: Channels, run: dict, scenario, inject) -> dict:
@@ -93,8 +86,8 @@ def flag_lapse(ch: Channels, run: dict, scenario, key: str, message: str) -> lis
             reached.append(f"email failed: {exc}")
     for name, url in ch.webhooks.items():
         try:
-            post_webhook(url, {"drill": run["id"], "scenario": scenario.id, "lapse": key, "message": message},
-                         f"{run['id']}.{key}")
+            post_json(name, url, {"drill": run["id"], "scenario": scenario.id, "lapse": key, "message": message},
+                      f"{run['id']}.{key}")
             reached.append(f"webhook:{name}")
         except RuntimeFailure as exc:
             reached.append(f"webhook:{name} failed: {exc}")

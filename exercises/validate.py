@@ -17,10 +17,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from findings.errors import ConfigError
+from findings.support.durations import parse_duration
 from findings.support.yamlerrors import format_pydantic
 from findings.support.yamlpos import Positions, load_document, load_text, problem
 
-from .scenario import Scenario, parse_duration
+from .scenario import Scenario
 
 
 @dataclass(frozen=True)

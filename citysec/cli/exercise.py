@@ -239,11 +239,11 @@ def register(cli: click.Group) -> None:
     def ex_resume(app: App, run_id: str, range_state: str) -> None:
         """Resume a paused run; a run whose runner died (kill -9) is taken over and driven here."""
         from exercises import db
-        from exercises.runner import Runner, _pid_alive, control
+        from exercises.runner import Runner, control, driver
         db.ensure_tables(app.store)
         run = db.run_row(app.store, run_id)
         control(app.store, run["id"], "resume")
-        if _pid_alive(run["pid"]):
+        if driver(run):
             click.echo(f"drill run {run['id']}: resume asked of its runner (pid {run['pid']})", err=True)
             return
         from exercises.validate import from_text

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
+import config
 from findings.errors import UsageError
 from findings.model import parse_ts, utcnow
 from findings.store import Scope
@@ -21,7 +22,7 @@ from scanners.targets import AgencyTargets, Blackout, Net, RegisteredHost, Rule,
 
 from findings.support.yamlpos import load_one
 
-EXPOSURE_FILE = str(resources.files("config").joinpath("exposure.yaml"))
+EXPOSURE_FILE = os.path.join(os.path.dirname(os.path.abspath(config.__file__)), "exposure.yaml")
 Progress = Callable[[str, int, int], None]   # (label, done, total)
 
 

@@ -70,25 +70,23 @@ def email(smtp: dict[str, Any], row: dict[str, Any], body: dict[str, str]) -> st
     return f"{where}: accepted"
 
 
-def post_json(url: str, payload: Any, key: str) -> int:
-    """POST ``payload`` as JSON (``Idempotency-Key: key``); the HTTP status. Only http and https
-    URLs: anything else (``file:``, ``ftp:``) is refused before any request."""
+def post_json(name: str, url: str, payload: Any, key: str) -> int:
+    """POST ``payload`` as JSON to webhook ``name`` at ``url`` (http or https; TLS verified), with
+    ``key`` as its Idempotency-Key so a receiver can drop a repeat. Returns the HTTP status (2xx);
+    :class:`SendError` when no server took it (refused, timed out, or answered with an error status)."""
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise SendError(f"{url!r} is not an http:// or https:// URL")
+        raise SendError(f"webhook {name}: {url!r} is not an http or https URL")
     req = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode(), method="POST",
                                  headers={"Content-Type": "application/json", "Idempotency-Key": key})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status
-    except (OSError, urllib.error.URLError) as exc:
-        raise SendError(str(exc)) from exc
+    except (OSError, urllib.error.URLError) as exc:   # HTTPError (4xx, 5xx) is a URLError
+        raise SendError(f"webhook {name}: {exc}") from exc
 
 
 def webhook(url: str, row: dict[str, Any], body: dict[str, Any]) -> str:
-    try:
-        status = post_json(url, body["json"], row["id"])
-    except SendError as exc:
-        raise SendError(f"webhook {row['target']}: {exc}") from exc
+    status = post_json(row["target"], url, body["json"], row["id"])
     return f"webhook {row['target']}: HTTP {status}"
 
 

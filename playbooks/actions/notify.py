@@ -57,9 +57,9 @@ def _webhook(ctx: ActionContext, params: dict, dry_run: bool) -> dict:
     if dry_run:
         return {"would_post": name, "payload": payload}
     try:
-        status = post_json(url, payload, key)
+        status = post_json(repr(name), url, payload, key)
     except SendError as exc:
-        raise ActionError(f"webhook {name!r}: {exc}") from exc
+        raise ActionError(str(exc)) from exc
     return {"webhook": name, "status": status, "idempotency_key": key}
 
 

@@ -102,7 +102,7 @@ def test_the_rules_config_check_applies_are_those_of_the_code_that_uses_the_sett
     for url in ("file:///etc/passwd", "ftp://h/x", "gopher://h", "http:///x"):
         assert webhook_url_problem(url)
         with pytest.raises(SendError):
-            post_json(url, {}, "k")
+            post_json("soc", url, {}, "k")
     assert webhook_url_problem("https://hooks.example/x") is None
 
 
