@@ -44,6 +44,14 @@ class App:
             self._config = load_config(self.config_path)
         return self._config
 
+    def check_config(self) -> LoadedConfig:
+        """Load the configuration with the rules of every command that uses it (``config check``)."""
+        from config.loader import load_config
+
+        from citysec.checks import later_problems
+        self._config = load_config(self.config_path, later=later_problems)
+        return self._config
+
     @property
     def city(self):
         return self.config.city
@@ -72,6 +80,17 @@ class App:
             schemas = [import_module(m).SCHEMA for m in self.schema_owners]
             self._store = Store(self.config.resolve(self.city.store.path), schemas=schemas)
         return self._store
+
+    def smtp(self) -> dict:
+        """notify.smtp as the senders take it (``ca_file`` resolved against the config's folder);
+        {} when no relay is configured."""
+        smtp = self.city.notify.smtp
+        if smtp is None:
+            return {}
+        out = smtp.model_dump()
+        if smtp.ca_file:
+            out["ca_file"] = self.config.resolve(smtp.ca_file)
+        return out
 
     def agency_ids(self, agency: str | None) -> list[str]:
         ids = [a.id for a in self.city.agencies]

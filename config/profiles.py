@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from findings.errors import ConfigError
 
+from findings.support.yamlerrors import format_pydantic
 from findings.support.yamlpos import load_one
 
 PROFILES = ("nd85", "nd331")
@@ -176,8 +177,6 @@ def profile_file(name: str) -> str:
 
 @lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> Profile:
-    from config.loader import format_pydantic  # late: the loader imports this module
-
     data, positions = load_one(path)
     try:
         return Profile.model_validate(data)

@@ -299,12 +299,17 @@ def _include_in_schema(schema: dict[str, Any]) -> None:
 
 
 class SmtpRelay(Strict):
-    """Incident notifications by email (playbooks' notify_email)."""
+    """Incident notifications by email (playbooks' notify_email, digests, drills). The relay's TLS
+    certificate is verified against the system CA store, or ``ca_file``."""
     host: str
     port: int = Field(25, ge=1, le=65535)
     sender: str = "citysec@localhost"
     recipients: list[str] = []
-    starttls: bool = False
+    security: Literal["starttls", "tls", "plain"] = Field(
+        "starttls", description="starttls: upgrade with STARTTLS (refused if the relay cannot); tls: TLS from the"
+                                " start (port 465); plain: no encryption (only when set, with a warning).")
+    ca_file: str | None = Field(None, description="CA certificate file that verifies the relay's certificate"
+                                                  " (default: the system CA store).")
 
 
 class SyslogTarget(Strict):

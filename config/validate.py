@@ -11,10 +11,15 @@ import os
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from config.schema import SECRET_KEY, City
 
 Bad = Callable[[tuple, str], None]
+
+# The only block a drill acts in (exercises.range.spec.RANGE_BLOCK; the inject scope check refuses
+# anything outside it even when approved).
+DRILL_BLOCK = ipaddress.ip_network("198.18.0.0/15")
 
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 # Keys whose value is a credential id, not a secret, although their name looks like one.
@@ -201,6 +206,57 @@ def _exercises(city: City, bad: Bad) -> None:
             bad(("exercises", "lapse_webhooks", i), f"{name!r} is not a webhook of notify.webhooks")
 
 
+def _section(d: Any, key: str) -> dict:
+    value = d.get(key) if isinstance(d, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def raw_problems(data: Any) -> list[tuple[tuple, str]]:
+    """Rules that read the raw data (before the schema, so they are reported with its errors):
+    webhook URLs and names, drill targets. A value of the wrong type is left to the schema."""
+    out: list[tuple[tuple, str]] = []
+    notify = _section(data, "notify")
+    hooks = _section(notify, "webhooks")
+    for name, url in hooks.items():
+        if isinstance(url, str) and (msg := webhook_url_problem(url)):
+            out.append((("notify", "webhooks", name), msg))
+    names = _section(notify, "digests").get("webhooks")
+    for i, name in enumerate(names if isinstance(names, list) else []):
+        if isinstance(name, str) and name not in hooks:
+            out.append((("notify", "digests", "webhooks", i), f"webhook {name!r} is not in notify.webhooks"))
+    targets = _section(data, "exercises").get("approved_targets")
+    for i, t in enumerate(targets if isinstance(targets, list) else []):
+        address = t.get("address") if isinstance(t, dict) else None
+        if not isinstance(address, str):
+            continue
+        try:
+            outside = ipaddress.ip_address(address) not in DRILL_BLOCK
+        except ValueError:
+            continue        # not an address: the schema says so
+        if outside:
+            out.append((("exercises", "approved_targets", i, "address"),
+                        f"{address} is outside {DRILL_BLOCK}: a drill never acts beyond that block, approved or not"))
+    return out
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why a webhook URL cannot be used (None: it can): only http and https with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http:// or https:// URL with a host"
+    return None
+
+
+def warnings(city: City) -> list[tuple[tuple, str]]:
+    """Settings that are valid but weaken security: (YAML path, message), shown by `config check`."""
+    out: list[tuple[tuple, str]] = []
+    smtp = city.notify.smtp
+    if smtp is not None and smtp.security == "plain":
+        out.append((("notify", "smtp", "security"), ("plain SMTP: notifications cross the network unencrypted"
+                                                      " and the relay is not authenticated (use starttls or tls)")))
+    return out
+
+
 def _credentials(cfg, bad: Bad, check_files: bool) -> None:
     city: City = cfg.city
     for cid, cred in city.credentials.items():
@@ -220,3 +276,6 @@ def _credentials(cfg, bad: Bad, check_files: bool) -> None:
         bad(("elasticsearch", "password"), "a password needs a username")
     if es.ca_file and check_files and not os.path.isfile(cfg.resolve(es.ca_file)):
         bad(("elasticsearch", "ca_file"), f"CA file {es.ca_file} does not exist")
+    smtp = city.notify.smtp
+    if smtp and smtp.ca_file and check_files and not os.path.isfile(cfg.resolve(smtp.ca_file)):
+        bad(("notify", "smtp", "ca_file"), f"CA file {smtp.ca_file} does not exist")

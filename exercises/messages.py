@@ -17,7 +17,7 @@ from findings.notify.send import post_json, smtp_send
 
 @dataclass(frozen=True)
 class Channels:
-    smtp: dict = field(default_factory=dict)          # host, port, sender, starttls
+    smtp: dict = field(default_factory=dict)          # host, port, sender, security, ca_file
     webhooks: dict[str, str] = field(default_factory=dict)   # name → URL (lapses go to each)
     folder: str = "var/exercises"                     # <folder>/<run>/teams/<participant>.md
     console: object = None                            # a file-like object; default stdout

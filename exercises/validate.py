@@ -8,7 +8,6 @@ agencies (participants of kind agency), the playbook library (expectations on ca
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +18,8 @@ from pydantic import ValidationError
 
 from findings.errors import ConfigError
 from findings.support.durations import parse_duration
-from findings.support.yamlpos import Positions, load_one, problem
-from playbooks.loader import _pydantic_problems
+from findings.support.yamlerrors import format_pydantic
+from findings.support.yamlpos import Positions, load_document, load_text, problem
 
 from .scenario import Scenario
 
@@ -135,25 +134,23 @@ def _expectations(inj, loc: tuple, ctx: Context) -> list[tuple[tuple, str]]:
 
 
 def load_scenario(path: str, ctx: Context = Context()) -> LoadedScenario:
-    data, pos = load_one(path)
+    doc = load_document(path)
+    data, pos = doc.data, doc.positions
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: line 1: a scenario is a mapping")
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_pydantic_problems(exc, pos, path)) from None
+        raise ConfigError(format_pydantic(exc, pos, path, data, root=Scenario)) from None
     problems = [problem(pos, path, loc, msg) for loc, msg in cross_check(sc, ctx)]
     if problems:
         raise ConfigError(problems)
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    return LoadedScenario(sc, path, hashlib.sha256(raw).hexdigest(), pos, raw.decode("utf-8"))
+    return LoadedScenario(sc, path, doc.sha256, pos, doc.text)
 
 
 def from_text(text: str, path: str) -> Scenario:
     """A scenario a run stored (already validated when the run started)."""
-    import yaml
-    return Scenario.model_validate(yaml.safe_load(text))
+    return Scenario.model_validate(load_text(text, path))
 
 
 def builtin_dir() -> str:

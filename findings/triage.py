@@ -123,8 +123,10 @@ def _required(value: str | None, what: str) -> str:
 
 
 def decide(store, key: str, kind: str, *, reason: str, by: str, until: datetime | None = None,
-           approved_by: str | None = None) -> dict[str, Any]:
-    """Mark a finding a false positive or an accepted risk. Checks everything before writing."""
+           approved_by: str | None = None, replace: bool = False) -> dict[str, Any]:
+    """Mark a finding a false positive or an accepted risk. Checks everything before writing.
+    A decision in force is replaced only with ``replace`` (never silently: an approved acceptance
+    must not give way to an unapproved one by a second `findings accept`)."""
     if kind not in KINDS:
         raise UsageError(f"unknown triage kind {kind!r}; known: {', '.join(KINDS)}")
     reason, by = _required(reason, "--reason"), _required(by, "--by")
@@ -135,6 +137,7 @@ def decide(store, key: str, kind: str, *, reason: str, by: str, until: datetime 
         raise UsageError(f"--until {iso(until)} is in the past (now {iso(now)})")
     with store.write() as c:
         row = _finding(c, key)
+        _refuse_replacing(c, row["fingerprint"], now, replace)
         seen = identity(json.loads(row["doc"]))
         data = {"kind": kind, "reason": reason, "by": by, "approved_by": approved_by,
                 "until": iso(until) if until else None, "decided_for": seen, "check": row["check_id"],
@@ -144,6 +147,17 @@ def decide(store, key: str, kind: str, *, reason: str, by: str, until: datetime 
                   (row["fingerprint"], row["agency"], kind, reason, by, approved_by, iso(now), data["until"],
                    json.dumps(seen, ensure_ascii=False)))
         return _append(c, now, by, kind, row, data)
+
+
+def _refuse_replacing(c: sqlite3.Connection, fp: str, now: datetime, replace: bool) -> None:
+    t = c.execute("SELECT kind, by, approved_by, at, until FROM triage WHERE fingerprint=?", (fp,)).fetchone()
+    if t is None or replace or (t[4] is not None and parse_ts(t[4]) <= now):
+        return
+    kind, by, approved_by, at, until = t
+    what = "an accepted risk" if kind == "accepted" else "a false positive"
+    raise UsageError(f"finding {fp[:12]} is already {what} (by {by} at {at}"
+                     + (f", approved by {approved_by}" if approved_by else "") + (f", until {until}" if until else "")
+                     + "): give --replace to replace that decision, or `findings unaccept` it first")
 
 
 def withdraw(store, key: str, *, by: str, reason: str | None = None) -> dict[str, Any]:

@@ -8,9 +8,8 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from findings.model import clean_text, iso, utcnow
+from findings.support.yamlpos import load_one
 from reports.render import environment
 
 TYPES = {
@@ -27,8 +26,7 @@ TYPES = {
 
 
 def labels() -> dict[str, dict[str, str]]:
-    text = resources.files("reports").joinpath("templates", "incident_labels.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_one(str(resources.files("reports").joinpath("templates", "incident_labels.yaml")))[0]
 
 
 def _hours(seconds: float | None, lang: str, L: dict) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -14,7 +13,8 @@ from findings.errors import ConfigError
 
 from .actions import ACTIONS
 from .schema import PHASE_MODELS, REF, Playbook
-from findings.support.yamlpos import Positions, dotted, load_one, problem, where
+from findings.support.yamlerrors import format_pydantic
+from findings.support.yamlpos import Positions, load_document, problem
 
 
 @dataclass(frozen=True)
@@ -23,22 +23,6 @@ class LoadedPlaybook:
     path: str
     sha256: str               # of the file: a case records which text it ran
     positions: Positions
-
-
-def _pydantic_problems(exc: ValidationError, pos: Positions, path: str) -> list[str]:
-    out = []
-    for err in exc.errors():
-        loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r}"
-        elif err["type"] == "missing":
-            msg = f"missing required key {loc[-1]!r}"
-        elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        f, line = where(pos, loc, path)
-        out.append(f"{f}: line {line}: {dotted(loc)}: {msg}")
-    return out
 
 
 def _refs(value, loc: tuple) -> list[tuple[tuple, str]]:
@@ -105,19 +89,18 @@ def _step_rules(s, loc: tuple, order: list[str], covered: dict[str, int]) -> lis
 
 
 def load_playbook(path: str) -> LoadedPlaybook:
-    data, pos = load_one(path)
+    doc = load_document(path)
+    data, pos = doc.data, doc.positions
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: line 1: a playbook is a mapping")
     try:
         pb = Playbook.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_pydantic_problems(exc, pos, path)) from None
+        raise ConfigError(format_pydantic(exc, pos, path, data, root=Playbook)) from None
     problems = [problem(pos, path, loc, msg) for loc, msg in cross_check(pb)]
     if problems:
         raise ConfigError(problems)
-    with open(path, "rb") as fh:
-        digest = hashlib.sha256(fh.read()).hexdigest()
-    return LoadedPlaybook(pb, path, digest, pos)
+    return LoadedPlaybook(pb, path, doc.sha256, pos)
 
 
 def builtin_dir() -> str:

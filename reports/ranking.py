@@ -49,11 +49,24 @@ def components(fig: dict[str, Any]) -> dict[str, float | None]:
     }
 
 
+def weight_problems(weights: dict[str, float]) -> list[tuple[str | None, str]]:
+    """What is wrong with ranking weights, as (weight name or None for all of them, message)."""
+    out: list[tuple[str | None, str]] = []
+    for name, w in weights.items():
+        if name not in COMPONENTS:
+            out.append((name, f"unknown ranking component {name!r}; the components: {', '.join(COMPONENTS)}"))
+        elif w < 0:
+            out.append((name, f"a weight is never negative ({w})"))
+    if not out and (not weights or sum(weights.values()) <= 0):
+        out.append((None, f"give positive weights of {', '.join(COMPONENTS)} (their sum is 0)"))
+    return out
+
+
 def check_weights(weights: dict[str, float]) -> dict[str, float]:
-    unknown = sorted(set(weights) - set(COMPONENTS))
-    if unknown or not weights or sum(weights.values()) <= 0 or min(weights.values()) < 0:
-        raise UsageError(f"reports.weights: expected non-negative weights of {', '.join(COMPONENTS)}"
-                         f" with a positive sum (unknown: {', '.join(unknown) or 'none'})")
+    problems = weight_problems(weights)
+    if problems:
+        raise UsageError("reports.weights: " + "; ".join(f"{name}: {msg}" if name else msg
+                                                         for name, msg in problems))
     return {c: float(weights.get(c, 0.0)) for c in COMPONENTS}
 
 

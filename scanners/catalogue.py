@@ -14,6 +14,7 @@ from typing import Any
 
 from findings.checks import Catalogue, Check
 from findings.errors import ConfigError
+from findings.support.yamlpos import problem
 
 MATCH_KEYS = {"ports", "services", "products", "tunnel", "http_title", "http_paths", "snmp_community"}
 ENTRY_KEYS = {"name", "severity", "default", "refines", "match", "controls", "remediation", "description"}
@@ -88,8 +89,7 @@ class ExposureCatalogue:
         problems: list[str] = []
 
         def bad(loc: tuple, msg: str) -> None:
-            f, line = _where(positions or {}, loc, source)
-            problems.append(f"{f}: line {line}: {'.'.join(map(str, loc))}: {msg}")
+            problems.append(problem(dict(positions or {}), source, loc, msg))
 
         if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
             raise ConfigError(f"{source}: line 1: services: a mapping of service ids is required")
@@ -163,10 +163,3 @@ def _match(raw: Any, bad) -> Match:
                  products=regexes["products"], tunnel=raw.get("tunnel"), http_title=regexes["http_title"],
                  http_paths=tuple(raw.get("http_paths", [])), snmp_community=raw.get("snmp_community"))
 
-
-def _where(positions: Mapping[tuple, tuple[str, int]], loc: tuple, source: str) -> tuple[str, int]:
-    while loc:
-        if loc in positions:
-            return positions[loc]
-        loc = loc[:-1]
-    return positions.get((), (source, 1))

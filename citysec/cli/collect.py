@@ -128,8 +128,8 @@ def register(cli: click.Group) -> None:
     @backup_group.command("record-restore-test")
     @click.argument("system")
     @click.option("--date", "date_", default=None, help="When the test was done (ISO date; default now).")
-    @click.option("--result", type=click.Choice(["ok", "failed"]), default="ok")
-    @click.option("--by", default=None, help="Who did it.")
+    @click.option("--result", type=click.Choice(["ok", "failed"]), required=True, help="What the test showed.")
+    @click.option("--by", required=True, help="Who did it (a name).")
     @click.option("--note", default=None)
     @json_option
     @pass_app
@@ -137,6 +137,8 @@ def register(cli: click.Group) -> None:
                             note: str | None, as_json: bool) -> None:
         """Record a restore test of an information system (its backup policy asks for one per period)."""
         from collectors.state import CollectorState
+        if not by.strip():
+            raise UsageError("--by is empty: say who did the restore test")
         ids = [s.id for s in app.city.systems]
         if system not in ids:
             raise UsageError(f"unknown information system {system!r}; known: {', '.join(ids)}")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from typing import Any, Callable
 
 import click
 
+from findings.errors import RuntimeFailure
+
 from citysec.app import App  # re-exported: commands and tests import App from here
 
-__all__ = ["App", "agency_option", "emit", "json_option", "pass_app", "quiet"]
+__all__ = ["App", "agency_option", "emit", "json_option", "pass_app", "quiet", "write_output"]
 
 
 pass_app = click.make_pass_decorator(App)
@@ -27,6 +30,26 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
         render(data)
+
+
+def write_output(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write a command's --out file atomically (a temporary file beside it, then renamed; its
+    folder is made). A path that cannot be written is a RuntimeFailure (exit 3) of one line."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = None
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".citysec-", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise RuntimeFailure(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")

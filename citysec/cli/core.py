@@ -14,7 +14,7 @@ from findings.errors import UsageError
 from findings.model import SEVERITIES
 from findings.support.durations import parse_duration
 
-from citysec.cli.context import App, agency_option, emit, json_option, pass_app
+from citysec.cli.context import App, agency_option, emit, json_option, pass_app, write_output
 
 SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
@@ -57,10 +57,15 @@ def register(cli: click.Group) -> None:
     @json_option
     @pass_app
     def config_check(app: App, as_json: bool) -> None:
-        """Validate the configuration: every error with file, YAML path and line (exit 2)."""
-        summary = config_summary(app)
+        """Validate the configuration as every command would: each error with file, YAML path and
+        line (exit 2); settings that weaken security as warnings."""
+        from config.validate import warnings
+        cfg = app.check_config()
+        summary = config_summary(app) | {"warnings": [f"{cfg.where(*loc)}: {msg}" for loc, msg in warnings(cfg.city)]}
 
         def render(s: dict) -> None:
+            for w in s["warnings"]:
+                click.echo(f"warning: {w}", err=True)
             click.echo(f"{s['file']}: valid — {s['city']} (profile {s['profile']})")
             click.echo(f"  agencies: {s['agencies']} ({', '.join(f'{k} {v}' for k, v in s['agencies_by_kind'].items())})")
             click.echo(f"  networks: {s['networks']}, addresses in scope: {s['addresses_in_scope']}")
@@ -75,8 +80,7 @@ def register(cli: click.Group) -> None:
         from config.schema import City
         text = json.dumps(City.model_json_schema(), ensure_ascii=False, indent=2)
         if out:
-            with open(out, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            write_output(out, text + "\n")
         else:
             click.echo(text)
 

@@ -66,7 +66,7 @@ def setup(app: App, mode: str, range_state: str | None, scenario=None):
     from citysec.jobs import run_job
     from citysec.scheduler.spec import parse_spec
     city = app.city
-    smtp = city.notify.smtp.model_dump() if city.notify.smtp else {}
+    smtp = app.smtp()
     names = city.exercises.lapse_webhooks
     hooks = {n: u for n, u in city.notify.webhooks.items() if names is None or n in names}
     texts = city.schedules.model_dump()

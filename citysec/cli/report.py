@@ -7,11 +7,12 @@ the back end: the local store (default) or Elasticsearch (``--source es``, the c
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import click
 
-from citysec.cli.context import App, pass_app
+from citysec.cli.context import App, pass_app, write_output
 
 # reports.render.FORMATS, spelled out so that `citysec --help` need not import jinja2 (a test checks they agree)
 FORMATS = ("html", "pdf", "md", "csv", "json")
@@ -23,11 +24,18 @@ def deliver(doc, fmt_: str, out: str | None, app: App, name: str) -> None:
     path = Path(out) if out else None
     if path is None and fmt_ == "pdf":
         path = Path(app.config.resolve(app.city.reports.out_dir)) / f"{name}.pdf"
-    text = render.write(doc, fmt_, path)
-    if text is not None:
-        click.echo(text, nl=False)
+    if fmt_ == "pdf":      # printed in a private folder, then written where asked like any --out
+        with tempfile.TemporaryDirectory(prefix="citysec-report-") as tmp:
+            printed = Path(tmp) / f"{name}.pdf"
+            render.write(doc, fmt_, printed)
+            data: str | bytes = printed.read_bytes()
     else:
-        click.echo(f"wrote {path}", err=True)
+        data = render.write(doc, fmt_, None)
+        if path is None:
+            click.echo(data, nl=False)
+            return
+    write_output(path, data)
+    click.echo(f"wrote {path}", err=True)
 
 
 def common(fn):

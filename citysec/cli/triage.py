@@ -55,13 +55,15 @@ def register(cli: click.Group) -> None:
     @click.option("--reason", required=True, help="Why it is not a real problem.")
     @click.option("--by", "by", required=True, help="Who decides (a name).")
     @click.option("--until", default=None, help="Optional end: a date (through that day) or ISO date-time.")
+    @click.option("--replace", is_flag=True, help="Replace the decision in force (refused without it).")
     @json_option
     @pass_app
-    def false_positive(app: App, finding_id: str, reason: str, by: str, until: str | None, as_json: bool) -> None:
+    def false_positive(app: App, finding_id: str, reason: str, by: str, until: str | None, replace: bool,
+                       as_json: bool) -> None:
         """Mark a finding a false positive; it stays in the store and keeps being checked."""
         from findings import triage
         entry = triage.decide(app.store, finding_id, "false_positive", reason=reason, by=by,
-                              until=triage.parse_until(until))
+                              until=triage.parse_until(until), replace=replace)
         emit(entry, as_json, _decision_out)
 
     @findings_group.command("accept")
@@ -70,14 +72,15 @@ def register(cli: click.Group) -> None:
     @click.option("--by", "by", required=True, help="Who accepts it (a name).")
     @click.option("--until", required=True, help="When the acceptance ends: a date (through that day) or ISO date-time.")
     @click.option("--approved-by", default=None, help="Who approved it (e.g. the agency's head).")
+    @click.option("--replace", is_flag=True, help="Replace the decision in force (refused without it).")
     @json_option
     @pass_app
     def accept(app: App, finding_id: str, reason: str, by: str, until: str, approved_by: str | None,
-               as_json: bool) -> None:
+               replace: bool, as_json: bool) -> None:
         """Accept a finding's risk until a date; it ends earlier if the service or severity changes."""
         from findings import triage
         entry = triage.decide(app.store, finding_id, "accepted", reason=reason, by=by,
-                              until=triage.parse_until(until), approved_by=approved_by)
+                              until=triage.parse_until(until), approved_by=approved_by, replace=replace)
         emit(entry, as_json, _decision_out)
 
     @findings_group.command("unaccept")
@@ -120,8 +123,9 @@ def register(cli: click.Group) -> None:
         from citysec.jobs import run_job
         run_id, counts = run_job(app, "triage")
         emit({"run": run_id, **counts}, as_json,
-             lambda c: click.echo(", ".join(f"{k} {v}" for k, v in c.items() if k != "errors")
-                                  + "".join(f"\n  not delivered: {e}" for e in c["errors"])))
+             lambda c: click.echo(", ".join(f"{k} {v}" for k, v in c.items() if k not in ("errors", "kept_why"))
+                                  + "".join(f"\n  not delivered: {e}" for e in c["errors"])
+                                  + (f"\n  kept: {c['kept_why']}" if c.get("kept_why") else "")))
 
     @notify_group.command("list")
     @json_option

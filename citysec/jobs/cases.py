@@ -41,7 +41,7 @@ def wiring(app) -> Wiring:
     targets = {key: _target(app, agency, host) for key, (agency, host) in _hosts(city).items()
                if host.os == "linux" and not (host.ssh or agency.ssh).jump}
     profile = load_profile(city.profile)
-    smtp = city.notify.smtp.model_dump() if city.notify.smtp else {}
+    smtp = app.smtp()
     return Wiring(transport=SshTransport(targets, KnownHosts(app.config.resolve(city.known_hosts))),
                   sensor_ips=tuple(s.address for s in city.sensors if s.address),
                   evidence_dir=app.config.resolve("var/evidence"),

@@ -14,29 +14,34 @@ from findings import notify, triage
 from findings.deadlines import Deadlines, queue_overdue
 from findings.errors import ConfigError
 
-from config.profiles import load_profile
+from config.profiles import load_profile, profile_file
+
+
+def deadline_problems(profile: str, agency_ids: set[str]) -> list[str]:
+    """Agencies of the profile's remediation deadlines that the configuration does not have."""
+    r = load_profile(profile).remediation
+    unknown = sorted(set(r.agencies) - agency_ids)
+    if unknown:
+        return [f"profile {profile} ({profile_file(profile)}): remediation.agencies: unknown agency "
+                f"{', '.join(unknown)}; known: {', '.join(sorted(agency_ids))}"]
+    return []
 
 
 def deadlines_of(app) -> Deadlines:
+    problems = deadline_problems(app.city.profile, {a.id for a in app.city.agencies})
+    if problems:
+        raise ConfigError(problems)
     r = load_profile(app.city.profile).remediation
-    known = {a.id for a in app.city.agencies}
-    unknown = sorted(set(r.agencies) - known)
-    if unknown:
-        raise ConfigError(f"profile {app.city.profile}: remediation.agencies: unknown agency "
-                          f"{', '.join(unknown)}; known: {', '.join(sorted(known))}")
     return Deadlines(dict(r.days), {a: dict(d) for a, d in r.agencies.items()})
 
 
 def channels_of(app) -> notify.Channels:
     n = app.city.notify
     d = n.digests
-    missing = [w for w in d.webhooks if w not in n.webhooks]
-    if missing:
-        raise ConfigError([f"{app.config.where('notify', 'digests', 'webhooks')}: webhook {w!r} is not in"
-                           f" notify.webhooks" for w in missing])
-    smtp = n.smtp.model_dump(include={"host", "port", "sender", "starttls"}) if n.smtp and d.email else None
+    smtp = app.smtp() if n.smtp and d.email else None
     contacts = {a.id: tuple(notify.Reader(c.email, c.lang) for c in a.contacts if c.email) for a in app.city.agencies}
     city = tuple(notify.Reader(addr) for addr in (n.smtp.recipients if n.smtp else []))
+    # every name of digests.webhooks is one of notify.webhooks: config.validate refused it on load
     return notify.Channels(
         smtp=smtp, city=city, contacts=contacts, webhooks={w: n.webhooks[w] for w in d.webhooks},
         syslog=tuple(f"{t.host}:{t.port}/{t.transport}" for t in d.syslog),

@@ -61,6 +61,19 @@ def schedule_text(cfg: LoadedConfig, name: str) -> str | None:
     return getattr(cfg.city.schedules, name, None) or EXTRA_SCHEDULES.get(name)
 
 
+def schedule_problems(schedules: dict) -> list[tuple[tuple, str]]:
+    """Every schedule string (``schedules`` as written) that :func:`build_plan` would refuse, as
+    (YAML path, message) pairs."""
+    problems = []
+    for name, text in schedules.items():
+        if name in JOBS and isinstance(text, str):
+            try:
+                parse_spec(text)
+            except SpecError as exc:
+                problems.append((("schedules", name), str(exc)))
+    return problems
+
+
 def build_plan(cfg: LoadedConfig, only: list[str] | tuple[str, ...] = ()) -> list[PlannedJob]:
     """Every scheduled job (or the ``only`` ones). Raises ConfigError listing every bad entry."""
     problems: list[str] = []

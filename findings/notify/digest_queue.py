@@ -40,7 +40,7 @@ class Reader:
 @dataclass(frozen=True)
 class Channels:
     """Where digests go, as plain values (built from the configuration by ``config/``)."""
-    smtp: Mapping[str, Any] | None = None                     # host, port, sender, starttls
+    smtp: Mapping[str, Any] | None = None                     # host, port, sender, security, ca_file
     city: tuple[Reader, ...] = ()                              # the city team: every agency's digest
     contacts: Mapping[str, tuple[Reader, ...]] = field(default_factory=dict)   # agency → its readers
     webhooks: Mapping[str, str] = field(default_factory=dict)  # name → URL
@@ -63,29 +63,45 @@ def _id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-def digest(store, ch: Channels, cycle: str) -> dict[str, int]:
-    """Take the waiting changes into this cycle's digests (one transaction)."""
+def digest(store, ch: Channels, cycle: str) -> dict[str, Any]:
+    """Take the waiting changes into this cycle's digests (one transaction). The changes of an
+    agency that no channel reaches stay queued (``kept``, with ``kept_why``) until one does."""
     now = iso(store.clock())
-    counts = {"changes": 0, "below_threshold": 0, "digests": 0}
+    counts: dict[str, Any] = {"changes": 0, "below_threshold": 0, "digests": 0, "kept": 0}
     with store.write() as c:
         rows = c.execute("SELECT * FROM notify_queue WHERE cycle IS NULL ORDER BY agency, ts, id").fetchall()
         by_agency: dict[str, list[dict]] = defaultdict(list)
+        taken: dict[str, list[int]] = defaultdict(list)
+        done = []
         for r in rows:
             if _wanted(r["kind"], r["severity"], ch.min_severity):
                 by_agency[r["agency"]].append(json.loads(r["data"]) | {
                     "kind": r["kind"], "fingerprint": r["fingerprint"], "ts": r["ts"]})
-                counts["changes"] += 1
+                taken[r["agency"]].append(r["id"])
             else:
+                done.append(r["id"])
                 counts["below_threshold"] += 1
-        c.executemany("UPDATE notify_queue SET cycle=? WHERE id=?", [(cycle, r["id"]) for r in rows])
+        unreached = []
         for agency, items in by_agency.items():
-            for out in _digests(ch, agency, items, cycle):
+            outs = _digests(ch, agency, items, cycle)
+            if not outs:
+                unreached.append(agency)
+                counts["kept"] += len(items)
+                continue
+            done += taken[agency]
+            counts["changes"] += len(items)
+            for out in outs:
                 c.execute("INSERT OR IGNORE INTO notify_out (id, cycle, agency, channel, target, lang, recipients,"
                           " subject, body, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
                           (_id(cycle, agency, out["channel"], out["target"]), cycle, agency, out["channel"],
                            out["target"], out["lang"], json.dumps(out.get("to", [])), out["subject"],
                            json.dumps(out["body"], ensure_ascii=False), now))
                 counts["digests"] += 1
+        c.executemany("UPDATE notify_queue SET cycle=? WHERE id=?", [(cycle, i) for i in done])
+    if unreached:
+        counts["kept_why"] = (f"no channel reaches {', '.join(sorted(unreached))}: configure notify.smtp (with the"
+                              " agency's contacts or notify.smtp.recipients), notify.digests.webhooks or"
+                              " notify.digests.syslog; the changes stay queued")
     return counts
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import smtplib
 import socket
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,14 +26,33 @@ class SendError(RuntimeFailure):
 
 
 def smtp_send(smtp: dict[str, Any], msg: EmailMessage) -> dict[str, Any]:
-    """Hand ``msg`` to the SMTP relay (host, port, starttls). Returns the refused recipients."""
+    """Hand ``msg`` to the SMTP relay. Returns the refused recipients.
+
+    ``smtp``: host, port, ``security`` (``starttls``, the default: refused when the relay does not
+    offer it; ``tls``: TLS from the first byte; ``plain``: only when configured so) and ``ca_file``
+    (verifies the relay's certificate instead of the system CA store). The certificate and its
+    host name are always verified."""
+    host, port = smtp["host"], int(smtp.get("port", 25))
+    security = smtp.get("security") or "starttls"
+    where = f"SMTP {host}:{port}"
+    if security not in ("starttls", "tls", "plain"):
+        raise SendError(f"{where}: unknown security {security!r} (starttls, tls or plain)")
     try:
-        with smtplib.SMTP(smtp["host"], int(smtp.get("port", 25)), timeout=30) as s:
-            if smtp.get("starttls"):
-                s.starttls()
+        context = None if security == "plain" else ssl.create_default_context(cafile=smtp.get("ca_file") or None)
+        conn = (smtplib.SMTP_SSL(host, port, timeout=30, context=context) if security == "tls"
+                else smtplib.SMTP(host, port, timeout=30))
+        with conn as s:
+            if security == "starttls":
+                s.starttls(context=context)
             return s.send_message(msg)
+    except ssl.SSLCertVerificationError as exc:
+        raise SendError(f"{where}: the relay's certificate is not trusted ({exc.verify_message}); give its CA"
+                        " as notify.smtp.ca_file") from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise SendError(f"{where}: the relay does not offer STARTTLS; set notify.smtp.security to tls, or to"
+                        " plain to send unencrypted") from exc
     except (OSError, smtplib.SMTPException) as exc:
-        raise SendError(f"SMTP {smtp['host']}:{smtp.get('port', 25)}: {exc}") from exc
+        raise SendError(f"{where}: {exc}") from exc
 
 
 def email(smtp: dict[str, Any], row: dict[str, Any], body: dict[str, str]) -> str:

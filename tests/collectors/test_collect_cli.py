@@ -42,15 +42,24 @@ def test_bad_usage_exits_2(tmp_path):
     assert "unknown agency 'nope'" in run(cfg, "collect", "antivirus", "--agency", "nope").stderr
     p = run(cfg, "syslog", "serve", "--bind", "nonsense")
     assert p.returncode == 2 and "ADDRESS:PORT" in p.stderr
-    p = run(cfg, "backup", "record-restore-test", "no-such-system")
+    who = ("--by", "Bình", "--result", "ok")
+    p = run(cfg, "backup", "record-restore-test", "no-such-system", *who)
     assert p.returncode == 2 and "unknown information system" in p.stderr
-    p = run(cfg, "backup", "record-restore-test", "sys-ok", "--date", "2999-01-01")
+    p = run(cfg, "backup", "record-restore-test", "sys-ok", "--date", "2999-01-01", *who)
     assert p.returncode == 2 and "future" in p.stderr
+    # a restore test is recorded only with who did it and what it showed
+    for missing, args in (("--by", ("--result", "ok")), ("--result", ("--by", "Bình"))):
+        p = run(cfg, "backup", "record-restore-test", "sys-ok", *args)
+        assert p.returncode == 2 and f"Missing option '{missing}'" in p.stderr
+    p = run(cfg, "backup", "record-restore-test", "sys-ok", "--by", " ", "--result", "ok")
+    assert p.returncode == 2 and "--by is empty" in p.stderr
+    assert '"restore_tests": 0' in run(cfg, "status", "--json").stdout
 
 
 def test_restore_test_recorded(tmp_path):
     cfg = _config(tmp_path)
-    p = run(cfg, "backup", "record-restore-test", "sys-ok", "--date", "2026-10-01", "--by", "Trần Thị Bình", "--json")
+    p = run(cfg, "backup", "record-restore-test", "sys-ok", "--date", "2026-10-01", "--by", "Trần Thị Bình",
+            "--result", "ok", "--json")
     assert p.returncode == 0 and '"tested_at": "2026-10-01T00:00:00+00:00"' in p.stdout
 
 

@@ -60,7 +60,7 @@ def test_missing_include_names_the_including_line(cdir):
 
 def test_duplicate_yaml_key_is_an_error(cdir):
     main = write(cdir / "main.yaml", "include: common.yaml\nstore: {path: a.db}\nstore: {path: b.db}\n")
-    with pytest.raises(ConfigError, match=r"main.yaml: line 3: key 'store' appears twice \(first at line 2\)"):
+    with pytest.raises(ConfigError, match=r"main.yaml: line 3: store: key 'store' appears twice \(first at line 2\)"):
         load_config(main)
 
 

@@ -202,3 +202,41 @@ def test_overdue_listed_and_counted_per_agency(app, clock, city):
     assert [(r["host"], r["overdue_since"][:10]) for r in listed] == [("198.19.209.11", "2026-11-20")]
     status = json.loads(cli(city, "status", "--json").stdout)
     assert status["triage"]["by_agency"]["ward"]["overdue"] == 1
+
+
+def test_a_second_accept_refuses_to_replace_the_decision_in_force_without_replace(app, clock, city):
+    f = telnet(clock)
+    app.store.record([f])
+    app.store.close()
+    fp = f.fingerprint
+    first = cli(city, "findings", "accept", fp, "--reason", "budget 2027", "--by", "Bình", "--until", "2099-06-30",
+                "--approved-by", "Chủ tịch UBND")
+    assert first.returncode == 0, first.stderr
+    for kind in (("accept", "--until", "2099-12-31"), ("false-positive",)):
+        again = cli(city, "findings", *kind, fp, "--reason", "no approval needed", "--by", "Mallory")
+        assert again.returncode == 2
+        assert "already an accepted risk (by Bình" in again.stderr and "approved by Chủ tịch UBND" in again.stderr
+        assert "--replace" in again.stderr
+    listed = json.loads(cli(city, "findings", "list", "--triage", "accepted", "--json").stdout)
+    assert [(r["fingerprint"], r["triage"]) for r in listed] == [(fp, "accepted")]
+    log = json.loads(cli(city, "findings", "triage-log", "--json").stdout)
+    assert [(e["action"], e["actor"]) for e in log] == [("accepted", "Bình")]       # nothing else written
+    out = cli(city, "findings", "accept", fp, "--reason", "extended", "--by", "Bình", "--until", "2099-12-31",
+              "--approved-by", "Chủ tịch UBND", "--replace", "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["data"]["until"].startswith("2099-12-31")
+
+
+def test_notify_run_without_a_channel_keeps_the_queue_and_says_why(app, clock, tmp_path):
+    bare = tmp_path / "bare.yaml"
+    text = open(app.config_path, encoding="utf-8").read()
+    bare.write_text(text[:text.index("notify:")], encoding="utf-8")      # no smtp, webhooks or syslog
+    app.store.record([telnet(clock)])
+    app.store.close()
+    out = cli(str(bare), "notify", "run", "--json")
+    assert out.returncode == 0, out.stderr
+    counts = json.loads(out.stdout)
+    assert counts["kept"] == 1 and counts["digests"] == 0 and "no channel reaches ward" in counts["kept_why"]
+    text_out = cli(str(bare), "notify", "run")
+    assert "kept: no channel reaches ward" in text_out.stdout
+    left = sqlite3.connect(app.store.path).execute("SELECT COUNT(*) FROM notify_queue WHERE cycle IS NULL")
+    assert left.fetchone()[0] == 1          # still waiting for a channel

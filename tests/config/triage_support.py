@@ -44,7 +44,8 @@ policies:
     - {{zones: [lan], forbid: [mysql, smb], reason: "no servers in office LANs"}}
 store: {{path: {db}}}
 notify:
-  smtp: {{host: 127.0.0.1, port: {smtp_port}, sender: soc@city.example, recipients: [soc-team@city.example]}}
+  smtp: {{host: 127.0.0.1, port: {smtp_port}, sender: soc@city.example, recipients: [soc-team@city.example],
+         security: plain}}
   webhooks: {{soc-hook: "http://127.0.0.1:{hook_port}/digest"}}
   digests:
     webhooks: [soc-hook]

@@ -23,7 +23,7 @@ CITYSEC = os.path.join(os.path.dirname(sys.executable), "citysec")
 def write_config(cwd, smtp_port: int | None = None, webhook: str | None = None) -> str:
     lines = [f"include: {EXAMPLE}", "notify:"]
     if smtp_port:
-        lines += ["  smtp: {host: 127.0.0.1, port: %d, sender: drill@soc.example}" % smtp_port]
+        lines += ["  smtp: {host: 127.0.0.1, port: %d, sender: drill@soc.example, security: plain}" % smtp_port]
     if webhook:
         lines += ["  webhooks: {controllers: \"%s\"}" % webhook]
     if not smtp_port and not webhook:

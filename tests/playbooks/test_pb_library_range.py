@@ -118,7 +118,8 @@ def lab(tmp_path_factory):
             # the command's wiring (citysec/jobs/cases.py: each host's restic repository comes from its
             # system's backup policy), plus a local SMTP relay, which the city config does not name
             w = replace(wiring(app), smtp={"host": "127.0.0.1", "port": smtp.server_address[1],
-                                           "sender": "soc@pl.example", "recipients": ["ir-team@pl.example"]})
+                                           "sender": "soc@pl.example", "recipients": ["ir-team@pl.example"],
+                                           "security": "plain"})
             engine = CaseEngine(app.store, load_library(), w)
             counts["cases"] = evaluate(engine, zone_of=lambda a, h: zone_of(app, a, h),
                                        context_of=lambda a, h: context_of(app, a, h))

@@ -76,7 +76,7 @@ def test_notify_by_email_and_webhook_against_local_servers():
         ctx = ActionContext(case={"id": "IR-1", "playbook": "p", "severity": "high", "agency": "pb-a",
                                   "host": "198.19.49.10", "step": "notify", "title": "Thử"},
                             smtp={"host": "127.0.0.1", "port": smtp.server_address[1], "sender": "soc@pb.example",
-                                  "recipients": ["ir@pb.example"]},
+                                  "recipients": ["ir@pb.example"], "security": "plain"},
                             webhooks={"soc": f"http://127.0.0.1:{web.server_address[1]}/hook"})
         out = ACTIONS["notify_email"].run(ctx, {"message": "isolate now"}, False)
         assert out["sent_to"] == ["ir@pb.example"]

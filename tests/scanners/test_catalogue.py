@@ -25,6 +25,6 @@ def test_bad_entries_name_file_path_and_line(tmp_path):
         load_exposure(str(bad))
     text = "\n".join(err.value.problems)
     assert f"{bad}: line 6: services.telnet.default: must be forbid or allow" in text
-    assert "line 7: services.telnet.match.ports.0: '23/sctp' is not PORT/tcp" in text
+    assert "line 7: services.telnet.match.ports[0]: '23/sctp' is not PORT/tcp" in text
     assert "unknown key 'colour'" in text
     assert "severity 'huge'" in text and "remediation.en is missing" in text
