@@ -11,6 +11,7 @@ import click
 from findings.errors import UsageError
 
 from citysec.cli.context import App, agency_option, emit, json_option, pass_app, quiet
+from citysec.cli.output import print_rows
 from citysec.cli.status_parts import part
 
 
@@ -107,8 +108,10 @@ def register(cli: click.Group) -> None:
         """Fetch host keys, show their fingerprints, record them on confirmation."""
         from citysec.cli.collect_hosts import enroll
         rows = enroll(app, agency, accept_from, interactive=not as_json and sys.stdin.isatty())
-        emit(rows, as_json, lambda rs: [click.echo(f"{r['name']:<16} {r['hid']:<22} {r['status']:<10} "
-                                                   f"{r.get('fingerprint') or r.get('reason', '')}") for r in rs])
+        emit(rows, as_json, lambda rs: print_rows(
+            ["host", "address", "key", "fingerprint or reason"],
+            [[r["name"], r["hid"], r["status"], r.get("fingerprint") or r.get("reason", "")] for r in rs],
+            "no registered host to enrol"))
 
     @hosts_group.command("list")
     @agency_option
@@ -117,9 +120,12 @@ def register(cli: click.Group) -> None:
     def hosts_list(app: App, agency: str | None, as_json: bool) -> None:
         """Registered hosts, how they are reached, and whether their key is enrolled."""
         from citysec.cli.collect_hosts import listing
-        emit(listing(app, agency), as_json, lambda rs: [click.echo(
-            f"{r['agency']:<14} {r['name']:<16} {r['ip']:<16} {r['user']}@:{r['port']}"
-            f"{' via ' + r['jump'] if r['jump'] else ''}  {r['enrolled'] or 'not enrolled'}") for r in rs])
+        if agency:
+            app.agency_ids(agency)
+        emit(listing(app, agency), as_json, lambda rs: print_rows(
+            ["agency", "host", "ssh", "host key"],
+            [[r["agency"], r["name"], f"{r['user']}@{r['ip']}:{r['port']}" + (f" via {r['jump']}" if r["jump"] else ""),
+              r["enrolled"] or "not enrolled"] for r in rs], "no registered host is collected over SSH"))
 
     @cli.group("backup")
     def backup_group() -> None:

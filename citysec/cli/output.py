@@ -91,7 +91,8 @@ def print_table(t, rows: list[list[Any]], empty: str) -> None:
 
 def print_records(header: str | None, records: list[tuple[list[Any], Any]], empty: str) -> None:
     """Aligned lines for lists wider than a terminal: each record's short fields on one line
-    (columns as wide as their widest value), then its free text below, indented and wrapped."""
+    (columns as wide as their widest value), then its free text (a string or a list of
+    paragraphs) below, indented and wrapped."""
     import textwrap
 
     import click
@@ -102,10 +103,23 @@ def print_records(header: str | None, records: list[tuple[list[Any], Any]], empt
         click.echo(line_text(header))
     heads = [[field(v) for v in fields] for fields, _ in records]
     widths = [max(len(h[i]) for h in heads if i < len(h)) for i in range(max(map(len, heads)))]
-    indent = " " * min(widths[0] + 2, 12)
+    indent = " " * (widths[0] + 2 if widths[0] <= 10 else 4)
     wrap = max(width() - len(indent), 20)
     for head, (_, text) in zip(heads, records):
         click.echo("  ".join(v.ljust(w) for v, w in zip(head, widths)).rstrip())
-        if text:
-            for piece in textwrap.wrap(line_text(text), wrap, break_long_words=True, break_on_hyphens=False):
+        for paragraph in text if isinstance(text, (list, tuple)) else [text]:
+            for piece in textwrap.wrap(line_text(paragraph), wrap, break_long_words=True, break_on_hyphens=False):
                 click.echo(indent + piece)
+
+
+def print_rows(head: list[str] | None, rows: list[list[Any]], empty: str, indent: str = "") -> None:
+    """Aligned columns of short values (each cleaned); the last column may be long and is not padded."""
+    import click
+    if not rows:
+        click.echo(indent + empty)
+        return
+    cells = [[field(v) for v in r] for r in rows]
+    lines = ([head] if head else []) + cells
+    widths = [max(len(x[i]) for x in lines if i < len(x)) for i in range(max(map(len, lines)))]
+    for line in lines:
+        click.echo(indent + "  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())

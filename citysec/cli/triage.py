@@ -12,17 +12,18 @@ from findings.errors import RuntimeFailure
 
 from citysec.cli import status_parts
 from citysec.cli.context import App, emit, json_option, pass_app
+from citysec.cli.output import line_text, print_rows
 
 TRIAGE_CHOICES = ("accepted", "false-positive", "none")
 
 
 def _decision_out(entry: dict[str, Any]) -> None:
     d = entry["data"]
-    click.echo(f"{entry['fingerprint'][:12]}  {entry['action']}  by {entry['actor']}  at {entry['ts']}"
-               + (f"  until {d['until']}" if d.get("until") else "")
-               + (f"  approved by {d['approved_by']}" if d.get("approved_by") else ""))
+    click.echo(line_text(f"{entry['fingerprint'][:12]}  {entry['action']}  by {entry['actor']}  at {entry['ts']}"
+                         + (f"  until {d['until']}" if d.get("until") else "")
+                         + (f"  approved by {d['approved_by']}" if d.get("approved_by") else "")))
     if d.get("reason"):
-        click.echo(f"  reason: {d['reason']}")
+        click.echo(f"  reason: {line_text(d['reason'])}")
     click.echo(f"  log entry {entry['seq']}  {entry['hash'][:16]}")
 
 
@@ -106,7 +107,8 @@ def register(cli: click.Group) -> None:
             n = len(triage.log(app.store))
             emit({"entries": n, "intact": True}, as_json, lambda d: click.echo(f"triage log intact: {n} entries"))
             return
-        emit(triage.log(app.store), as_json, lambda rows: [_decision_out(r) for r in rows])
+        emit(triage.log(app.store), as_json,
+             lambda rows: [_decision_out(r) for r in rows] or click.echo("the triage log is empty"))
 
     @cli.group("notify")
     def notify_group() -> None:
@@ -132,9 +134,10 @@ def register(cli: click.Group) -> None:
         rows = notify.digests(app.store)
 
         def render(items: list[dict]) -> None:
-            for r in items:
-                state = f"delivered {r['delivered']}" if r["delivered"] else f"waiting ({r['last_error'] or 'not tried'})"
-                click.echo(f"{r['created']}  {r['agency']}  {r['channel']}:{r['target']}  {state}")
+            print_rows(["created", "agency", "to", "state"],
+                       [[r["created"], r["agency"], f"{r['channel']}:{r['target']}",
+                         f"delivered {r['delivered']}" if r["delivered"] else f"waiting ({r['last_error'] or 'not tried'})"]
+                        for r in items], "no digests yet")
         emit(rows, as_json, render)
 
 
