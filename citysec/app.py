@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from findings.errors import UsageError
+from findings.errors import unknown
 
 if TYPE_CHECKING:
     from findings import Store
@@ -38,7 +38,11 @@ class App:
 
     @property
     def sensor(self) -> str | None:
-        return self.sensor_override or os.environ.get("CITYSEC_SENSOR") or self.city.sensor
+        given = self.sensor_override or os.environ.get("CITYSEC_SENSOR")
+        ids = [s.id for s in self.city.sensors]
+        if given and ids and given not in ids:   # --sensor or CITYSEC_SENSOR: one of the config's sensors
+            raise unknown("sensor", given, ids)
+        return given or self.city.sensor
 
     @property
     def store(self) -> Store:
@@ -52,5 +56,5 @@ class App:
         if agency is None:
             return ids
         if agency not in ids:
-            raise UsageError(f"unknown agency {agency!r}; known: {', '.join(ids)}")
+            raise unknown("agency", agency, ids)
         return [agency]

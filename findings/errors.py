@@ -39,3 +39,13 @@ class MissingTool(RuntimeFailure):
 
 class StoreError(RuntimeFailure):
     """The findings store could not be read or written."""
+
+
+def unknown(kind: str, value: object, known: "list[str] | tuple[str, ...] | set[str]") -> UsageError:
+    """The usage error for an id that is not there: "unknown agency 'so-ttt' (did you mean
+    'so-tttt'?); known: ...", the same words for agencies, sensors, playbooks and systems."""
+    import difflib
+    names = sorted(str(k) for k in known)
+    close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return UsageError(f"unknown {kind} {value!r}{hint}; known: {', '.join(names) or 'none'}")

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import click
 
-from findings.errors import UsageError
+from findings.errors import UsageError, unknown
 
-from citysec.cli.context import App, agency_option, emit, json_option, pass_app, quiet
+from citysec.cli.context import App, acting_user, agency_option, by_option, emit, json_option, pass_app, quiet
 from citysec.cli.output import print_rows
 from citysec.cli.status_parts import part
 
@@ -135,7 +135,7 @@ def register(cli: click.Group) -> None:
     @click.argument("system")
     @click.option("--date", "date_", default=None, help="When the test was done (ISO date; default now).")
     @click.option("--result", type=click.Choice(["ok", "failed"]), default="ok")
-    @click.option("--by", default=None, help="Who did it.")
+    @by_option("Who did it")
     @click.option("--note", default=None)
     @json_option
     @pass_app
@@ -145,7 +145,7 @@ def register(cli: click.Group) -> None:
         from collectors.state import CollectorState
         ids = [s.id for s in app.city.systems]
         if system not in ids:
-            raise UsageError(f"unknown information system {system!r}; known: {', '.join(ids)}")
+            raise unknown("information system", system, ids)
         now = datetime.now(timezone.utc)
         try:
             when = datetime.fromisoformat(date_) if date_ else now
@@ -154,6 +154,6 @@ def register(cli: click.Group) -> None:
         when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
         if when > now:
             raise UsageError(f"--date {date_}: a restore test cannot be in the future")
-        rid = CollectorState(app.store).record_restore_test(system, when, by=by, result=result, note=note, now=now)
+        rid = CollectorState(app.store).record_restore_test(system, when, by=acting_user(by), result=result, note=note, now=now)
         emit({"id": rid, "system": system, "tested_at": when.isoformat(), "result": result}, as_json,
              lambda d: click.echo(f"restore test of {d['system']} at {d['tested_at']}: {d['result']} (#{d['id']})"))

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from findings.errors import UsageError
+from findings.errors import UsageError, unknown
 from findings.model import parse_ts, utcnow
 from findings.store import Scope
 from scanners import discovery as disc
@@ -54,7 +54,7 @@ def sensor_of(app):
             return s
     if sid is None:
         return None
-    raise UsageError(f"unknown sensor {sid!r}; configured: {', '.join(s.id for s in app.city.sensors)}")
+    raise unknown("sensor", sid, [s.id for s in app.city.sensors])
 
 
 def _setup(app, agency: str | None, now: datetime):

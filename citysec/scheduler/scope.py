@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
-from findings.errors import UsageError
+from findings.errors import UsageError, unknown
 
 from config.schema import Agency, City, KnownHost, Network
 
@@ -36,7 +36,7 @@ def check_sensor(city: City, sensor: str | None) -> str | None:
                              "instance is with --sensor, CITYSEC_SENSOR or the config's `sensor`")
         return ids[0] if ids else None
     if sensor not in ids:
-        raise UsageError(f"unknown sensor {sensor!r}; the config's sensors: {', '.join(ids) or 'none'}")
+        raise unknown("sensor", sensor, ids)
     return sensor
 
 
