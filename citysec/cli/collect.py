@@ -134,9 +134,10 @@ def register(cli: click.Group) -> None:
     @backup_group.command("record-restore-test")
     @click.argument("system")
     @click.option("--date", "date_", default=None, help="When the test was done (ISO date; default now).")
-    @click.option("--result", type=click.Choice(["ok", "failed"]), default="ok")
+    @click.option("--result", type=click.Choice(["ok", "failed"]), default="ok", show_default=True,
+                  help="Whether the restored data was complete and usable.")
     @by_option("Who did it")
-    @click.option("--note", default=None)
+    @click.option("--note", default=None, help="What was restored, where, anything to remember.")
     @json_option
     @pass_app
     def record_restore_test(app: App, system: str, date_: str | None, result: str, by: str | None,

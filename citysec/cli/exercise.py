@@ -175,7 +175,9 @@ def register(cli: click.Group) -> None:
 
     @exercise_group.command("run")
     @click.argument("file")
-    @click.option("--mode", type=click.Choice(["live", "accelerated", "tabletop"]), default="live", show_default=True)
+    @click.option("--mode", type=click.Choice(["live", "accelerated", "tabletop"]), default="live", show_default=True,
+                  help="live: real time on the range; accelerated: compressed time (--speed); "
+                       "tabletop: no technical inject, messages only.")
     @click.option("--speed", type=float, default=1.0, show_default=True,
                   help="Accelerated: scenario seconds per real second (injects, windows and schedules compressed).")
     @click.option("--jobs", type=click.Choice(["scheduled", "external"]), default=None,

@@ -73,7 +73,8 @@ def register(group: click.Group) -> None:
 
     @group.command("aar")
     @click.argument("run_id")
-    @click.option("--format", "fmt_", type=click.Choice(AAR_FORMATS), default="html", show_default=True)
+    @click.option("--format", "fmt_", type=click.Choice(AAR_FORMATS), default="html", show_default=True,
+                  help="The report's format.")
     @click.option("--lang", type=click.Choice(["vi", "en"]), default=None, help="vi (default) or en.")
     @click.option("--out", default=None, help="Output file (default: standard output; PDF: reports.out_dir).")
     @pass_app

@@ -158,8 +158,9 @@ def register_injects(range_group: click.Group) -> None:
     @range_group.command("brute-force")
     @click.argument("attacker")
     @click.argument("target_ip")
-    @click.option("--user", default="admin", show_default=True)
-    @click.option("--attempts", default=10, show_default=True, type=int)
+    @click.option("--user", default="admin", show_default=True, help="The user name the logins try.")
+    @click.option("--attempts", default=10, show_default=True, type=click.IntRange(1, 1000),
+                  help="How many failed logins.")
     @state_dir_option
     def brute_force(attacker: str, target_ip: str, user: str, attempts: int, state_dir: str) -> None:
         """Real failed SSH password logins from host ATTACKER against TARGET_IP."""
