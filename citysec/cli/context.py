@@ -37,6 +37,9 @@ agency_option = click.option("--agency", default=None, help="Only this agency (i
 def acting_user(by: str | None) -> str:
     """Who acts, the one rule of every command that records a person (triage, cases, restore
     tests, drills): --by, else $CITYSEC_USER, else $SUDO_USER, else the login name."""
+    if by is not None and not by.strip():
+        from findings.errors import UsageError
+        raise UsageError("--by: give a name (or leave --by out: the login name)")
     return by or os.environ.get("CITYSEC_USER") or os.environ.get("SUDO_USER") or getpass.getuser()
 
 

@@ -115,7 +115,7 @@ def register(cli: click.Group) -> None:
         def render(items: list) -> None:
             from citysec.cli.output import print_records, short_id
             print_records(f"{len(items)} finding{'' if len(items) == 1 else 's'}", [
-                ([short_id(r["fingerprint"], 10), r["severity"], r["agency"], r["check_id"],
+                ([short_id(r["fingerprint"], 12), r["severity"], r["agency"], r["check_id"],
                   r["triage"] or ("overdue" if r["overdue_since"] else r["status"])],
                  ((r["host"] or "") + ("" if r["port"] is None else f":{r['port']}") + "  " + r["message"]).strip())
                 for r in items], "no findings" + (" match" if any((agency, severity, since, check, triage_,
