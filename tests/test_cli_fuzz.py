@@ -16,6 +16,7 @@ import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import click
 import pytest
@@ -54,16 +55,24 @@ def owned_elsewhere(argv: list[str]) -> bool:
     return any(a in OWNED_ELSEWHERE for a in argv)
 
 
+HUGE = b"x: " + b"y" * (3 << 20) + b"\n"
+
+
 def bad_files(tmp) -> dict[str, str]:
+    """The bad files, made (again) as they should be: a command given one as --out may have written it."""
     paths = {"missing": str(tmp / "missing.yaml"), "empty": str(tmp / "empty.yaml"),
              "binary": str(tmp / "binary.bin"), "huge": str(tmp / "huge.yaml"),
              "non-utf8": str(tmp / "latin1.yaml"), "directory": str(tmp / "adir"),
              "unwritable": "/proc/citysec-no/out.txt"}
+    for name in ("missing.yaml", "missing.yaml.tmp"):
+        if (tmp / name).is_file():
+            (tmp / name).unlink()
     (tmp / "empty.yaml").write_bytes(b"")
     (tmp / "binary.bin").write_bytes(bytes(range(256)) * 64)
-    (tmp / "huge.yaml").write_bytes(b"x: " + b"y" * (3 << 20) + b"\n")
+    if not (tmp / "huge.yaml").is_file() or (tmp / "huge.yaml").stat().st_size != len(HUGE):
+        (tmp / "huge.yaml").write_bytes(HUGE)
     (tmp / "latin1.yaml").write_bytes(b"id: caf\xe9\ntitle: \xff\xfe\n")
-    (tmp / "adir").mkdir()
+    (tmp / "adir").mkdir(exist_ok=True)
     return paths
 
 
@@ -194,7 +203,9 @@ def run_all(cfg, files) -> Tally:
     tally = Tally()
     good = {k: v.format(system=_first_system(cfg)) if v else v for k, v in GOOD.items()}
     deeper = [(f"{lb} (plausible others)", a, w) for lb, a, w in cases(files, good) if not w]
+    tmp = Path(files["empty"]).parent
     for label, argv, _working in [*cases(files), *[c for c in deeper if needs_values(c[1])]]:
+        bad_files(tmp)
         tally.tried += 1
         try:
             code, out, err = invoke(["--config", str(cfg), *argv])
@@ -212,6 +223,7 @@ def run_all(cfg, files) -> Tally:
             continue
         leaf = _first_leaf(path)
         for fl, f in files.items() if leaf else ():
+            bad_files(tmp)
             tally.tried += 1
             label = f"--config {fl} {path[0]}"
             try:
@@ -279,6 +291,7 @@ def test_a_sample_through_the_installed_command(world, tmp_path):
     cfg, files = world
     exe = os.path.join(os.path.dirname(sys.executable), "citysec")
     for argv in SAMPLE:
+        bad_files(tmp_path)
         argv = [a.format(**{k.replace("-", "_"): v for k, v in files.items()}) for a in argv]
         r = subprocess.run([exe, "--config", str(cfg), *argv], capture_output=True, text=True, errors="replace",
                            cwd=tmp_path, timeout=120)

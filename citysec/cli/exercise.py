@@ -101,21 +101,27 @@ def _plan_rows(sc) -> list[dict]:
 
 
 def _render_status(s: dict) -> None:
-    click.echo(f"{s['id']}  {line_text(s['title'])}  [{s['state']}{'' if s['control'] == 'run' else ', ' + s['control'] + ' asked'}]"
+    import textwrap
+    click.echo(f"{s['id']}  [{s['state']}{'' if s['control'] == 'run' else ', ' + s['control'] + ' asked'}]"
                f"  {s['mode']} ×{s['speed']:g}  scenario time {s['scenario_time']} of {s['length']}")
+    click.echo(f"  {textwrap.shorten(line_text(s['title']), 76, placeholder=' …')}")
     e = s["expectations"]
     click.echo(f"  expectations: {e['met']} met, {e['missed']} missed, {e['pending']} pending, "
                f"{e['rated']} for the evaluators")
     for i in s["injects"]:
-        ttd = f" detect {i['time_to_detect_s']:g}s" if i["time_to_detect_s"] is not None else ""
-        ttr = f" respond {i['time_to_respond_s']:g}s" if i["time_to_respond_s"] is not None else ""
-        click.echo(f"  #{i['number']:<3} {i['at']:>6} {i['state'] or '-':<8} {i['method']:<9} {line_text(i['synopsis'])[:60]}"
-                   f"{ttd}{ttr}{'  cleanup ' + i['cleanup'] if i['cleanup'] not in (None, 'none') else ''}")
+        head = f"  #{i['number']:<3} {i['at']:>6} {i['state'] or '-':<8} {i['method']:<9} "
+        click.echo(head + textwrap.shorten(line_text(i["synopsis"]), max(80 - len(head), 20), placeholder=" …"))
+        times = [f"detect {i['time_to_detect_s']:g}s" if i["time_to_detect_s"] is not None else "",
+                 f"respond {i['time_to_respond_s']:g}s" if i["time_to_respond_s"] is not None else "",
+                 f"cleanup {i['cleanup']}" if i["cleanup"] not in (None, "none") else ""]
+        if any(times):
+            click.echo("        " + ", ".join(t for t in times if t))
         for x in i["expectations"]:
             click.echo(f"        {x['state']:<14} {x['id']} ({x['kind']}, {x['severity']})"
                        + (f" after {x['after_s']:g}s" if x["after_s"] is not None else ""))
     for n in s["next"]:
-        click.echo(f"  next: #{n['number']} at {n['at']} (in {n['in_s']:g} scenario s): {line_text(n['synopsis'])[:70]}")
+        head = f"  next: #{n['number']} at {n['at']} (in {n['in_s']:g} scenario s): "
+        click.echo(head + textwrap.shorten(line_text(n["synopsis"]), max(80 - len(head), 20), placeholder=" …"))
     for lp in s["lapses"]:
         click.echo(f"  LAPSE {lp['at']}: {line_text(lp['message'])}")
 
