@@ -22,12 +22,11 @@ def _store(app: App):
 
 
 def _render_actions(rows: list[dict]) -> None:
-    if not rows:
-        click.echo("no corrective actions")
-    for a in rows:
-        click.echo(f"{a['id']:<16} {a['status']:<6} due {a['due']}  {a['agency']:<12} {a['title']}"
-                   f"  (contact {a['contact'] or '-'}; drill {a['run_id']}"
-                   + (f"; retested in {a['retest_run']}" if a["retest_run"] else "") + ")")
+    from citysec.cli.output import print_records
+    print_records(None, [([a["id"], a["status"], f"due {a['due']}", a["agency"]],
+                          [a["title"], f"contact {a['contact'] or '-'}; drill {a['run_id']}"
+                           + (f"; retested in {a['retest_run']}" if a["retest_run"] else "")]) for a in rows],
+                  "no corrective actions")
 
 
 def register(group: click.Group) -> None:
