@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class CitysecError(Exception):
     """Root of every error citysec raises on purpose."""
@@ -41,7 +43,7 @@ class StoreError(RuntimeFailure):
     """The findings store could not be read or written."""
 
 
-def unknown(kind: str, value: object, known: "list[str] | tuple[str, ...] | set[str]") -> UsageError:
+def unknown(kind: str, value: object, known: Iterable[str]) -> UsageError:
     """The usage error for an id that is not there: "unknown agency 'so-ttt' (did you mean
     'so-tttt'?); known: ...", the same words for agencies, sensors, playbooks and systems."""
     import difflib

@@ -137,13 +137,15 @@ def test_the_drill_plan_fits_80_columns(city):
 
 @pytest.mark.parametrize("argv, hint", [
     (("findings", "list", "--agency", "so-ttt"), "unknown agency 'so-ttt' (did you mean 'so-tttt'?)"),
+    (("findings", "list", "--agency", ""), "unknown agency ''"),
+    (("hosts", "list", "--agency", ""), "unknown agency ''"),
     (("--sensor", "city-so", "collect", "logs"), "unknown sensor 'city-so' (did you mean 'city-soc'?)"),
     (("case", "open", "--playbook", "antivirus-mising", "--agency", "so-tttt"),
      "unknown playbook 'antivirus-mising' (did you mean 'antivirus-missing'?)"),
     (("backup", "record-restore-test", "qlv"), "unknown information system 'qlv' (did you mean 'qlvb'?)"),
 ])
 def test_an_unknown_id_is_exit_2_with_did_you_mean(city, argv, hint):
-    code, out, err = run(city, *argv)
+    code, _out, err = run(city, *argv)
     assert code == 2 and hint in err, err
 
 

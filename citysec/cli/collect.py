@@ -120,7 +120,7 @@ def register(cli: click.Group) -> None:
     def hosts_list(app: App, agency: str | None, as_json: bool) -> None:
         """Registered hosts, how they are reached, and whether their key is enrolled."""
         from citysec.cli.collect_hosts import listing
-        if agency:
+        if agency is not None:
             app.agency_ids(agency)
         emit(listing(app, agency), as_json, lambda rs: print_rows(
             ["agency", "host", "ssh", "host key"],

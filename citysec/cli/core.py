@@ -99,7 +99,7 @@ def register(cli: click.Group) -> None:
     @pass_app
     def findings_list(app: App, agency, status, severity, since, check, fail_on, triage_, overdue, as_json) -> int:
         """The current findings, most severe first."""
-        if agency:
+        if agency is not None:
             app.agency_ids(agency)
         statuses = {"active": ("open", "reopened"), "all": None}.get(status, status)
         rows = app.store.current(agency=agency, status=statuses, since=parse_since(since), check=check)

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from findings.errors import UsageError, unknown
+from findings.errors import unknown
 from findings.model import parse_ts, utcnow
 from findings.store import Scope
 from scanners import discovery as disc
