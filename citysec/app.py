@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 from findings.errors import unknown
@@ -18,10 +19,18 @@ if TYPE_CHECKING:
     from config.loader import LoadedConfig
 
 
+# The modules that declare the other packages' tables (findings.schema). The command opens the store
+# with all of them, so that an upgrade migrates every table at once and a store newer than this
+# citysec is refused before anything runs; a scheduled job's process opens it with findings' own
+# (it must not import the packages it does not use) and each owner adds its tables on first use.
+SCHEMA_OWNERS = ("collectors.state", "playbooks.casedb", "exercises.db", "citysec.web.tables")
+
+
 @dataclass
 class App:
     config_path: str | None = None
     sensor_override: str | None = None
+    schema_owners: tuple[str, ...] = ()
     _config: LoadedConfig | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
 
@@ -48,7 +57,8 @@ class App:
     def store(self) -> Store:
         if self._store is None:
             from findings import Store
-            self._store = Store(self.config.resolve(self.city.store.path))
+            schemas = [import_module(m).SCHEMA for m in self.schema_owners]
+            self._store = Store(self.config.resolve(self.city.store.path), schemas=schemas)
         return self._store
 
     def agency_ids(self, agency: str | None) -> list[str]:

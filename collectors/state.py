@@ -1,7 +1,7 @@
 """The collectors' own state in the findings store: log cursors and recorded restore tests.
 
-Kept in two tables of their own (created if missing, through ``store.write()``), so the
-shared schema stays untouched.
+Kept in two tables of their own, declared as the ``collectors`` schema (findings.schema) and
+created or migrated by the store.
 """
 
 from __future__ import annotations
@@ -9,23 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from findings.model import iso, parse_ts
+from findings.schema import Schema, sql_migrations
 
 from .cursor import Cursor
 
-DDL = (
-    "CREATE TABLE IF NOT EXISTS collector_cursors (host TEXT NOT NULL, path TEXT NOT NULL, inode INTEGER NOT NULL,"
-    " offset INTEGER NOT NULL, head TEXT NOT NULL, updated TEXT NOT NULL, PRIMARY KEY (host, path))",
-    "CREATE TABLE IF NOT EXISTS backup_restore_tests (id INTEGER PRIMARY KEY AUTOINCREMENT, system TEXT NOT NULL,"
-    " tested_at TEXT NOT NULL, by TEXT, result TEXT NOT NULL, note TEXT, recorded TEXT NOT NULL)",
-)
+# the collectors' tables (collectors/migrations/NNNN_*.sql)
+SCHEMA = Schema("collectors", sql_migrations("collectors"))
 
 
 class CollectorState:
     def __init__(self, store):
         self.store = store
-        with store.write() as c:
-            for stmt in DDL:
-                c.execute(stmt)
+        store.require(SCHEMA)
 
     def cursors(self) -> dict[tuple[str, str], Cursor]:
         rows = self.store.query("SELECT host, path, inode, offset, head FROM collector_cursors")

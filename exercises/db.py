@@ -18,26 +18,23 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 from findings.errors import UsageError
 from findings.model import Finding, iso, parse_ts
+from findings.schema import Schema, sql_migrations
 from findings.store import Store
+from playbooks.casedb import SCHEMA as CASES
 
 DATASET = "citysec.exercise"
 TERMINAL = ("completed", "aborted", "failed")
+# the drill tables (exercises/migrations/NNNN_*.sql); expectations read the case tables (exercises.expect)
+SCHEMA = Schema("exercises", sql_migrations("exercises"), requires=(CASES,))
 
 
 def ensure_tables(store: Store) -> None:
-    sql = resources.files("exercises").joinpath("drills.sql").read_text()
-    with store.write() as c:
-        for stmt in [s.strip() for s in sql.split(";") if s.strip() and not _only_comments(s)]:
-            c.execute(stmt)
-
-
-def _only_comments(s: str) -> bool:
-    return all(not line.strip() or line.strip().startswith("--") for line in s.splitlines())
+    """The drill tables (and the case tables the expectations read) in ``store``, once per Store."""
+    store.require(SCHEMA)
 
 
 def run_row(store: Store, run_id: str) -> dict[str, Any]:

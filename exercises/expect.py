@@ -24,15 +24,6 @@ from findings.store import Store
 Met = tuple[str, dict[str, Any]] | None
 
 
-def _q(store: Store, sql: str, params: tuple) -> list[sqlite3.Row]:
-    try:
-        return store.query(sql, params)
-    except Exception as exc:  # the case tables do not exist before the first case: nothing met yet
-        if "no such table" in str(exc):
-            return []
-        raise
-
-
 def detect(store: Store, check: str, hosts: tuple[str, ...], since: str, now: str) -> Met:
     """Observed at or after ``since``; a time of whole seconds (a log line's own) may be up to 2 s
     earlier, as the line of the same second is; a collection time (milliseconds) may not."""
@@ -41,11 +32,11 @@ def detect(store: Store, check: str, hosts: tuple[str, ...], since: str, now: st
     marks = ",".join("?" * len(hosts))
     best = None
     for table, cond in (("history", "t.verdict='fail'"), ("events", "t.kind='alert'")):
-        rows = _q(store, f"SELECT t.id, t.ts, t.check_id, t.host, t.run_id, r.job, r.ended FROM {table} t"
-                         f" LEFT JOIN runs r ON r.id=t.run_id WHERE {cond} AND t.check_id LIKE ?"
-                         f" AND t.host IN ({marks}) AND (t.ts>=? OR (t.ts LIKE '%.000Z' AND t.ts>=?))"
-                         " AND t.dataset!='citysec.exercise' AND t.run_id IS NOT NULL ORDER BY t.ts LIMIT 20",
-                  (like, *hosts, since, whole))
+        rows = store.query(f"SELECT t.id, t.ts, t.check_id, t.host, t.run_id, r.job, r.ended FROM {table} t"
+                           f" LEFT JOIN runs r ON r.id=t.run_id WHERE {cond} AND t.check_id LIKE ?"
+                           f" AND t.host IN ({marks}) AND (t.ts>=? OR (t.ts LIKE '%.000Z' AND t.ts>=?))"
+                           " AND t.dataset!='citysec.exercise' AND t.run_id IS NOT NULL ORDER BY t.ts LIMIT 20",
+                           (like, *hosts, since, whole))
         for r in rows:
             seen = r["ended"] or now
             if best is None or seen < best[0]:
@@ -56,8 +47,8 @@ def detect(store: Store, check: str, hosts: tuple[str, ...], since: str, now: st
 
 def _case(store: Store, playbook: str, hosts: tuple[str, ...], since: str) -> sqlite3.Row | None:
     marks = ",".join("?" * len(hosts))
-    rows = _q(store, f"SELECT id, opened_at, host FROM cases WHERE playbook=? AND host IN ({marks})"
-                     " AND opened_at>=? ORDER BY opened_at LIMIT 1", (playbook, *hosts, since))
+    rows = store.query(f"SELECT id, opened_at, host FROM cases WHERE playbook=? AND host IN ({marks})"
+                       " AND opened_at>=? ORDER BY opened_at LIMIT 1", (playbook, *hosts, since))
     return rows[0] if rows else None
 
 
@@ -70,8 +61,8 @@ def step_done(store: Store, playbook: str, step: str, hosts: tuple[str, ...], si
     c = _case(store, playbook, hosts, since)
     if c is None:
         return None
-    rows = _q(store, "SELECT ended_at FROM case_steps WHERE case_id=? AND step_id=? AND state='done'",
-              (c["id"], step))
+    rows = store.query("SELECT ended_at FROM case_steps WHERE case_id=? AND step_id=? AND state='done'",
+                       (c["id"], step))
     return (rows[0]["ended_at"], {"case": c["id"], "step": step}) if rows and rows[0]["ended_at"] else None
 
 
@@ -79,8 +70,8 @@ def approval(store: Store, playbook: str, step: str, hosts: tuple[str, ...], sin
     c = _case(store, playbook, hosts, since)
     if c is None:
         return None
-    rows = _q(store, "SELECT at, actor, role FROM case_approvals WHERE case_id=? AND step_id=? AND"
-                     " decision='approve' ORDER BY at LIMIT 1", (c["id"], step))
+    rows = store.query("SELECT at, actor, role FROM case_approvals WHERE case_id=? AND step_id=? AND"
+                       " decision='approve' ORDER BY at LIMIT 1", (c["id"], step))
     return (rows[0]["at"], {"case": c["id"], "step": step, "by": rows[0]["actor"], "role": rows[0]["role"]}) \
         if rows else None
 
@@ -89,8 +80,8 @@ def report_sent(store: Store, playbook: str, report: str, hosts: tuple[str, ...]
     c = _case(store, playbook, hosts, since)
     if c is None:
         return None
-    for r in _q(store, "SELECT ts, data FROM case_audit WHERE case_id=? AND what='report_generated'"
-                       " ORDER BY seq", (c["id"],)):
+    for r in store.query("SELECT ts, data FROM case_audit WHERE case_id=? AND what='report_generated'"
+                         " ORDER BY seq", (c["id"],)):
         if json.loads(r["data"]).get("kind") == report:
             return r["ts"], {"case": c["id"], "report": report}
     return None

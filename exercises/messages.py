@@ -5,17 +5,14 @@ inject number, or run and lapse) so a receiver can drop a repeat."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from findings.errors import RuntimeFailure
 from findings.model import clean_text
-from findings.notify.send import smtp_send
+from findings.notify.send import post_json, smtp_send
 
 
 @dataclass(frozen=True)
@@ -44,16 +41,6 @@ def send_email(smtp: dict, to: list[str], subject: str, body: str, key: str) -> 
     msg.set_content(body)
     refused = smtp_send(smtp, msg)   # SendError (a RuntimeFailure) when the relay is down
     return [a for a in to if a not in refused]
-
-
-def post_webhook(url: str, payload: dict, key: str) -> int:
-    req = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", "Idempotency-Key": key})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status
-    except (OSError, urllib.error.URLError) as exc:
-        raise RuntimeFailure(f"webhook: {exc}") from exc
 
 
 def deliver(ch: Channels, run: dict, scenario, inject) -> dict:
@@ -99,8 +86,8 @@ def flag_lapse(ch: Channels, run: dict, scenario, key: str, message: str) -> lis
             reached.append(f"email failed: {exc}")
     for name, url in ch.webhooks.items():
         try:
-            post_webhook(url, {"drill": run["id"], "scenario": scenario.id, "lapse": key, "message": message},
-                         f"{run['id']}.{key}")
+            post_json(name, url, {"drill": run["id"], "scenario": scenario.id, "lapse": key, "message": message},
+                      f"{run['id']}.{key}")
             reached.append(f"webhook:{name}")
         except RuntimeFailure as exc:
             reached.append(f"webhook:{name} failed: {exc}")

@@ -31,10 +31,11 @@ from typing import Any
 from findings.errors import CitysecError, ScopeError, UsageError
 from findings.model import iso, parse_ts
 from findings.store import Store
-from findings.store import pid_alive as _pid_alive
+from findings.support.durations import parse_duration
+from findings.support.procs import pid_alive, start_time
 
 from . import db, expect, messages
-from .scenario import Scenario, parse_duration
+from .scenario import Scenario
 from .validate import LoadedScenario, from_text
 
 log = logging.getLogger("citysec.exercise")
@@ -88,10 +89,10 @@ def start(store: Store, loaded: LoadedScenario, *, mode: str, speed: float, jobs
     problems = preflight(loaded, mode, setup)
     run = {"id": rid, "organizer": sc.organizer, "title": sc.title, "scenario_id": sc.id}
     stmts = [("INSERT INTO exercise_runs (id, scenario_id, title, organizer, scenario_path, scenario_sha256,"
-              " scenario_text, mode, speed, jobs, state, pid, started_at, range_spec, range_state)"
-              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+              " scenario_text, mode, speed, jobs, state, pid, pid_start, started_at, range_spec, range_state)"
+              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
               (rid, sc.id, sc.title, sc.organizer, os.path.abspath(loaded.path), loaded.sha256, loaded.text,
-               mode, speed, jobs, "refused" if problems else "running", os.getpid(), iso(now),
+               mode, speed, jobs, "refused" if problems else "running", os.getpid(), start_time(os.getpid()), iso(now),
                getattr(getattr(setup.range, "spec", None), "source", None), getattr(setup.range, "state_dir", None)))]
     if problems:
         events = [db.event(run, "inject_refused", now, severity="high", message=f"drill {rid}: refused: {p}",
@@ -155,10 +156,12 @@ class Runner:
         """Become the run's process (after a crash or from the command that started it)."""
         if self.run["state"] not in ACTIVE:
             raise UsageError(f"run {self.id} is {self.run['state']}; nothing to resume")
-        if self.run["pid"] != os.getpid() and _pid_alive(self.run["pid"]):
+        if self.run["pid"] != os.getpid() and driver(self.run):
             raise UsageError(f"run {self.id} is still driven by process {self.run['pid']}")
-        db.write(self.store, [("UPDATE exercise_runs SET pid=? WHERE id=?", (os.getpid(), self.id))], [])
-        self.run["pid"] = os.getpid()
+        me = start_time(os.getpid())
+        db.write(self.store, [("UPDATE exercise_runs SET pid=?, pid_start=? WHERE id=?", (os.getpid(), me, self.id))],
+                 [])
+        self.run["pid"], self.run["pid_start"] = os.getpid(), me
 
     def loop(self) -> str:
         """Drive the run to its end; returns the final state (completed or aborted)."""
@@ -434,7 +437,13 @@ def control(store: Store, run_id: str, what: str) -> dict:
         raise UsageError(f"run {run['id']} is {run['state']}")
     value = {"pause": "pause", "resume": "run", "abort": "abort"}[what]
     db.write(store, [("UPDATE exercise_runs SET control=? WHERE id=?", (value, run["id"]))], [])
-    return {**run, "control": value, "driven_by": run["pid"] if _pid_alive(run["pid"]) else None}
+    return {**run, "control": value, "driven_by": driver(run)}
+
+
+def driver(run: dict) -> int | None:
+    """The pid of the process driving ``run`` (a row of exercise_runs), if it still runs; a pid another
+    process took since (its start time differs from the one recorded) is not the runner."""
+    return run["pid"] if pid_alive(run["pid"], run.get("pid_start")) else None
 
 
 def wait_state(store: Store, run_id: str, states: tuple[str, ...], timeout: float) -> dict:

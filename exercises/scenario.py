@@ -8,15 +8,15 @@ a window of thirty scenario minutes. An accelerated run (``--speed N``) compress
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from findings.support.durations import parse_duration
+
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 Severity = Literal["info", "low", "medium", "high", "critical"]
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 # HSEEP ratings of an Exercise Evaluation Guide (HSEEP 2020, appendix B), in the report's languages.
 RATINGS: dict[str, dict[str, str]] = {
@@ -44,19 +44,6 @@ RATINGS: dict[str, dict[str, str]] = {
 }
 INJECT_TYPES = ("eicar", "service", "antivirus", "backup", "brute_force", "rogue_host", "deface")
 EXPECTATION_KINDS = ("detect", "case_opened", "step_done", "approval", "report_sent", "evaluator")
-
-
-def parse_duration(text: str | int) -> timedelta:
-    """``1h30m``, ``45m``, ``90s``, ``0`` → a timedelta (scenario time)."""
-    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
-        return timedelta(seconds=text)
-    m = _DURATION.match(str(text).strip()) if isinstance(text, str) else None
-    if text in ("0", 0):
-        return timedelta(0)
-    if not m or not any(m.groups()):
-        raise ValueError(f"invalid duration {text!r}: give e.g. 0m, 90s, 45m or 1h30m")
-    h, mi, s = (int(g or 0) for g in m.groups())
-    return timedelta(hours=h, minutes=mi, seconds=s)
 
 
 class Strict(BaseModel):

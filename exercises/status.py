@@ -9,9 +9,9 @@ from typing import Any
 
 from findings.model import iso, parse_ts
 from findings.store import Store
+from findings.support.durations import parse_duration
 
 from . import db
-from .scenario import parse_duration
 from .validate import from_text
 
 

@@ -18,10 +18,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from findings.errors import ConfigError
+from findings.support.durations import parse_duration
 from findings.support.yamlpos import Positions, load_one, problem
 from playbooks.loader import _pydantic_problems
 
-from .scenario import Scenario, parse_duration
+from .scenario import Scenario
 
 
 @dataclass(frozen=True)

@@ -95,4 +95,4 @@ class Catalogue:
         return iter(self._checks.values())
 
     def merged(self, other: Catalogue) -> Catalogue:
-        return Catalogue({**self._checks, **other._checks})
+        return Catalogue({**self._checks, **{c.id: c for c in other}})

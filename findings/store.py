@@ -18,23 +18,17 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 from findings import triage
 from findings.errors import StoreError
 from findings.model import Finding, iso, to_document, utcnow
+from findings.schema import Schema, apply, prepare, sql_migrations, versions
+from findings.support.procs import pid_alive, start_time
 
-SCHEMA_VERSION = 2
-# Migrations from version N to N+1, applied in order to an existing store; a new store is made
-# from schema.sql (always the newest version), which is also run after the migrations, so a
-# purely additive change (a new table, CREATE ... IF NOT EXISTS) needs no migration.
-MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE INDEX IF NOT EXISTS history_check ON history (check_id, ts);
-    CREATE INDEX IF NOT EXISTS events_check ON events (check_id, ts);
-    """,
-}
+# findings' own tables (findings/migrations/NNNN_*.sql); other packages declare theirs (findings.schema)
+SCHEMA = Schema("findings", sql_migrations("findings"))
+SCHEMA_VERSION = SCHEMA.version
 SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2" \
                  " WHEN 'low' THEN 1 ELSE 0 END"
 
@@ -82,10 +76,11 @@ def _retrying(fn: Callable[[], Any], attempts: int = 50) -> Any:
 
 
 class Store:
-    """Open (and create or migrate) the store at ``path``. ``clock`` is injectable for tests."""
+    """Open (and create or migrate) the store at ``path``: findings' tables and those of ``schemas``
+    (other packages', see findings.schema). ``clock`` is injectable for tests."""
 
     def __init__(self, path: str | os.PathLike, *, clock: Callable[[], datetime] = utcnow,
-                 synchronous: str = "FULL"):
+                 synchronous: str = "FULL", schemas: Iterable[Schema] = ()):
         self.path = os.fspath(path)
         self.clock = clock
         self._sync = synchronous
@@ -93,12 +88,13 @@ class Store:
         # Threads of this process queue here: a lock hands over at once, while SQLite's busy
         # handler polls with sleeps of up to 100 ms. Other processes still queue in SQLite.
         self._write_lock = threading.RLock()
+        self._current: set[str] = set()    # packages whose tables this Store brought to the code's version
         parent = os.path.dirname(os.path.abspath(self.path))
         try:
             os.makedirs(parent, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the findings store's folder {parent}: {exc.strerror}") from exc
-        self._migrate()
+        self._migrate([SCHEMA, *schemas])
 
     # -- connections -------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -148,32 +144,49 @@ class Store:
             conn.close()
             self._local.conn = None
 
-    def _migrate(self) -> None:
-        """Create a new store, or bring an older one to SCHEMA_VERSION, in one transaction (several
-        processes opening the store at once queue on it). A newer store is refused, untouched."""
+    def _migrate(self, schemas: list[Schema]) -> None:
+        """Create a new store, or bring an older one to the code's version of each schema, in one
+        transaction (several processes opening the store at once queue on it). A store with a
+        newer version of any of them is refused, untouched."""
+        done = set(self._current)
         with self.write() as conn:
-            version = _stored_version(conn)
-            if version is not None and version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path} has schema version {version}; this citysec knows "
-                                 f"{SCHEMA_VERSION}: upgrade citysec")
-            for v in range(version or SCHEMA_VERSION, SCHEMA_VERSION):
-                if v not in MIGRATIONS:
-                    raise StoreError(f"{self.path}: no migration from schema version {v}")
-                _run_sql(conn, MIGRATIONS[v])
-            # executescript() would COMMIT mid-transaction: _run_sql runs statement by statement
-            _run_sql(conn, resources.files("findings").joinpath("schema.sql").read_text())
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            now = iso(self.clock())
+            prepare(conn, now)
+            for schema in schemas:
+                self._apply(conn, schema, now, done)
+        self._current = done      # only once committed
+
+    def _apply(self, conn: sqlite3.Connection, schema: Schema, now: str, done: set[str]) -> None:
+        for dep in schema.requires:
+            self._apply(conn, dep, now, done)
+        if schema.package in done:
+            return
+        if apply(conn, schema, now, self.path) and schema.package == "findings":
+            # what a citysec from before findings.schema reads (and refuses when newer than itself)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(schema.version),))
+        done.add(schema.package)
+
+    def require(self, schema: Schema) -> None:
+        """The tables of ``schema`` (another package's), created or migrated now if this Store was opened
+        without them; a dictionary lookup once done."""
+        if schema.package in self._current and all(d.package in self._current for d in schema.requires):
+            return
+        self._migrate([schema])
+
+    def schema_versions(self) -> dict[str, int]:
+        """Each package's schema version in the store."""
+        return versions(self.read())
 
     @property
     def schema_version(self) -> int:
-        return int(self.query("SELECT value FROM meta WHERE key='schema_version'")[0][0])
+        return self.schema_versions()["findings"]
 
     # -- runs --------------------------------------------------------------------------------
     def start_run(self, job: str, sensor: str | None = None, run_id: str | None = None) -> str:
         run_id = run_id or f"{job}-{self.clock().strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         with self.write() as c:
-            c.execute("INSERT INTO runs (id, job, sensor, started, pid) VALUES (?,?,?,?,?)",
-                      (run_id, job, sensor, iso(self.clock()), os.getpid()))
+            c.execute("INSERT INTO runs (id, job, sensor, started, pid, pid_start) VALUES (?,?,?,?,?,?)",
+                      (run_id, job, sensor, iso(self.clock()), os.getpid(), start_time(os.getpid())))
         return run_id
 
     def finish_run(self, run_id: str, outcome: str, counts: dict | None = None,
@@ -184,8 +197,8 @@ class Store:
 
     def mark_interrupted(self, *, only_dead_pids: bool = True) -> list[str]:
         """Runs still 'running' whose process is gone become 'interrupted'. Returns their ids."""
-        rows = self.query("SELECT id, pid FROM runs WHERE outcome='running'")
-        gone = [r["id"] for r in rows if not only_dead_pids or not _pid_alive(r["pid"])]
+        rows = self.query("SELECT id, pid, pid_start FROM runs WHERE outcome='running'")
+        gone = [r["id"] for r in rows if not only_dead_pids or not pid_alive(r["pid"], r["pid_start"])]
         with self.write() as c:
             for rid in gone:
                 c.execute("UPDATE runs SET outcome='interrupted', ended=?, error=? WHERE id=?",
@@ -439,52 +452,9 @@ class Store:
         return n
 
 
-def _stored_version(conn: sqlite3.Connection) -> int | None:
-    """The store's schema version; None for a new (empty) file."""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE type='table'").fetchone():
-            raise StoreError("not a citysec findings store (it has tables but no schema version)")
-        return None
-    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-    return int(row[0]) if row else 1
-
-
-def _run_sql(conn: sqlite3.Connection, script: str) -> None:
-    buf = ""
-    for ln in script.splitlines():
-        if ln.lstrip().startswith("--"):
-            continue
-        buf += ln + "\n"
-        if sqlite3.complete_statement(buf):   # a trigger's body holds ';' of its own
-            conn.execute(buf)
-            buf = ""
-    if buf.strip():
-        conn.execute(buf)
-
-
 def _ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
 def _hist_id(fp: str, run_id: str) -> str:
     return hashlib.sha256(f"close\x1f{fp}\x1f{run_id}".encode()).hexdigest()[:32]
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether process ``pid`` runs; a zombie (killed, not yet reaped by its parent) does not."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-_pid_alive = pid_alive

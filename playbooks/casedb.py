@@ -4,13 +4,15 @@ steps' parameters and conditions read (``$case.host``, ``$finding.source_ip``)."
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any
 
 from findings.errors import UsageError
 from findings.model import from_document
+from findings.schema import Schema, sql_migrations
 from findings.store import Store
 
+# the case tables (playbooks/migrations/NNNN_*.sql)
+SCHEMA = Schema("playbooks", sql_migrations("playbooks"))
 TERMINAL = ("done", "skipped", "declined")
 # Fields a responder may set on a case: the NIST SP 800-61 record and Decision 05/2017 art. 11.4.
 LIST_FIELDS = ("indicators", "related_incidents", "contacts", "evidence", "comments", "measures",
@@ -23,25 +25,8 @@ SETTABLE = LIST_FIELDS + TEXT_FIELDS
 
 
 def ensure_tables(store: Store) -> None:
-    sql = resources.files("playbooks").joinpath("cases.sql").read_text()
-    with store.write() as c:
-        # CREATE TRIGGER bodies contain ';': split on the blank-line-free statement ends we write
-        for stmt in _statements(sql):
-            c.execute(stmt)
-
-
-def _statements(sql: str) -> list[str]:
-    out, buf = [], []
-    for line in sql.splitlines():
-        if line.strip().startswith("--") or not line.strip():
-            continue
-        buf.append(line)
-        text = "\n".join(buf)
-        if text.rstrip().endswith(";") and (not text.lstrip().upper().startswith("CREATE TRIGGER")
-                                            or text.rstrip().upper().endswith("END;")):
-            out.append(text)
-            buf = []
-    return out
+    """The case tables in ``store`` (created or migrated once per Store)."""
+    store.require(SCHEMA)
 
 
 def case_row(store: Store, case_id: str) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from findings.errors import CitysecError, UsageError, unknown
 from findings.model import Finding, iso, parse_ts, utcnow
 from findings.store import Store
 
-from . import audit
 from .actions import ActionContext
 from .casedb import (
     TERMINAL,
@@ -35,6 +34,7 @@ from .deadlines import Rule
 from .incident_report import render
 from .loader import LoadedPlaybook
 from .schema import PHASE_MODELS
+from .transaction import CaseTx
 
 
 @dataclass
@@ -61,16 +61,18 @@ class CaseEngine:
 
     # -- writing with audit --------------------------------------------------------------------
     @contextmanager
-    def _writing(self) -> Iterator[tuple[Any, list]]:
-        entries: list[dict] = []
+    def transaction(self, case: dict[str, Any]) -> Iterator[CaseTx]:
+        """One write on ``case``: its changes and audit entries commit together, then go out as events."""
         with self.store.write() as c:
-            yield c, entries
-        self._emit(entries)
+            tx = CaseTx(c, case, self.clock)
+            yield tx
+        self._emit(tx.entries)
 
-    def _audit(self, c, entries: list, case: dict, actor: str, what: str, **data: Any) -> None:
-        e = audit.append(c, case["id"], iso(self.clock()), actor, what, data)
-        entries.append(e | {"agency": case["agency"], "host": case.get("host"), "severity": case["severity"],
-                            "playbook": case["playbook"]})
+    def set_step(self, case: dict, step_id: str, state: str, actor: str, what: str, result: dict | None = None,
+                 **data: Any) -> None:
+        """A step's new state in a transaction of its own (see :meth:`CaseTx.set_step`)."""
+        with self.transaction(case) as tx:
+            tx.set_step(step_id, state, actor, what, result, **data)
 
     def _emit(self, entries: list[dict]) -> None:
         if entries:
@@ -90,11 +92,8 @@ class CaseEngine:
             damage = 0.0
         return {"title": case["title"], "type": case["incident_type"], "help": rec.get("help") or "self",
                 "damage_vnd": damage, "supporters": list(rec.get("supporters", [])), "status": case["status"],
-                "phase": case["phase"], "deadline_met": (not any(d.missed for d in due)) if due else None}
-
-    def _ack(self, c, case: dict) -> None:
-        c.execute("UPDATE cases SET acknowledged_at=COALESCE(acknowledged_at, ?) WHERE id=?",
-                  (iso(self.clock()), case["id"]))
+                "phase": case["phase"], "deadline_met": (not any(d.missed for d in due)) if due else None,
+                "dry_run": bool(case["dry_run"])}
 
     # -- opening -------------------------------------------------------------------------------
     def playbook(self, playbook_id: str) -> LoadedPlaybook:
@@ -112,40 +111,57 @@ class CaseEngine:
             raise UsageError(f"playbook {pb.id} cannot be opened by hand (manual_start: false)")
         now = self.clock()
         detected = detected_at or min((parse_ts(f["@timestamp"]) for f in findings), default=now)
+        existing = None
         case_id = f"IR-{now:%Y%m%d}-{secrets.token_hex(3)}"
-        with self._writing() as (c, entries):
+        case = {"id": case_id, "agency": agency, "host": host, "severity": pb.severity, "playbook": pb.id}
+        with self.transaction(case) as tx:
             if trigger_key:
-                row = c.execute("SELECT id FROM cases WHERE playbook=? AND trigger_key=? AND status!='closed'",
-                                (pb.id, trigger_key)).fetchone()
+                row = tx.execute("SELECT id FROM cases WHERE playbook=? AND trigger_key=? AND status!='closed'"
+                                 " AND dry_run=0", (pb.id, trigger_key)).fetchone()
                 if row:
-                    return row[0]
-            record = {"context": context or {}, "summary": pb.title.en}
-            c.execute("INSERT INTO cases (id, playbook, playbook_version, playbook_sha256, title, incident_type,"
-                      " severity, agency, host, system, level, status, phase, dry_run, trigger_key, detected_at,"
-                      " opened_at, record) VALUES (?,?,?,?,?,?,?,?,?,?,?,'open',?,?,?,?,?,?)",
-                      (case_id, pb.id, pb.version, lp.sha256, pb.title.vi, pb.incident_type, pb.severity, agency,
-                       host, system, level, pb.phases[0].id, int(dry_run), trigger_key, iso(detected), iso(now),
-                       json.dumps(record, ensure_ascii=False)))
+                    existing = row[0]
+            if not existing:
+                record = {"context": context or {}, "summary": pb.title.en}
+                tx.execute("INSERT INTO cases (id, playbook, playbook_version, playbook_sha256, title, incident_type,"
+                           " severity, agency, host, system, level, status, phase, dry_run, trigger_key, detected_at,"
+                           " opened_at, record) VALUES (?,?,?,?,?,?,?,?,?,?,?,'open',?,?,?,?,?,?)",
+                           (case_id, pb.id, pb.version, lp.sha256, pb.title.vi, pb.incident_type, pb.severity,
+                            agency, host, system, level, pb.phases[0].id, int(dry_run), trigger_key, iso(detected),
+                            iso(now), json.dumps(record, ensure_ascii=False)))
+                for f in findings:
+                    tx.execute("INSERT OR IGNORE INTO case_findings VALUES (?,?,?)", (case_id, finding_ref(f),
+                                                                                       json.dumps(f)))
+                for _, step in pb.steps():
+                    tx.execute("INSERT INTO case_steps (case_id, step_id, state) VALUES (?,?,'pending')",
+                               (case_id, step.id))
+                tx.audit(actor, "opened", playbook=pb.id, version=pb.version, sha256=lp.sha256,
+                         detected_at=iso(detected), dry_run=dry_run, trigger=trigger_key,
+                         findings=[f["event"]["id"] for f in findings], by_hand=by_hand)
+        if existing:   # the incident is already open: what was found joins it
             for f in findings:
-                ref = f.get("citysec", {}).get("fingerprint") if f["event"]["kind"] == "state" else f["event"]["id"]
-                c.execute("INSERT OR IGNORE INTO case_findings VALUES (?,?,?)", (case_id, ref, json.dumps(f)))
-            c.executemany("INSERT INTO case_steps (case_id, step_id, state) VALUES (?,?,'pending')",
-                          [(case_id, s.id) for _, s in pb.steps()])
-            case = {"id": case_id, "agency": agency, "host": host, "severity": pb.severity, "playbook": pb.id}
-            self._audit(c, entries, case, actor, "opened", playbook=pb.id, version=pb.version,
-                        sha256=lp.sha256, detected_at=iso(detected), dry_run=dry_run, trigger=trigger_key,
-                        findings=[f["event"]["id"] for f in findings], by_hand=by_hand)
+                self.attach(existing, f, actor)
+            return existing
         return case_id
 
+    def open_incident(self, playbook_id: str, trigger_key: str, legacy_key: str | None = None) -> str | None:
+        """The open case (not a dry run) of this playbook and correlation key, if there is one
+        (``legacy_key``: the finding's fingerprint, the key of cases opened before correlation)."""
+        rows = self.store.query("SELECT id FROM cases WHERE playbook=? AND trigger_key IN (?,?) AND status!='closed'"
+                                " AND dry_run=0 ORDER BY opened_at LIMIT 1",
+                                (playbook_id, trigger_key, legacy_key or trigger_key))
+        return rows[0]["id"] if rows else None
+
     def attach(self, case_id: str, doc: dict, actor: str = "citysec") -> int:
-        """Attach another finding or alert to an open case (a repeat of what opened it)."""
+        """Attach another finding or alert to an open case (a later finding of the same incident); the
+        case's audit log (its timeline) records it. A repeat of a finding the case holds changes nothing."""
         case = case_row(self.store, case_id)
-        ref = doc["event"]["id"]
-        with self._writing() as (c, entries):
-            n = c.execute("INSERT OR IGNORE INTO case_findings VALUES (?,?,?)",
-                          (case["id"], ref, json.dumps(doc))).rowcount
+        ref = finding_ref(doc)
+        with self.transaction(case) as tx:
+            n = tx.execute("INSERT OR IGNORE INTO case_findings VALUES (?,?,?)",
+                           (case["id"], ref, json.dumps(doc))).rowcount
             if n:
-                self._audit(c, entries, case, actor, "finding_attached", finding=ref)
+                tx.audit(actor, "finding_attached", finding=doc["event"]["id"], ref=ref,
+                         check=doc.get("citysec", {}).get("check"), at=doc.get("@timestamp"))
         return n
 
     # -- running -------------------------------------------------------------------------------
@@ -172,11 +188,11 @@ class CaseEngine:
         if st["state"] == "failed":
             return False
         if not condition_holds(step.when, case, findings_of(self.store, case["id"])):
-            self._set_state(case, step.id, "skipped", actor, "step_skipped", reason="condition not met")
+            self.set_step(case, step.id, "skipped", actor, "step_skipped", reason="condition not met")
             return True
         if step.kind == "manual":
             if st["state"] != "waiting":
-                self._set_state(case, step.id, "waiting", actor, "step_waiting", role=step.role)
+                self.set_step(case, step.id, "waiting", actor, "step_waiting", role=step.role)
             return False
         if step.kind == "approval":
             return self._approval_state(case, step, actor)
@@ -188,24 +204,13 @@ class CaseEngine:
         if any(a["decision"] == "decline" for a in approvals):
             return True
         if len({a["actor"] for a in approvals if a["decision"] == "approve"}) >= step.approvers:
-            self._set_state(case, step.id, "done", actor, "approval_granted",
+            self.set_step(case, step.id, "done", actor, "approval_granted",
                             approvers=[a["actor"] for a in approvals])
             return True
         if steps_of(self.store, case["id"])[step.id]["state"] != "waiting":
-            self._set_state(case, step.id, "waiting", actor, "approval_waiting", role=step.role,
+            self.set_step(case, step.id, "waiting", actor, "approval_waiting", role=step.role,
                             approvers_needed=step.approvers)
         return False
-
-    def _set_state(self, case, step_id, state, actor, what, result: dict | None = None, **data) -> None:
-        now = iso(self.clock())
-        status = {"waiting": "waiting", "failed": "blocked"}.get(state, "open")
-        with self._writing() as (c, entries):
-            c.execute("UPDATE case_steps SET state=?, ended_at=CASE WHEN ? IN ('done','skipped','declined','failed')"
-                      " THEN ? ELSE ended_at END, result=COALESCE(?, result) WHERE case_id=? AND step_id=?",
-                      (state, state, now, json.dumps(result, default=str) if result is not None else None,
-                       case["id"], step_id))
-            c.execute("UPDATE cases SET status=? WHERE id=? AND status!='closed'", (status, case["id"]))
-            self._audit(c, entries, case, actor, what, step=step_id, state=state, **data)
 
     def _phase_marks(self, case, pb, steps, actor) -> None:
         model = PHASE_MODELS[pb.phase_model]
@@ -215,18 +220,18 @@ class CaseEngine:
         todo = {k for k, v in marks.items() if v and not case[k]}
         if current == case["phase"] and not todo:
             return
-        with self._writing() as (c, entries):
+        with self.transaction(case) as tx:
             for col in sorted(todo):
-                c.execute(f"UPDATE cases SET {col}=? WHERE id=?", (iso(self.clock()), case["id"]))
-                self._audit(c, entries, case, actor, col.removesuffix("_at"))
+                tx.mark_time(col)
+                tx.audit(actor, col.removesuffix("_at"))
             if current != case["phase"]:
-                c.execute("UPDATE cases SET phase=? WHERE id=?", (current, case["id"]))
-                self._audit(c, entries, case, actor, "phase_entered", phase=current, left=case["phase"])
+                tx.set_phase(current)
+                tx.audit(actor, "phase_entered", phase=current, left=case["phase"])
 
     def _close(self, case, actor) -> None:
-        with self._writing() as (c, entries):
-            c.execute("UPDATE cases SET status='closed', closed_at=? WHERE id=?", (iso(self.clock()), case["id"]))
-            self._audit(c, entries, case, actor, "closed")
+        with self.transaction(case) as tx:
+            tx.close()
+            tx.audit(actor, "closed")
 
     def resume_all(self, actor: str = "citysec") -> list[str]:
         """After a crash or restart: re-send every audit entry as an event (ids are deterministic,
@@ -260,6 +265,14 @@ class CaseEngine:
     def show(self, case_id: str) -> dict:
         from .views import case_view
         return case_view(self, case_id)
+
+
+def finding_ref(doc: dict) -> str:
+    """How a case holds a finding: a check result by its fingerprint (its repeats are the same
+    finding), an alert by its event id."""
+    if doc["event"]["kind"] == "state" and doc.get("citysec", {}).get("fingerprint"):
+        return doc["citysec"]["fingerprint"]
+    return doc["event"]["id"]
 
 
 def _ip_or_none(value: str | None) -> str | None:

@@ -9,10 +9,9 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from jinja2 import FileSystemLoader, StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
 
 from findings.model import clean_text, iso, utcnow
+from reports.render import environment
 
 TYPES = {
     "vi": {"denial_of_service": "Tấn công từ chối dịch vụ", "phishing": "Tấn công giả mạo, lừa đảo",
@@ -25,12 +24,6 @@ TYPES = {
            "ransomware": "Encryption of data or devices (ransomware)", "data_destruction": "Destruction of data or software",
            "data_theft": "Eavesdropping or theft of data", "combined": "Combined attack", "other": "Other"},
 }
-
-
-def _env() -> SandboxedEnvironment:
-    folder = str(resources.files("reports").joinpath("templates"))
-    return SandboxedEnvironment(loader=FileSystemLoader(folder), autoescape=True, undefined=StrictUndefined,
-                                trim_blocks=True, lstrip_blocks=True)
 
 
 def labels() -> dict[str, dict[str, str]]:
@@ -55,7 +48,7 @@ def report_fields(view: dict[str, Any], lang: str, now: str) -> dict[str, Any]:
     custody = rec.get("chain_of_custody", [])
     level = view.get("level") or system.get("level")
     return {
-        "case_id": view["id"], "generated_at": now, "agency": ctx.get("agency_name") or view["agency"],
+        "case_id": view["id"], "dry_run": bool(view.get("dry_run")), "generated_at": now, "agency": ctx.get("agency_name") or view["agency"],
         "operator": ctx.get("operator_name") or system.get("operator") or ctx.get("agency_name") or view["agency"],
         "owner": ctx.get("owner_name") or system.get("owner") or ctx.get("agency_name") or view["agency"],
         "system": system.get("name") or view.get("system"), "level": str(level) if level else None,
@@ -98,4 +91,4 @@ def _clean(value: Any) -> Any:
 def render(view: dict[str, Any], kind: str, lang: str, now: str | None = None) -> str:
     """The HTML of one report of a case."""
     fields = _clean(report_fields(view, lang, now or iso(utcnow())))
-    return _env().get_template(f"incident_{kind}.html.j2").render(r=fields, L=labels()[lang], lang=lang)
+    return environment().get_template(f"incident_{kind}.html.j2").render(r=fields, L=labels()[lang], lang=lang)

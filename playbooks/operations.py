@@ -3,7 +3,6 @@ generate a report; and what the engine checks: the audit chain, the deadlines.""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from findings.errors import UsageError
@@ -12,7 +11,8 @@ from findings.model import Finding, iso
 from . import audit, deadlines
 from .actions import ACTIONS
 from .actions.report import KINDS
-from .casedb import LIST_FIELDS, SETTABLE, TERMINAL, audit_rows, case_row, steps_of
+from .casedb import LIST_FIELDS, TERMINAL, audit_rows, case_row, steps_of
+from .fields import check_field
 
 
 def _step(engine, case: dict, step_id: str):
@@ -35,10 +35,10 @@ def complete_step(engine, case_id: str, step_id: str, actor: str, note: str | No
         raise UsageError(f"step {step_id} is already {state}")
     if step.kind == "action" and state != "failed":
         raise UsageError(f"step {step_id} is an automated action ({state}); only a failed one can be done by hand")
-    with engine._writing() as (c, entries):
-        engine._ack(c, case)
-    engine._set_state(case, step_id, "done", actor, "step_done" if step.kind == "manual" else "step_done_by_hand",
-                      result={"note": note} if note else {}, note=note)
+    with engine.transaction(case) as tx:
+        tx.acknowledge()
+        tx.set_step(step_id, "done", actor, "step_done" if step.kind == "manual" else "step_done_by_hand",
+                    result={"note": note} if note else {}, note=note)
     return engine.advance(case["id"], actor)
 
 
@@ -47,7 +47,7 @@ def retry_step(engine, case_id: str, step_id: str, actor: str) -> dict:
     _step(engine, case, step_id)
     if steps_of(engine.store, case["id"])[step_id]["state"] != "failed":
         raise UsageError(f"step {step_id} has not failed: nothing to retry")
-    engine._set_state(case, step_id, "pending", actor, "step_retry")
+    engine.set_step(case, step_id, "pending", actor, "step_retry")
     return engine.advance(case["id"], actor)
 
 
@@ -55,27 +55,28 @@ def note(engine, case_id: str, text: str, actor: str, step_id: str | None = None
     case = case_row(engine.store, case_id)
     if step_id:
         _step(engine, case, step_id)
-    with engine._writing() as (c, entries):
-        engine._ack(c, case)
-        rec = json.loads(c.execute("SELECT record FROM cases WHERE id=?", (case["id"],)).fetchone()[0])
-        rec.setdefault("comments", []).append({"at": iso(engine.clock()), "by": actor, "step": step_id, "text": text})
-        c.execute("UPDATE cases SET record=? WHERE id=?", (json.dumps(rec, ensure_ascii=False), case["id"]))
-        engine._audit(c, entries, case, actor, "note", step=step_id, text=text)
+    with engine.transaction(case) as tx:
+        tx.acknowledge()
+        rec = tx.record()
+        rec.setdefault("comments", []).append({"at": tx.now(), "by": actor, "step": step_id, "text": text})
+        tx.save_record(rec)
+        tx.audit(actor, "note", step=step_id, text=text)
 
 
-def set_field(engine, case_id: str, name: str, value: str, actor: str) -> None:
-    if name not in SETTABLE:
-        raise UsageError(f"unknown case field {name!r}; settable: {', '.join(SETTABLE)}")
+def set_field(engine, case_id: str, name: str, value: str, actor: str) -> str | int:
+    """Set (list fields: append) a record field; the value is checked first (see ``fields``)."""
+    value = check_field(name, value, {r.when for r in engine.w.deadline_rules if r.when})
     case = case_row(engine.store, case_id)
-    with engine._writing() as (c, entries):
-        engine._ack(c, case)
-        rec = json.loads(c.execute("SELECT record FROM cases WHERE id=?", (case["id"],)).fetchone()[0])
+    with engine.transaction(case) as tx:
+        tx.acknowledge()
+        rec = tx.record()
         if name in LIST_FIELDS:
             rec.setdefault(name, []).append(value)
         else:
             rec[name] = value
-        c.execute("UPDATE cases SET record=? WHERE id=?", (json.dumps(rec, ensure_ascii=False), case["id"]))
-        engine._audit(c, entries, case, actor, "field_set", field=name, value=value)
+        tx.save_record(rec)
+        tx.audit(actor, "field_set", field=name, value=value)
+    return value
 
 
 def decide(engine, case_id: str, step_id: str, role: str, actor: str, decision: str) -> dict:
@@ -88,18 +89,14 @@ def decide(engine, case_id: str, step_id: str, role: str, actor: str, decision: 
         raise UsageError(f"step {step_id} must be decided by role {step.role!r}, not {role!r}")
     if steps_of(engine.store, case["id"])[step_id]["state"] in TERMINAL:
         raise UsageError(f"step {step_id} is already decided")
-    with engine._writing() as (c, entries):
-        if c.execute("SELECT 1 FROM case_approvals WHERE case_id=? AND step_id=? AND actor=?",
-                     (case["id"], step_id, actor)).fetchone():
-            raise UsageError(f"{actor} has already decided step {step_id}; a second person must")
-        c.execute("INSERT INTO case_approvals VALUES (?,?,?,?,?,?)",
-                  (case["id"], step_id, actor, role, decision, iso(engine.clock())))
-        engine._ack(c, case)
-        engine._audit(c, entries, case, actor, f"approval_{decision}", step=step_id, role=role)
-    if decision == "decline":
-        engine._set_state(case, step_id, "declined", actor, "approval_declined", role=role)
-        for target in step.covers:
-            engine._set_state(case, target, "skipped", actor, "step_skipped", reason=f"declined at {step_id}")
+    with engine.transaction(case) as tx:
+        tx.decide(step_id, actor, role, decision)
+        tx.acknowledge()
+        tx.audit(actor, f"approval_{decision}", step=step_id, role=role)
+        if decision == "decline":
+            tx.set_step(step_id, "declined", actor, "approval_declined", role=role)
+            for target in step.covers:
+                tx.set_step(target, "skipped", actor, "step_skipped", reason=f"declined at {step_id}")
     return engine.advance(case["id"], actor)
 
 
@@ -116,14 +113,11 @@ def generate_report(engine, case_id: str, kind: str, actor: str, langs: list[str
 
 
 def mark_report(engine, case: dict, kind: str, files: list[str], actor: str) -> None:
-    now = iso(engine.clock())
-    with engine._writing() as (c, entries):
+    with engine.transaction(case) as tx:
         for rule in engine.w.deadline_rules:
             if rule.report == kind:
-                c.execute("INSERT INTO case_deadlines (case_id, name, met_at) VALUES (?,?,?) ON CONFLICT"
-                          " (case_id, name) DO UPDATE SET met_at=COALESCE(met_at, excluded.met_at)",
-                          (case["id"], rule.name, now))
-        engine._audit(c, entries, case, actor, "report_generated", kind=kind, files=files)
+                tx.deadline_met(rule.name)
+        tx.audit(actor, "report_generated", kind=kind, files=files)
 
 
 def verify(engine, case_id: str) -> list[str]:
@@ -140,9 +134,10 @@ def case_deadlines(engine, case: dict, now: datetime) -> list[deadlines.Deadline
 
 
 def raise_missed_deadlines(engine, actor: str = "citysec") -> list[tuple[str, str]]:
-    """For every case, each deadline missed and not yet raised: an audit entry and an alert."""
+    """For every case, each deadline missed and not yet raised: an audit entry and an alert. A dry
+    run is no incident: nothing is due for it."""
     now, raised = engine.clock(), []
-    rows = engine.store.query("SELECT id FROM cases ORDER BY opened_at")
+    rows = engine.store.query("SELECT id FROM cases WHERE dry_run=0 ORDER BY opened_at")
     for r in rows:
         case = case_row(engine.store, r["id"])
         done = {x["name"] for x in engine.store.query(
@@ -150,11 +145,9 @@ def raise_missed_deadlines(engine, actor: str = "citysec") -> list[tuple[str, st
         for d in case_deadlines(engine, case, now):
             if not d.missed or d.name in done:
                 continue
-            with engine._writing() as (c, entries):
-                c.execute("INSERT INTO case_deadlines (case_id, name, missed_raised_at) VALUES (?,?,?) ON CONFLICT"
-                          " (case_id, name) DO UPDATE SET missed_raised_at=excluded.missed_raised_at",
-                          (case["id"], d.name, iso(now)))
-                engine._audit(c, entries, case, actor, "deadline_missed", deadline=d.name, due=iso(d.due))
+            with engine.transaction(case) as tx:
+                tx.deadline_raised(d.name)
+                tx.audit(actor, "deadline_missed", deadline=d.name, due=iso(d.due))
             engine.store.record([Finding(
                 check="case.deadline_missed", agency=case["agency"], kind="alert", dataset="citysec.case",
                 severity="high", subject=f"{case['id']}:{d.name}", timestamp=now,

@@ -8,10 +8,8 @@ idempotent, so even that second run changes nothing that was done).
 
 from __future__ import annotations
 
-import json
 
 from findings.errors import CitysecError
-from findings.model import iso
 
 from .actions import ACTIONS
 from .casedb import findings_of, resolve
@@ -21,20 +19,19 @@ def run_action(engine, case: dict, pb, step, st: dict, actor: str) -> bool:
     action = ACTIONS[step.action]
     dry = bool(case["dry_run"])
     if dry and not action.dry_run:
-        engine._set_state(case, step.id, "skipped", actor, "action_skipped", reason="no dry run for this action")
+        engine.set_step(case, step.id, "skipped", actor, "action_skipped", reason="no dry run for this action")
         return True
     try:
         params = _params(engine, case, step)
     except CitysecError as exc:
-        engine._set_state(case, step.id, "failed", actor, "action_failed", action=step.action, error=str(exc))
+        engine.set_step(case, step.id, "failed", actor, "action_failed", action=step.action, error=str(exc))
         return False
     resumed = st["state"] == "running"
     attempt = st["attempts"] + 1
-    with engine._writing() as (c, entries):
-        c.execute("UPDATE case_steps SET state='running', attempts=?, started_at=COALESCE(started_at, ?)"
-                  " WHERE case_id=? AND step_id=?", (attempt, iso(engine.clock()), case["id"], step.id))
-        engine._audit(c, entries, case, actor, "action_started", step=step.id, action=step.action,
-                      params=params, dry_run=dry, attempt=attempt, resumed=resumed)
+    with engine.transaction(case) as tx:
+        tx.start_step(step.id, attempt)
+        tx.audit(actor, "action_started", step=step.id, action=step.action, params=params, dry_run=dry,
+                 attempt=attempt, resumed=resumed)
     ctx = engine.action_context(case, step.id, actor)
     try:
         result = action.probe(ctx, params) if (resumed and action.probe and not dry) else None
@@ -42,11 +39,11 @@ def run_action(engine, case: dict, pb, step, st: dict, actor: str) -> bool:
         if result is None:
             result = action.run(ctx, params, dry)
     except CitysecError as exc:
-        engine._set_state(case, step.id, "failed", actor, "action_failed", action=step.action, error=str(exc))
+        engine.set_step(case, step.id, "failed", actor, "action_failed", action=step.action, error=str(exc))
         return False
     result = dict(result) | {"dry_run": dry}
     what = "action_found_done" if found else "action_done"
-    engine._set_state(case, step.id, "done", actor, what, result=result, action=step.action,
+    engine.set_step(case, step.id, "done", actor, what, result=result, action=step.action,
                       result_summary=_summary(result))
     _after(engine, case, step.action, result, actor)
     return True
@@ -65,12 +62,12 @@ def _after(engine, case: dict, action: str, result: dict, actor: str) -> None:
     if result.get("dry_run"):
         return
     if action == "collect_evidence":
-        with engine._writing() as (c, entries):
-            rec = json.loads(c.execute("SELECT record FROM cases WHERE id=?", (case["id"],)).fetchone()[0])
+        with engine.transaction(case) as tx:
+            rec = tx.record()
             have = {(i["host"], i["path"], i["sha256"]) for i in rec.get("chain_of_custody", [])}
             rec.setdefault("chain_of_custody", []).extend(
                 i for i in result["custody"] if (i["host"], i["path"], i["sha256"]) not in have)
-            c.execute("UPDATE cases SET record=? WHERE id=?", (json.dumps(rec, ensure_ascii=False), case["id"]))
+            tx.save_record(rec)
     if action == "generate_report":
         from .operations import mark_report
         mark_report(engine, case, result["kind"], result.get("files", []), actor)

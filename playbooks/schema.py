@@ -9,10 +9,11 @@ and ``approval`` (the case waits until a role approves or declines the steps it 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from findings.support.durations import parse_duration
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -31,16 +32,6 @@ PHASE_MODELS: dict[str, dict[str, Any]] = {
              "response_ended": "containment_eradication_recovery"},
 }
 REF = re.compile(r"^\$(case|finding)\.[a-z_][a-z0-9_.]*$")
-_DURATION = re.compile(r"^(\d+)([mhd])$")
-
-
-def parse_duration(text: str) -> timedelta:
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"invalid duration {text!r}: give e.g. 30m, 4h or 2d")
-    return timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[m[2]]: int(m[1])})
-
-
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -108,6 +99,9 @@ class Playbook(Strict):
     phase_model: Literal["circular20", "nist"] = "circular20"
     manual_start: bool = True                      # may be opened by hand
     triggers: list[Trigger] = []
+    # what makes later findings the same incident while its case is open: the same host, or (brute
+    # force) the same source address, whichever host it targets (docs/incident-response.md)
+    correlate: Literal["host", "source"] = "host"
     two_person_destructive: bool = False           # destructive actions need 2 distinct approvers
     phases: list[Phase] = Field(min_length=1)
 

@@ -1,6 +1,8 @@
-"""Triggers: which new findings and alerts open a case. ``matches`` is pure; ``evaluate`` reads
-what the store received since its cursor (alerts from ``events``, failed checks from
-``history``), opens one case per playbook and finding identity, and attaches repeats to it."""
+"""Triggers: which new findings and alerts open a case. ``trigger_matches`` and
+``correlation_key`` are pure; ``evaluate`` reads what the store received since its cursor (alerts
+from ``events``, failed checks from ``history``) and opens one case per incident: a finding whose
+playbook already has an open case with the same correlation key (same agency and host, or for
+brute force the same source address) is attached to that case instead of opening another."""
 
 from __future__ import annotations
 
@@ -32,6 +34,24 @@ def matching_playbooks(playbooks: list[Playbook], doc: dict, zone: str | None) -
     return [pb for pb in playbooks if any(trigger_matches(t, doc, zone) for t in pb.triggers)]
 
 
+def doc_host(doc: dict) -> str | None:
+    """The host a finding is about: its address, else its name."""
+    h = doc.get("host", {})
+    return (h.get("ip") or [None])[0] or h.get("name")
+
+
+def correlation_key(pb: Playbook, doc: dict, host: str | None = None) -> str:
+    """What identifies the incident a finding belongs to, for playbook ``pb`` (pure): the agency and
+    the host, or with ``correlate: source`` the agency and the source address (a brute force from
+    one address against several hosts is one incident). A finding without a source falls back to
+    its host."""
+    agency = doc["organization"]["id"]
+    source = doc.get("source", {}).get("ip")
+    if pb.correlate == "source" and source:
+        return f"{agency}|source:{source}"
+    return f"{agency}|host:{host or doc_host(doc) or '-'}"
+
+
 def _cursor(store, name: str) -> int:
     rows = store.query("SELECT value FROM case_cursor WHERE name=?", (name,))
     return rows[0][0] if rows else 0
@@ -49,21 +69,23 @@ def _new_docs(store) -> tuple[list[dict], dict[str, int]]:
 
 
 def evaluate(engine, *, zone_of: Callable[[str, str | None], str | None] = lambda a, h: None,
-             context_of: Callable[[str, str | None], dict] = lambda a, h: {}, actor: str = "citysec") -> dict:
-    """Open (or attach to) cases for what arrived since the last call. Returns counts."""
+             context_of: Callable[[str, str | None], dict] = lambda a, h: {}, actor: str = "citysec",
+             host_of: Callable[[str, str | None], str | None] = lambda a, h: h) -> dict:
+    """Open (or attach to) cases for what arrived since the last call. Returns counts. ``host_of``
+    (agency, address or name) → the host's one name for it (its address when the city knows it),
+    so an alert that names a host and a check that gives its address are the same incident."""
     docs, tops = _new_docs(engine.store)
     playbooks = [lp.playbook for lp in engine.library.values()]
     counts = {"seen": len(docs), "opened": 0, "attached": 0}
     for doc in docs:
         agency = doc["organization"]["id"]
-        host = (doc.get("host", {}).get("ip") or [None])[0] or doc.get("host", {}).get("name")
+        host = host_of(agency, doc_host(doc))
         for pb in matching_playbooks(playbooks, doc, zone_of(agency, host)):
             ctx = context_of(agency, host)
-            key = doc["citysec"]["fingerprint"]
-            existing = engine.store.query("SELECT id FROM cases WHERE playbook=? AND trigger_key=? AND status!='closed'",
-                                          (pb.id, key))
+            key = correlation_key(pb, doc, host)
+            existing = engine.open_incident(pb.id, key, doc["citysec"].get("fingerprint"))
             if existing:
-                counts["attached"] += engine.attach(existing[0]["id"], doc, actor)
+                counts["attached"] += engine.attach(existing, doc, actor)
                 continue
             case_id = engine.open_case(pb.id, agency=agency, findings=[doc], host=host, system=ctx.get("system_id"),
                                        level=ctx.get("level"), context=ctx, actor=actor, trigger_key=key,

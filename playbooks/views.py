@@ -79,7 +79,7 @@ def list_cases(engine, *, status: str | None = None, agency: str | None = None) 
     if agency:
         where.append("agency=?"), params.append(agency)
     return [dict(r) for r in engine.store.query(
-        "SELECT id, playbook, severity, agency, host, status, phase, detected_at, opened_at, closed_at"
+        "SELECT id, playbook, severity, agency, host, status, phase, dry_run, detected_at, opened_at, closed_at"
         " FROM cases WHERE " + " AND ".join(where) + " ORDER BY opened_at DESC", params)]
 
 

@@ -1,6 +1,7 @@
 """Incidents (case events, ``citysec.case.*``) and drills (``citysec.exercise.*``) of a period.
 
-A case belongs to the period in which its ``opened`` event falls. Times to contain and to close
+A case belongs to the period in which its ``opened`` event falls; a dry-run case (its events carry
+``citysec.case.dry_run``) belongs to none. Times to contain and to close
 run from that event to the first ``contained`` and ``closed`` events. The case's attributes
 (type, help, damage, supporters, deadline_met) come from its latest event. docs/reports.md
 describes both document shapes.
@@ -20,6 +21,11 @@ HELP = ("self", "outside", "foreign", "national")
 RATINGS = {"P": 100, "S": 70, "M": 30, "U": 0}
 
 
+def is_dry_run(value: Any) -> bool:
+    """A case's dry-run flag as the store or Elasticsearch (flattened: a string) gives it back."""
+    return value is True or value == 1 or str(value).lower() in ("true", "1")
+
+
 def _hours(a: str, b: str) -> float:
     return round((parse_ts(b) - parse_ts(a)).total_seconds() / 3600, 1)
 
@@ -32,6 +38,8 @@ def case_list(times: list[dict], attrs: list[dict], period: Period) -> list[dict
     out = []
     for a in attrs:
         cid = a["citysec.case.id"]
+        if is_dry_run(a.get("citysec.case.dry_run")):
+            continue    # a dry run is never an incident
         opened = firsts.get(cid, {}).get("opened")
         if not opened or not (period.start <= parse_ts(opened) < period.end):
             continue

@@ -18,10 +18,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
 from findings.errors import MissingTool, RuntimeFailure, UsageError
+from findings.support.templates import environment as sandboxed
 
 from . import fmt, i18n
 from .document import Document
@@ -33,10 +34,9 @@ CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 
 def environment(markdown: bool = False) -> SandboxedEnvironment:
     """The one template environment (also for the playbooks' incident templates)."""
-    env = SandboxedEnvironment(
-        loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
-        autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True)
-        if not markdown else False, trim_blocks=True, lstrip_blocks=True)
+    env = sandboxed(FileSystemLoader(str(TEMPLATES)),
+                    autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True)
+                    if not markdown else False)
     env.filters["cell"] = lambda v, kind, lang: fmt.cell(v, kind, lang)
     env.filters["num"] = lambda v, lang, d=0: fmt.number(v, lang, d)
     env.filters["md"] = md_escape

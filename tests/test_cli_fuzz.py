@@ -14,7 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "config", "examples", "h
 
 # Commands that do real work (packets, SSH, namespaces, servers, a scheduler that never returns)
 # once their input is accepted: they only get values that must be refused before that work.
-WORKING = {"run", "syslog serve", "demo", "range up", "scan discover", "scan services", "collect antivirus",
+WORKING = {"run", "serve", "syslog serve", "demo", "range up", "scan discover", "scan services", "collect antivirus",
            "collect backup", "collect logs", "es setup", "ship", "exercise run", "hosts enroll", "notify run"}
 # Values of free-text options that such a command may accept: never given to a WORKING command.
 FILE_WORDS = ("file", "path", "out", "source", "accept_from", "range_state", "state_dir", "log_file")
@@ -170,6 +170,16 @@ def cases(files: dict[str, str], good: dict | None = None):
                     yield f"{name} {p.name}={label}", [*path, *fill(cmd, p, v, TEXT_VALUES["unknown"], good)], working
 
 
+@contextmanager
+def _stdin(text: str):
+    """An empty standard input: a command that asks (a password, a confirmation) reads end of file."""
+    old, sys.stdin = sys.stdin, io.StringIO(text)
+    try:
+        yield
+    finally:
+        sys.stdin = old
+
+
 def invoke(argv: list[str], timeout: int = 60) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
 
@@ -179,7 +189,7 @@ def invoke(argv: list[str], timeout: int = 60) -> tuple[int, str, str]:
     signal.alarm(timeout)
     code = 0
     try:
-        with redirect_stdout(out), redirect_stderr(err):
+        with redirect_stdout(out), redirect_stderr(err), _stdin(""):
             main(argv)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

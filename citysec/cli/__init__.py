@@ -12,7 +12,8 @@ import click
 
 from findings.errors import CitysecError, ConfigError
 
-from citysec.cli import collect, core, demo, es, exercise, playbook, range_cmd, report, run, scan, triage
+from citysec.app import SCHEMA_OWNERS
+from citysec.cli import collect, core, demo, es, exercise, playbook, range_cmd, report, run, scan, triage, web
 from citysec.cli.context import App
 
 
@@ -24,10 +25,10 @@ from citysec.cli.context import App
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, sensor: str | None) -> None:
     """citysec — security operations for the city's state agencies."""
-    ctx.obj = App(config_path=config_path, sensor_override=sensor)
+    ctx.obj = App(config_path=config_path, sensor_override=sensor, schema_owners=SCHEMA_OWNERS)
 
 
-for _module in (core, es, range_cmd, scan, collect, run, playbook, exercise, report, demo, triage):
+for _module in (core, es, range_cmd, scan, collect, run, playbook, exercise, report, demo, triage, web):
     _module.register(cli)
 
 

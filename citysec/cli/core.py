@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 
 from findings.errors import UsageError
 from findings.model import SEVERITIES
+from findings.support.durations import parse_duration
 
 from citysec.cli.context import App, agency_option, emit, json_option, pass_app
 
@@ -18,12 +20,11 @@ SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 
 def parse_since(value: str | None) -> datetime | None:
-    """'7d', '12h', '30m' or an ISO date/time."""
+    """A duration back from now ('7d', '12h', '30m': findings.support.durations) or an ISO date/time."""
     if not value:
         return None
-    units = {"d": "days", "h": "hours", "m": "minutes"}
-    if value[-1:] in units and value[:-1].isdigit():
-        return datetime.now(UTC) - timedelta(**{units[value[-1]]: int(value[:-1])})
+    with contextlib.suppress(ValueError):
+        return datetime.now(UTC) - parse_duration(value)
     try:
         ts = datetime.fromisoformat(value)
     except ValueError:

@@ -250,14 +250,13 @@ def register(cli: click.Group) -> None:
     def ex_resume(app: App, run_id: str, range_state: str, as_json: bool) -> None:
         """Resume a paused run; a run whose runner died (kill -9) is taken over and driven here."""
         from exercises import db
-        from exercises.runner import Runner, control
-        from findings.store import pid_alive
+        from exercises.runner import Runner, control, driver
         db.ensure_tables(app.store)
         run = db.run_row(app.store, run_id)
         control(app.store, run["id"], "resume")
-        if pid_alive(run["pid"]):
-            _control_out({"id": run["id"], "action": "resume", "driven_by": run["pid"], "state": run["state"]},
-                         as_json, f"resume asked of its runner (pid {run['pid']})")
+        if pid := driver(run):
+            _control_out({"id": run["id"], "action": "resume", "driven_by": pid, "state": run["state"]},
+                         as_json, f"resume asked of its runner (pid {pid})")
             return
         from exercises.validate import from_text
         st = setup(app, run["mode"], run["range_state"] or range_state, from_text(run["scenario_text"], ""))

@@ -9,9 +9,9 @@ import os
 
 import click
 
-from findings.errors import UsageError
-
 from citysec.cli.context import App, emit, json_option, pass_app
+from findings.errors import UsageError
+from findings.model import clean_text
 
 by_option = click.option("--by", "actor", default=None,
                          help="Who does it (default: $CITYSEC_USER, $SUDO_USER or the login name).")
@@ -26,10 +26,25 @@ def _engine(app: App):
     return engine(app)
 
 
+def _t(value, limit: int = 200) -> str:
+    """Text that came from hosts, findings or people, fit for a terminal: no control characters."""
+    return "-" if value is None or value == "" else clean_text(str(value), limit) or "-"
+
+
+def _columns(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A header and aligned columns (plain text: greppable, no markup)."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    for r in [headers, *rows]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+DRY = "DRY RUN — not an incident, in no report"
+
+
 def _render_case(v: dict) -> None:
     click.echo(f"{v['id']}  {v['title_en']}  [{v['severity']}]  {v['status']}  phase {v['phase']}"
-               + ("  (dry run)" if v["dry_run"] else ""))
-    click.echo(f"  playbook {v['playbook']} v{v['playbook_version']}  agency {v['agency']}  host {v['host'] or '-'}")
+               + (f"  ({DRY})" if v["dry_run"] else ""))
+    click.echo(f"  playbook {v['playbook']} v{v['playbook_version']}  agency {v['agency']}  host {_t(v['host'])}")
     click.echo(f"  detected {v['detected_at']}  opened {v['opened_at']}  acknowledged {v['acknowledged_at'] or '-'}"
                f"  contained {v['contained_at'] or '-'}  closed {v['closed_at'] or '-'}")
     for d in v["deadlines"]:
@@ -42,6 +57,10 @@ def _render_case(v: dict) -> None:
             click.echo(f"  [{phase}]")
         who = f" ({s['role']})" if s["role"] else (f" ({s['action']})" if s["action"] else "")
         click.echo(f"    {s['state']:<8} {s['id']}{who}: {s['title']['en']}")
+    if v.get("findings"):
+        click.echo(f"  findings ({len(v['findings'])}):")
+        for f in v["findings"]:
+            click.echo(f"    {_t(f.get('@timestamp'))} {_t(f.get('citysec', {}).get('check'))}: {_t(f.get('message'))}")
 
 
 def register(cli: click.Group) -> None:
@@ -84,11 +103,14 @@ def register(cli: click.Group) -> None:
 
     @playbook_group.command("validate")
     @click.argument("path", type=click.Path(dir_okay=False))
-    def pb_validate(path: str) -> None:
+    @json_option
+    def pb_validate(path: str, as_json: bool) -> None:
         """Validate a playbook file: every error with file, line and YAML path (exit 2)."""
         from playbooks import load_playbook
         lp = load_playbook(path)
-        click.echo(f"{path}: valid — {lp.playbook.id} v{lp.playbook.version}, {len(lp.playbook.steps())} steps")
+        out = {"path": path, "valid": True, "id": lp.playbook.id, "version": lp.playbook.version,
+               "steps": len(lp.playbook.steps()), "sha256": lp.sha256}
+        emit(out, as_json, lambda d: click.echo(f"{path}: valid — {d['id']} v{d['version']}, {d['steps']} steps"))
 
     @cli.group("case")
     def case_group() -> None:
@@ -128,9 +150,18 @@ def register(cli: click.Group) -> None:
         """Cases, newest first."""
         from playbooks.views import list_cases
         rows = list_cases(_engine(app), status=status, agency=agency)
-        emit(rows, as_json, lambda rs: [click.echo(
-            f"{r['id']}  {r['playbook']:<20} {r['severity']:<8} {r['agency']:<10} {r['status']:<8} {r['phase']}")
-            for r in rs] or click.echo("no cases"))
+
+        def render(rs: list[dict]) -> None:
+            if not rs:
+                click.echo("no cases")
+                return
+            _columns(("ID", "PLAYBOOK", "SEVERITY", "AGENCY", "HOST", "STATUS", "PHASE", "DETECTED", "DRY RUN"),
+                     [(r["id"], r["playbook"], r["severity"], r["agency"], _t(r["host"], 64), r["status"],
+                       r["phase"] or "-", r["detected_at"], "yes" if r["dry_run"] else "") for r in rs])
+            dry = sum(1 for r in rs if r["dry_run"])
+            if dry:
+                click.echo(f"{dry} dry run(s): not incidents, in no report or figure")
+        emit(rows, as_json, render)
 
     @case_group.command("show")
     @click.argument("case_id")
@@ -148,9 +179,11 @@ def register(cli: click.Group) -> None:
         """The case's audit log: who did what, when."""
         from playbooks.views import timeline
         rows = timeline(_engine(app), case_id)
-        emit(rows, as_json, lambda rs: [click.echo(
-            f"{r['seq']:>4} {r['ts']} {r['actor']:<12} {r['what']:<18} {json.dumps(r['data'], ensure_ascii=False)[:100]}")
-            for r in rs])
+
+        def render(rs: list[dict]) -> None:
+            _columns(("#", "TIME", "BY", "WHAT", "DETAILS"),
+                     [(str(r["seq"]), r["ts"], _t(r["actor"], 40), r["what"], _details(r["data"])) for r in rs])
+        emit(rows, as_json, render)
 
     @case_group.command("step")
     @click.argument("case_id")
@@ -176,17 +209,22 @@ def register(cli: click.Group) -> None:
     for decision in ("approve", "decline"):
         _decision_command(case_group, decision)
 
-    @case_group.command("set")
+    @case_group.command("set", context_settings={"ignore_unknown_options": True})   # VALUE may be "-5"
     @click.argument("case_id")
     @click.argument("field")
     @click.argument("value")
     @by_option
+    @json_option
     @pass_app
-    def case_set(app: App, case_id, field, value, actor) -> None:
-        """Set a record field (summary, impact, symptoms, ...; list fields append)."""
+    def case_set(app: App, case_id, field, value, actor, as_json) -> None:
+        """Set a record field (summary, impact, symptoms, ...; list fields append). Checked: help is
+        self, outside, foreign or national; damage_vnd a whole number of đồng, 0 or more; conditions
+        one the profile's deadline rules name; text at most 4000 characters (500 per list item),
+        without control characters. Anything else exits 2 naming the field."""
         from playbooks import operations as op
-        op.set_field(_engine(app), case_id, field, value, _actor(actor))
-        click.echo(f"{case_id}: {field} set")
+        stored = op.set_field(_engine(app), case_id, field, value, _actor(actor))
+        emit({"case": case_id, "field": field, "value": stored}, as_json,
+             lambda d: click.echo(f"{case_id}: {field} set"))
 
     @case_group.command("report")
     @click.argument("case_id")
@@ -217,15 +255,35 @@ def register(cli: click.Group) -> None:
             raise RuntimeFailure(f"{case_id}: the audit log fails verification ({len(problems)} problems)")
 
     @case_group.command("resume")
+    @json_option
     @pass_app
-    def case_resume(app: App) -> None:
+    def case_resume(app: App, as_json) -> None:
         """Resume every case a crash or restart left mid-way (the `cases` job does it too)."""
         ids = _engine(app).resume_all()
-        click.echo(f"resumed {len(ids)} cases")
+        emit({"resumed": ids}, as_json, lambda d: click.echo(f"resumed {len(d['resumed'])} cases"))
+
+
+def _details(data: dict) -> str:
+    """An audit entry's data as ``key=value`` pairs on one line (long values cut)."""
+    parts = []
+    for k, v in data.items():
+        if v in (None, "", [], {}):
+            continue
+        text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+        parts.append(f"{k}={_t(text, 80)}")
+    return " ".join(parts)[:240] or "-"
+
+
+_DECISION_HELP = {
+    "approve": "Approve an approval step as ROLE (the step names it). A step that needs two approvers "
+               "needs two different people (--by); the covered actions run once it is granted.",
+    "decline": "Decline an approval step as ROLE (the step names it): the actions it covers are skipped "
+               "and the case goes on.",
+}
 
 
 def _decision_command(group: click.Group, decision: str) -> None:
-    @group.command(decision)
+    @group.command(decision, help=_DECISION_HELP[decision])
     @click.argument("case_id")
     @click.argument("step_id")
     @click.option("--as", "role", required=True, help="The role you decide as (the step names it).")
@@ -235,7 +293,6 @@ def _decision_command(group: click.Group, decision: str) -> None:
     def cmd(app: App, case_id, step_id, role, actor, as_json) -> None:
         from playbooks import operations as op
         emit(op.decide(_engine(app), case_id, step_id, role, _actor(actor), decision), as_json, _render_case)
-    cmd.__doc__ = f"{decision.capitalize()} an approval step as a role (two people when the step needs two)."
 
 
 def _finding_doc(app: App, key: str) -> dict:

@@ -20,7 +20,8 @@ def part(fn: Callable[[App], tuple[str, Any]]) -> Callable[[App], tuple[str, Any
 @part
 def _store(app: App) -> tuple[str, Any]:
     s = app.store
-    return "store", {"path": s.path, "schema_version": s.schema_version, "outbox_depth": s.outbox_depth(),
+    return "store", {"path": s.path, "schema_version": s.schema_version, "schema_versions": s.schema_versions(),
+                     "outbox_depth": s.outbox_depth(),
                      "dead_letters": s.dead_letter_count(), "open_findings": s.open_count()}
 
 

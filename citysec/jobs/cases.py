@@ -97,6 +97,12 @@ def context_of(app, agency_id: str, host: str | None) -> dict[str, Any]:
     return ctx
 
 
+def host_of(app, agency_id: str, host: str | None) -> str | None:
+    """The address of a host the city knows by that name or address in that agency, else as given."""
+    found = _hosts(app.city).get(host or "")
+    return found[1].ip if found and found[0].id == agency_id else host
+
+
 def zone_of(app, agency_id: str, host: str | None) -> str | None:
     try:
         addr = ipaddress.ip_address(host or "")
@@ -109,7 +115,9 @@ def zone_of(app, agency_id: str, host: str | None) -> str | None:
 def cases(app, run_id: str, *, agency: str | None = None) -> dict:
     eng = engine(app)
     resumed = eng.resume_all()
-    counts = evaluate(eng, zone_of=lambda a, h: zone_of(app, a, h), context_of=lambda a, h: context_of(app, a, h))
+    hosts = {}
+    counts = evaluate(eng, zone_of=lambda a, h: zone_of(app, a, h), context_of=lambda a, h: context_of(app, a, h),
+                      host_of=lambda a, h: hosts.setdefault((a, h), host_of(app, a, h)))
     missed = eng_missed(eng)
     return {**counts, "resumed": len(resumed), "deadlines_missed": len(missed)}
 

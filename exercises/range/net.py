@@ -9,7 +9,6 @@ machine's interfaces, and routes cover 198.18.0.0/15 only (no default route).
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 import signal
@@ -18,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from findings.errors import RuntimeFailure, UsageError
+from findings.support.procs import pid_alive
 
 from .spec import ROUTE_BLOCK, RangeSpec
 
@@ -109,21 +109,10 @@ def build(spec: RangeSpec) -> None:
         list(pool.map(setup, eps))
 
 
-def alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie counts as gone; our own zombies are reaped)."""
-    with contextlib.suppress(ChildProcessError):  # not our child: its own parent reaps it
-        os.waitpid(pid, os.WNOHANG)
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-
-
 def kill_all(nss: list[str], grace: float = 2.0) -> None:
     """Stop every process inside these namespaces (TERM, then KILL)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = [p for ns in nss for p in pids_in(ns) if alive(p)]
+        pids = [p for ns in nss for p in pids_in(ns) if pid_alive(p, reap=True)]
         if not pids:
             return
         for pid in pids:
@@ -132,9 +121,9 @@ def kill_all(nss: list[str], grace: float = 2.0) -> None:
             except ProcessLookupError:
                 continue
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(alive(p) for p in pids):
+        while time.monotonic() < deadline and any(pid_alive(p, reap=True) for p in pids):
             time.sleep(0.05)
-    left = [p for ns in nss for p in pids_in(ns) if alive(p)]
+    left = [p for ns in nss for p in pids_in(ns) if pid_alive(p, reap=True)]
     if left:
         raise RuntimeFailure(f"processes still alive in the range's namespaces: {left[:10]}")
 

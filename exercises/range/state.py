@@ -39,7 +39,9 @@ def syslog_time(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%b %e %H:%M:%S")
 
 
-def iso(ts: float) -> str:
+def log_time(ts: float) -> str:
+    """``2026-11-20 01:00:00`` (UTC): how the backup script's log lines and restic's ``--time`` write a
+    time. Not an ISO 8601 timestamp of a document: that is findings.model.iso, the one ``iso()``."""
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -138,14 +140,14 @@ def backup_log_lines(host: str, b: BackupSpec, now: float) -> list[str]:
     times = sorted([now - h * 3600 for h in b.snapshots_hours_ago] + [now - h * 3600 for h, _ in b.files])
     lines = []
     for ts in times:
-        lines += [f"{iso(ts)} backup[{host}]: starting {b.method} backup",
-                  f"{iso(ts + 40)} backup[{host}]: backup finished: OK"]
+        lines += [f"{log_time(ts)} backup[{host}]: starting {b.method} backup",
+                  f"{log_time(ts + 40)} backup[{host}]: backup finished: OK"]
     if b.failing:
         for ts in (now - 26 * 3600, now - 2 * 3600):
-            lines += [f"{iso(ts)} backup[{host}]: starting {b.method} backup",
-                      f"{iso(ts + 5)} backup[{host}]: ERROR: Fatal: unable to open config file: "
+            lines += [f"{log_time(ts)} backup[{host}]: starting {b.method} backup",
+                      f"{log_time(ts + 5)} backup[{host}]: ERROR: Fatal: unable to open config file: "
                       "Stat: stat /mnt/nas/backups/config: no such file or directory",
-                      f"{iso(ts + 5)} backup[{host}]: backup finished: FAILED (exit 1)"]
+                      f"{log_time(ts + 5)} backup[{host}]: backup finished: FAILED (exit 1)"]
     return lines
 
 
@@ -154,7 +156,7 @@ def restic_commands(host: str, b: BackupSpec, now: float) -> list[list[str]]:
     repo = ["restic", "-q", "-r", "/var/backups/restic", "--password-file", "/var/backups/restic.pass"]
     cmds = [repo + ["init"]]
     for hours in sorted(b.snapshots_hours_ago, reverse=True):
-        cmds.append(repo + ["backup", "--host", host, "--time", iso(now - hours * 3600), "/var/www", "/var/lib/citysec"])
+        cmds.append(repo + ["backup", "--host", host, "--time", log_time(now - hours * 3600), "/var/www", "/var/lib/citysec"])
     return cmds
 
 

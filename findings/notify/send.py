@@ -9,6 +9,7 @@ import json
 import smtplib
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from email.message import EmailMessage
 from typing import Any
@@ -49,14 +50,23 @@ def email(smtp: dict[str, Any], row: dict[str, Any], body: dict[str, str]) -> st
     return f"{where}: accepted"
 
 
-def webhook(url: str, row: dict[str, Any], body: dict[str, Any]) -> str:
-    req = urllib.request.Request(url, data=json.dumps(body["json"], ensure_ascii=False).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", "Idempotency-Key": row["id"]})
+def post_json(name: str, url: str, payload: Any, key: str) -> int:
+    """POST ``payload`` as JSON to webhook ``name`` at ``url`` (http or https; TLS verified), with
+    ``key`` as its Idempotency-Key so a receiver can drop a repeat. Returns the HTTP status (2xx);
+    :class:`SendError` when no server took it (refused, timed out, or answered with an error status)."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise SendError(f"webhook {name}: {url!r} is not an http or https URL")
+    req = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "Idempotency-Key": key})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
-            status = resp.status
-    except (OSError, urllib.error.URLError) as exc:
-        raise SendError(f"webhook {row['target']}: {exc}") from exc
+            return resp.status
+    except (OSError, urllib.error.URLError) as exc:   # HTTPError (4xx, 5xx) is a URLError
+        raise SendError(f"webhook {name}: {exc}") from exc
+
+
+def webhook(url: str, row: dict[str, Any], body: dict[str, Any]) -> str:
+    status = post_json(row["target"], url, body["json"], row["id"])
     return f"webhook {row['target']}: HTTP {status}"
 
 

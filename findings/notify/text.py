@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import DictLoader, StrictUndefined
+from jinja2 import DictLoader
 from jinja2.sandbox import SandboxedEnvironment
+
+from findings.support.templates import environment
 
 WORDS: dict[str, tuple[str, str]] = {
     "subject": ("[citysec] {agency}: {n} thay đổi cần chú ý", "[citysec] {agency}: {n} changes to look at"),
@@ -52,8 +54,7 @@ def word(key: str, lang: str, **kw: Any) -> str:
 
 
 def _env(autoescape: bool) -> SandboxedEnvironment:
-    return SandboxedEnvironment(loader=DictLoader({"text": TEXT, "html": HTML}), undefined=StrictUndefined,
-                                autoescape=autoescape, trim_blocks=True, lstrip_blocks=True)
+    return environment(DictLoader({"text": TEXT, "html": HTML}), autoescape=autoescape)
 
 
 def render(items: list[dict[str, Any]], agency_name: str, cycle: str, lang: str) -> dict[str, str]:

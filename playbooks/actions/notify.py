@@ -4,12 +4,9 @@ server. Each message carries an idempotency key (case + step) so a receiver can 
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from email.message import EmailMessage
 
-from findings.notify.send import SendError, smtp_send
+from findings.notify.send import SendError, post_json, smtp_send
 
 from .base import Action, ActionContext, ActionError, ParamError
 
@@ -59,13 +56,10 @@ def _webhook(ctx: ActionContext, params: dict, dry_run: bool) -> dict:
     key = f"{c['id']}.{c.get('step', 'notify')}"
     if dry_run:
         return {"would_post": name, "payload": payload}
-    req = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", "Idempotency-Key": key})
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            status = resp.status
-    except (OSError, urllib.error.URLError) as exc:
-        raise ActionError(f"webhook {name!r}: {exc}") from exc
+        status = post_json(repr(name), url, payload, key)
+    except SendError as exc:
+        raise ActionError(str(exc)) from exc
     return {"webhook": name, "status": status, "idempotency_key": key}
 
 

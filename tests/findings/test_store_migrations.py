@@ -34,7 +34,7 @@ def indexes(store: Store) -> set[str]:
 
 def test_a_new_store_has_the_current_version(tmp_path):
     store = Store(tmp_path / "n.db")
-    assert store.schema_version == SCHEMA_VERSION == 2
+    assert store.schema_version == SCHEMA_VERSION == 3
     assert {"history_check", "events_check"} <= indexes(store)
 
 
@@ -49,19 +49,22 @@ def test_a_version_1_store_is_migrated_and_keeps_its_rows(tmp_path):
     assert len(store.current(status="open")) == 2
     store.close()
     assert Store(path).schema_version == SCHEMA_VERSION     # opening again: nothing to do
+    assert {"triage", "notify_out", "outbox_sent"} <= {r[0] for r in store.query(
+        "SELECT name FROM sqlite_master WHERE type='table'")}    # the tables added since version 1
 
 
 def test_a_store_of_a_newer_citysec_is_refused_untouched(tmp_path):
     path = str(tmp_path / "future.db")
     Store(path).close()
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    conn.execute("UPDATE schema_versions SET version=99 WHERE package='findings'")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="has schema version 99; this citysec knows 2: upgrade citysec"):
+    with pytest.raises(StoreError, match="its findings tables have schema version 99; this citysec knows 3:"
+                                         " upgrade citysec"):
         Store(path)
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT value FROM meta").fetchone()[0] == "99"
+    assert conn.execute("SELECT version FROM schema_versions WHERE package='findings'").fetchone()[0] == 99
 
 
 def test_a_file_that_is_not_a_store_is_refused(tmp_path):

@@ -55,3 +55,34 @@ def test_case_open_dry_run_show_report_verify(tmp_path):
     assert citysec("case", "verify", cid, cfg=cfg).returncode == 0
     r = citysec("case", "timeline", cid, "--json", cfg=cfg)
     assert [e["what"] for e in json.loads(r.stdout)][0] == "opened"
+
+
+def test_case_list_marks_dry_runs_fields_are_checked_and_every_command_prints_json(tmp_path):
+    cfg = _city(tmp_path)
+    r = citysec("case", "open", "--playbook", "website-defacement", "--agency", "so-tttt", "--host",
+                "198.18.22.10", "--dry-run", "--json", cfg=cfg)
+    cid = json.loads(r.stdout)["id"]
+    r = citysec("case", "show", cid, cfg=cfg)
+    assert "DRY RUN — not an incident" in r.stdout.splitlines()[0]
+    header, row, *_ = citysec("case", "list", cfg=cfg).stdout.splitlines()
+    assert header.split() == ["ID", "PLAYBOOK", "SEVERITY", "AGENCY", "HOST", "STATUS", "PHASE", "DETECTED", "DRY",
+                              "RUN"]
+    assert row.split()[0] == cid and row.split()[-1] == "yes"
+    assert header.index("DRY RUN") == row.index("yes") and header.index("HOST") == row.index("198.18.22.10")
+    for field, value, accepts in (("help", "banana", "one of self, outside, foreign, national"),
+                                  ("damage_vnd", "-5", "a whole number of đồng, 0 or more")):
+        r = citysec("case", "set", cid, field, value, cfg=cfg)
+        assert r.returncode == 2 and f"case field {field}: '{value}' is not accepted; {field} takes {accepts}" \
+            in r.stderr, r.stderr
+    r = citysec("case", "set", cid, "damage_vnd", "1500000", "--json", cfg=cfg)
+    assert r.returncode == 0 and json.loads(r.stdout) == {"case": cid, "field": "damage_vnd", "value": 1500000}
+    lines = citysec("case", "timeline", cid, cfg=cfg).stdout.splitlines()
+    assert lines[0].split() == ["#", "TIME", "BY", "WHAT", "DETAILS"]
+    assert lines[-1].split()[2:] == ["tester", "field_set", "field=damage_vnd", "value=1500000"]
+    assert json.loads(citysec("case", "resume", "--json", cfg=cfg).stdout) == {"resumed": [cid]}
+    r = citysec("playbook", "validate", "playbooks/library/ssh-brute-force.yaml", "--json")
+    d = json.loads(r.stdout)
+    assert (d["valid"], d["id"], d["version"], len(d["sha256"])) == (True, "ssh-brute-force", 2, 64) and d["steps"] > 5
+    for decision in ("approve", "decline"):
+        r = citysec("case", decision, "--help")
+        assert f"{decision.capitalize()} an approval step as ROLE" in r.stdout

@@ -188,3 +188,22 @@ def test_action_param_from_missing_reference_fails_clearly(engine):
     assert _states(view)["who"] == "failed"
     assert "no such value" in view["steps"][1]["result"].get("error", "") or any(
         "no such value" in str(e["data"]) for e in op_timeline(engine, cid))
+
+
+def test_a_transaction_writes_a_change_and_its_audit_entry_together_or_neither(engine, store):
+    from playbooks.casedb import case_row, steps_of
+    cid, _ = _open(engine)
+    case = case_row(store, cid)
+    events = store.query("SELECT COUNT(*) FROM events")[0][0]
+    with pytest.raises(UsageError, match="changed my mind"), engine.transaction(case) as tx:
+        tx.set_step("triage", "done", "an", "step_done")
+        raise UsageError("changed my mind")
+    assert steps_of(store, cid)["triage"]["state"] == "waiting"
+    assert case_row(store, cid)["audit_count"] == case["audit_count"]
+    assert store.query("SELECT COUNT(*) FROM events")[0][0] == events, "no event for what was not written"
+    with engine.transaction(case) as tx:
+        tx.set_step("triage", "done", "an", "step_done")
+    assert steps_of(store, cid)["triage"]["state"] == "done"
+    assert case_row(store, cid)["audit_count"] == case["audit_count"] + 1
+    assert op.verify(engine, cid) == []
+    assert store.query("SELECT COUNT(*) FROM events")[0][0] == events + 1

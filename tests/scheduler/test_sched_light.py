@@ -16,7 +16,7 @@ CHILD = """
 import json, os, sys
 from citysec.scheduler.child import main
 rc = main(sys.argv[1:] + ["--parent", str(os.getppid())])
-print(json.dumps({"rc": rc, "modules": sorted(m for m in sys.modules if "." not in m or m.startswith("config."))}))
+print(json.dumps({"rc": rc, "modules": sorted(m for m in sys.modules if "." not in m or m.startswith(("config.", "citysec.")))}))
 """
 
 

@@ -1,4 +1,4 @@
--- citysec case engine tables, in the findings store's SQLite file. Applied by playbooks.casedb.
+-- playbooks 1: the case engine tables (playbooks.casedb), in the findings store's SQLite file.
 CREATE TABLE IF NOT EXISTS cases (
     id                TEXT PRIMARY KEY,
     playbook          TEXT NOT NULL,

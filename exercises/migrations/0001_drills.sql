@@ -1,4 +1,4 @@
--- citysec drill tables, in the findings store's SQLite file. Applied by exercises.db.ensure_tables.
+-- exercises 1: the drill tables (exercises.db), in the findings store's SQLite file.
 -- A run's whole state lives here, so status/pause/resume/abort work from another shell and a
 -- runner killed with kill -9 resumes where it was.
 CREATE TABLE IF NOT EXISTS exercise_runs (
