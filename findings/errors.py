@@ -43,11 +43,15 @@ class StoreError(RuntimeFailure):
     """The findings store could not be read or written."""
 
 
+def did_you_mean(value: object, known: Iterable[str]) -> str:
+    """' (did you mean 'so-tttt'?)' for the closest known id, or ''."""
+    import difflib
+    close = difflib.get_close_matches(str(value), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def unknown(kind: str, value: object, known: Iterable[str]) -> UsageError:
     """The usage error for an id that is not there: "unknown agency 'so-ttt' (did you mean
     'so-tttt'?); known: ...", the same words for agencies, sensors, playbooks and systems."""
-    import difflib
     names = sorted(str(k) for k in known)
-    close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return UsageError(f"unknown {kind} {value!r}{hint}; known: {', '.join(names) or 'none'}")
+    return UsageError(f"unknown {kind} {value!r}{did_you_mean(value, names)}; known: {', '.join(names) or 'none'}")
