@@ -102,6 +102,7 @@ def test_status_is_words_and_aligned_values_not_python(hostile):
     for python in ("{'", "None", "True", "False", "[]", "{}"):
         assert python not in out, (python, out)
     assert "open findings" in out and "days left" in out
+    assert all(len(line) <= 80 for line in out.splitlines() if "/" not in line), out   # a path is as long as it is
     code, out, err = run(hostile, "status", "--json")
     assert code == 0, err
     data = json.loads(out)

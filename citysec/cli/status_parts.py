@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import click
@@ -72,6 +73,17 @@ def _is_flat(d: dict) -> bool:
     return not any(isinstance(x, (dict, list)) for x in d.values())
 
 
+TEXT_HIDDEN = {"timeout_s"}   # configuration, not state: in --json only
+_ISO = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(?:\.\d+)?(?:Z|\+00:00)$")
+
+
+def _cell(value: Any) -> str:
+    """A row's value; a UTC time as '2026-12-07 06:27Z' so a row of times fits 80 columns."""
+    if isinstance(value, str) and (m := _ISO.match(value)):
+        return f"{m[1]} {m[2]}Z"
+    return field(value)
+
+
 def _label(key: str) -> str:
     key = str(key)
     return (key[:-2] + " (s)" if key.endswith("_s") else key).replace("_", " ")
@@ -81,8 +93,8 @@ def _rows(indent: str, rows: list[tuple[str | None, dict]]) -> None:
     """Aligned rows under a header of the union of their keys."""
     if not rows:
         return
-    cols = list(dict.fromkeys(c for _, r in rows for c in r))
-    table = [([] if name is None else [field(name)]) + [field(r.get(c)) for c in cols] for name, r in rows]
+    cols = [c for c in dict.fromkeys(c for _, r in rows for c in r) if c not in TEXT_HIDDEN]
+    table = [([] if name is None else [field(name)]) + [_cell(r.get(c)) for c in cols] for name, r in rows]
     head = ([] if rows[0][0] is None else [""]) + [_label(c) for c in cols]
     widths = [max(len(x[i]) for x in [head, *table]) for i in range(len(head))]
     for line in [head, *table]:
