@@ -14,7 +14,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from findings.errors import UsageError
+from findings.errors import UsageError, did_you_mean
 from findings.model import iso, parse_ts
 from findings.store import Store
 
@@ -34,7 +34,8 @@ def run_and_scenario(store: Store, run_id: str) -> tuple[dict[str, Any], Scenari
 
 def _objective(sc: Scenario, objective: str):
     if objective not in {o.id for o in sc.objectives}:
-        raise UsageError(f"scenario {sc.id!r} has no objective {objective!r}; known: "
+        raise UsageError(f"scenario {sc.id!r} has no objective {objective!r}"
+                         f"{did_you_mean(objective, [o.id for o in sc.objectives])}; known: "
                          + ", ".join(o.id for o in sc.objectives))
     return sc.objective(objective)
 
@@ -143,7 +144,8 @@ def add_action(store: Store, run_id: str, *, title: str, agency: str, contact: s
         raise UsageError("a corrective action needs a title")
     orgs = [p.id for p in sc.participants] + [sc.organizer]
     if agency not in orgs:
-        raise UsageError(f"{agency!r} is neither a participant of drill {run['id']} nor its organiser;"
+        raise UsageError(f"{agency!r} is neither a participant of drill {run['id']} nor its organiser"
+                         f"{did_you_mean(agency, orgs)};"
                          f" known: {', '.join(dict.fromkeys(orgs))}")
     if not contact or not contact.strip():
         raise UsageError("a corrective action needs a contact (who answers for it)")

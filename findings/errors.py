@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class CitysecError(Exception):
     """Root of every error citysec raises on purpose."""
@@ -39,3 +41,17 @@ class MissingTool(RuntimeFailure):
 
 class StoreError(RuntimeFailure):
     """The findings store could not be read or written."""
+
+
+def did_you_mean(value: object, known: Iterable[str]) -> str:
+    """' (did you mean 'so-tttt'?)' for the closest known id, or ''."""
+    import difflib
+    close = difflib.get_close_matches(str(value), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown(kind: str, value: object, known: Iterable[str]) -> UsageError:
+    """The usage error for an id that is not there: "unknown agency 'so-ttt' (did you mean
+    'so-tttt'?); known: ...", the same words for agencies, sensors, playbooks and systems."""
+    names = sorted(str(k) for k in known)
+    return UsageError(f"unknown {kind} {value!r}{did_you_mean(value, names)}; known: {', '.join(names) or 'none'}")

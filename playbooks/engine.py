@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from findings.errors import CitysecError, UsageError
+from findings.errors import CitysecError, UsageError, unknown
 from findings.model import Finding, iso, parse_ts, utcnow
 from findings.store import Store
 
@@ -98,7 +98,7 @@ class CaseEngine:
     # -- opening -------------------------------------------------------------------------------
     def playbook(self, playbook_id: str) -> LoadedPlaybook:
         if playbook_id not in self.library:
-            raise UsageError(f"unknown playbook {playbook_id!r}; known: {', '.join(sorted(self.library))}")
+            raise unknown("playbook", playbook_id, self.library)
         return self.library[playbook_id]
 
     def open_case(self, playbook_id: str, *, agency: str, findings: list[dict] = (), host: str | None = None,

@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 
 import click
 
-from findings.errors import UsageError
+from findings.errors import UsageError, unknown
 
-from citysec.cli.context import App, agency_option, emit, json_option, pass_app, quiet
+from citysec.cli.context import App, acting_user, agency_option, by_option, emit, json_option, pass_app, quiet
+from citysec.cli.output import print_rows
 from citysec.cli.status_parts import part
 
 
@@ -107,8 +108,10 @@ def register(cli: click.Group) -> None:
         """Fetch host keys, show their fingerprints, record them on confirmation."""
         from citysec.cli.collect_hosts import enroll
         rows = enroll(app, agency, accept_from, interactive=not as_json and sys.stdin.isatty())
-        emit(rows, as_json, lambda rs: [click.echo(f"{r['name']:<16} {r['hid']:<22} {r['status']:<10} "
-                                                   f"{r.get('fingerprint') or r.get('reason', '')}") for r in rs])
+        emit(rows, as_json, lambda rs: print_rows(
+            ["host", "address", "key", "fingerprint or reason"],
+            [[r["name"], r["hid"], r["status"], r.get("fingerprint") or r.get("reason", "")] for r in rs],
+            "no registered host to enrol"))
 
     @hosts_group.command("list")
     @agency_option
@@ -117,9 +120,12 @@ def register(cli: click.Group) -> None:
     def hosts_list(app: App, agency: str | None, as_json: bool) -> None:
         """Registered hosts, how they are reached, and whether their key is enrolled."""
         from citysec.cli.collect_hosts import listing
-        emit(listing(app, agency), as_json, lambda rs: [click.echo(
-            f"{r['agency']:<14} {r['name']:<16} {r['ip']:<16} {r['user']}@:{r['port']}"
-            f"{' via ' + r['jump'] if r['jump'] else ''}  {r['enrolled'] or 'not enrolled'}") for r in rs])
+        if agency is not None:
+            app.agency_ids(agency)
+        emit(listing(app, agency), as_json, lambda rs: print_rows(
+            ["agency", "host", "ssh", "host key"],
+            [[r["agency"], r["name"], f"{r['user']}@{r['ip']}:{r['port']}" + (f" via {r['jump']}" if r["jump"] else ""),
+              r["enrolled"] or "not enrolled"] for r in rs], "no registered host is collected over SSH"))
 
     @cli.group("backup")
     def backup_group() -> None:
@@ -128,20 +134,19 @@ def register(cli: click.Group) -> None:
     @backup_group.command("record-restore-test")
     @click.argument("system")
     @click.option("--date", "date_", default=None, help="When the test was done (ISO date; default now).")
-    @click.option("--result", type=click.Choice(["ok", "failed"]), required=True, help="What the test showed.")
-    @click.option("--by", required=True, help="Who did it (a name).")
-    @click.option("--note", default=None)
+    @click.option("--result", type=click.Choice(["ok", "failed"]), required=True,
+                  help="Whether the restored data was complete and usable.")
+    @by_option("Who did it")
+    @click.option("--note", default=None, help="What was restored, where, anything to remember.")
     @json_option
     @pass_app
     def record_restore_test(app: App, system: str, date_: str | None, result: str, by: str | None,
                             note: str | None, as_json: bool) -> None:
         """Record a restore test of an information system (its backup policy asks for one per period)."""
         from collectors.state import CollectorState
-        if not by.strip():
-            raise UsageError("--by is empty: say who did the restore test")
         ids = [s.id for s in app.city.systems]
         if system not in ids:
-            raise UsageError(f"unknown information system {system!r}; known: {', '.join(ids)}")
+            raise unknown("information system", system, ids)
         now = datetime.now(timezone.utc)
         try:
             when = datetime.fromisoformat(date_) if date_ else now
@@ -150,6 +155,6 @@ def register(cli: click.Group) -> None:
         when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
         if when > now:
             raise UsageError(f"--date {date_}: a restore test cannot be in the future")
-        rid = CollectorState(app.store).record_restore_test(system, when, by=by, result=result, note=note, now=now)
+        rid = CollectorState(app.store).record_restore_test(system, when, by=acting_user(by), result=result, note=note, now=now)
         emit({"id": rid, "system": system, "tested_at": when.isoformat(), "result": result}, as_json,
              lambda d: click.echo(f"restore test of {d['system']} at {d['tested_at']}: {d['result']} (#{d['id']})"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -14,7 +15,8 @@ from findings.errors import RuntimeFailure
 
 from citysec.app import App  # re-exported: commands and tests import App from here
 
-__all__ = ["App", "agency_option", "emit", "json_option", "pass_app", "quiet", "write_output"]
+__all__ = ["App", "acting_user", "agency_option", "by_option", "emit", "json_option", "pass_app", "quiet",
+           "write_output"]
 
 
 pass_app = click.make_pass_decorator(App)
@@ -54,3 +56,17 @@ def write_output(path: str | os.PathLike, data: str | bytes) -> None:
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 agency_option = click.option("--agency", default=None, help="Only this agency (its id).")
+
+
+def acting_user(by: str | None) -> str:
+    """Who acts, the one rule of every command that records a person (triage, cases, restore
+    tests, drills): --by, else $CITYSEC_USER, else $SUDO_USER, else the login name."""
+    if by is not None and not by.strip():
+        from findings.errors import UsageError
+        raise UsageError("--by: give a name (or leave --by out: the login name)")
+    return by or os.environ.get("CITYSEC_USER") or os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+def by_option(help_: str = "Who does it"):
+    return click.option("--by", "by", default=None,
+                        help=f"{help_} (default: $CITYSEC_USER, $SUDO_USER or the login name).")

@@ -104,7 +104,7 @@ def register(cli: click.Group) -> None:
     @pass_app
     def findings_list(app: App, agency, status, severity, since, check, fail_on, triage_, overdue, as_json) -> int:
         """The current findings, most severe first."""
-        if agency:
+        if agency is not None:
             app.agency_ids(agency)
         statuses = {"active": ("open", "reopened"), "all": None}.get(status, status)
         rows = app.store.current(agency=agency, status=statuses, since=parse_since(since), check=check)
@@ -118,16 +118,13 @@ def register(cli: click.Group) -> None:
         out = triage_rows(app, out, triage_, overdue)
 
         def render(items: list) -> None:
-            from rich.console import Console
-            from rich.table import Table
-            table = Table(title=f"{len(items)} findings")
-            for col in ("id", "agency", "check", "host", "port", "severity", "status", "triage", "message"):
-                table.add_column(col, overflow="fold")
-            for r in items:
-                table.add_row(r["fingerprint"][:12], r["agency"], r["check_id"], r["host"] or "",
-                              "" if r["port"] is None else str(r["port"]), r["severity"], r["status"] or "",
-                              r["triage"] or ("overdue" if r["overdue_since"] else ""), r["message"])
-            Console(highlight=False).print(table)
+            from citysec.cli.output import print_records, short_id
+            print_records(f"{len(items)} finding{'' if len(items) == 1 else 's'}", [
+                ([short_id(r["fingerprint"], 12), r["severity"], r["agency"], r["check_id"],
+                  r["triage"] or ("overdue" if r["overdue_since"] else r["status"])],
+                 ((r["host"] or "") + ("" if r["port"] is None else f":{r['port']}") + "  " + r["message"]).strip())
+                for r in items], "no findings" + (" match" if any((agency, severity, since, check, triage_,
+                                                                   overdue)) else ""))
         emit(out, as_json, render)
         if fail_on and any(SEV_RANK[r["severity"]] >= SEV_RANK[fail_on] for r in out):
             return 1
@@ -147,19 +144,21 @@ def register(cli: click.Group) -> None:
         row["triage"] = active(app.store).get(row["fingerprint"])
 
         def render(r: dict) -> None:
+            from citysec.cli.output import field, line_text
             d = r["doc"]
             click.echo(f"{r['fingerprint']}  {r['check_id']}  [{r['severity']}]  {r['status']}")
-            click.echo(f"  {d.get('message', '')}")
-            click.echo(f"  agency {r['agency']}  host {r['host'] or '-'}  port {r['port'] or '-'}")
+            click.echo(f"  {line_text(d.get('message', ''))}")
+            click.echo(f"  agency {r['agency']}  host {field(r['host'])}  port {field(r['port'])}")
             click.echo(f"  first seen {r['first_seen']}  last seen {r['last_seen']}")
             rem = d.get("citysec", {}).get("remediation", {})
             for lang in ("vi", "en"):
                 if rem.get(lang):
-                    click.echo(f"  remediation ({lang}): {rem[lang]}")
+                    click.echo(f"  remediation ({lang}): {line_text(rem[lang])}")
             if d.get("citysec", {}).get("controls"):
                 click.echo(f"  controls: {', '.join(d['citysec']['controls'])}")
             if t := r["triage"]:
-                click.echo(f"  triage: {t['kind']} by {t['by']} at {t['at']} until {t['until'] or '-'}: {t['reason']}")
+                click.echo(f"  triage: {t['kind']} by {line_text(t['by'])} at {t['at']} until {field(t['until'])}: "
+                           f"{line_text(t['reason'])}")
             for h in r["history"]:
                 click.echo(f"    {h['ts']}  {h['verdict']:<10} {h['status'] or ''}  run {h['run_id'] or '-'}")
         emit(row, as_json, render)

@@ -12,6 +12,7 @@ import click
 from findings.errors import ConfigError, UsageError
 
 from citysec.cli.context import App, emit, json_option, pass_app
+from citysec.cli.output import line_text, print_records, print_rows
 
 range_state_option = click.option("--range-state", default="var/range", show_default=True,
                                   help="State folder of the range the drill acts on (citysec range up).")
@@ -100,23 +101,29 @@ def _plan_rows(sc) -> list[dict]:
 
 
 def _render_status(s: dict) -> None:
-    click.echo(f"{s['id']}  {s['title']}  [{s['state']}{'' if s['control'] == 'run' else ', ' + s['control'] + ' asked'}]"
+    import textwrap
+    click.echo(f"{s['id']}  [{s['state']}{'' if s['control'] == 'run' else ', ' + s['control'] + ' asked'}]"
                f"  {s['mode']} ×{s['speed']:g}  scenario time {s['scenario_time']} of {s['length']}")
+    click.echo(f"  {textwrap.shorten(line_text(s['title']), 76, placeholder=' …')}")
     e = s["expectations"]
     click.echo(f"  expectations: {e['met']} met, {e['missed']} missed, {e['pending']} pending, "
                f"{e['rated']} for the evaluators")
     for i in s["injects"]:
-        ttd = f" detect {i['time_to_detect_s']:g}s" if i["time_to_detect_s"] is not None else ""
-        ttr = f" respond {i['time_to_respond_s']:g}s" if i["time_to_respond_s"] is not None else ""
-        click.echo(f"  #{i['number']:<3} {i['at']:>6} {i['state'] or '-':<8} {i['method']:<9} {i['synopsis'][:60]}"
-                   f"{ttd}{ttr}{'  cleanup ' + i['cleanup'] if i['cleanup'] not in (None, 'none') else ''}")
+        head = f"  #{i['number']:<3} {i['at']:>6} {i['state'] or '-':<8} {i['method']:<9} "
+        click.echo(head + textwrap.shorten(line_text(i["synopsis"]), max(80 - len(head), 20), placeholder=" …"))
+        times = [f"detect {i['time_to_detect_s']:g}s" if i["time_to_detect_s"] is not None else "",
+                 f"respond {i['time_to_respond_s']:g}s" if i["time_to_respond_s"] is not None else "",
+                 f"cleanup {i['cleanup']}" if i["cleanup"] not in (None, "none") else ""]
+        if any(times):
+            click.echo("        " + ", ".join(t for t in times if t))
         for x in i["expectations"]:
             click.echo(f"        {x['state']:<14} {x['id']} ({x['kind']}, {x['severity']})"
                        + (f" after {x['after_s']:g}s" if x["after_s"] is not None else ""))
     for n in s["next"]:
-        click.echo(f"  next: #{n['number']} at {n['at']} (in {n['in_s']:g} scenario s): {n['synopsis'][:70]}")
+        head = f"  next: #{n['number']} at {n['at']} (in {n['in_s']:g} scenario s): "
+        click.echo(head + textwrap.shorten(line_text(n["synopsis"]), max(80 - len(head), 20), placeholder=" …"))
     for lp in s["lapses"]:
-        click.echo(f"  LAPSE {lp['at']}: {lp['message']}")
+        click.echo(f"  LAPSE {lp['at']}: {line_text(lp['message'])}")
 
 
 def register(cli: click.Group) -> None:
@@ -135,11 +142,12 @@ def register(cli: click.Group) -> None:
                 "runs": runs(app.store)}
 
         def render(d: dict) -> None:
-            for s in d["scenarios"]:
-                click.echo(f"{s['id']:<24} {s['injects']:>2} injects ({s['technical']} technical), "
-                           f"{s['expectations']} expectations, {s['length_minutes']:g} min  {s['title']}")
-            for r in d["runs"]:
-                click.echo(f"  run {r['id']}  {r['state']:<9} {r['mode']} ×{r['speed']:g}  {r['started_at']}")
+            print_records("scenarios", [([s["id"], f"{s['injects']} injects ({s['technical']} technical)",
+                                          f"{s['expectations']} expectations", f"{s['length_minutes']:g} min"],
+                                         s["title"]) for s in d["scenarios"]], "no scenarios")
+            click.echo("runs")
+            print_rows(None, [[r["id"], r["state"], f"{r['mode']} ×{r['speed']:g}", r["started_at"]]
+                              for r in d["runs"]], "no drill runs yet", indent="  ")
         emit(data, as_json, render)
 
     @exercise_group.command("validate")
@@ -164,18 +172,18 @@ def register(cli: click.Group) -> None:
         rows = _plan_rows(load(app, file, range_state).scenario)
 
         def render(rs: list) -> None:
-            from rich.console import Console
-            from rich.table import Table
-            t = Table("#", "time", "method", "from → to", "synopsis", "expected action", "objective", "expectations")
-            for r in rs:
-                t.add_row(str(r["number"]), r["at"], r["technical"] or r["method"], f"{r['from']} → {', '.join(r['to'])}",
-                          r["synopsis"], r["expected_action"], r["objective"], "\n".join(r["expectations"]))
-            Console(width=200).print(t)
+            from citysec.cli.output import print_records
+            print_records(None, [([f"#{r['number']}", r["at"], r["technical"] or r["method"],
+                                   f"{r['from']} → {', '.join(r['to'])}"],
+                                  [r["synopsis"], f"expected: {r['expected_action']}", f"objective: {r['objective']}",
+                                   *(f"check: {e}" for e in r["expectations"])]) for r in rs], "no injects")
         emit(rows, as_json, render)
 
     @exercise_group.command("run")
     @click.argument("file")
-    @click.option("--mode", type=click.Choice(["live", "accelerated", "tabletop"]), default="live", show_default=True)
+    @click.option("--mode", type=click.Choice(["live", "accelerated", "tabletop"]), default="live", show_default=True,
+                  help="live: real time on the range; accelerated: compressed time (--speed); "
+                       "tabletop: no technical inject, messages only.")
     @click.option("--speed", type=float, default=1.0, show_default=True,
                   help="Accelerated: scenario seconds per real second (injects, windows and schedules compressed).")
     @click.option("--jobs", type=click.Choice(["scheduled", "external"]), default=None,
@@ -209,8 +217,10 @@ def register(cli: click.Group) -> None:
     def ex_runs(app: App, as_json: bool) -> None:
         """The latest drill runs."""
         from exercises.status import runs
-        emit(runs(app.store), as_json, lambda rs: [click.echo(
-            f"{r['id']}  {r['state']:<9} {r['mode']} ×{r['speed']:g}  {r['started_at']}  {r['title']}") for r in rs])
+        emit(runs(app.store), as_json, lambda rs: print_rows(
+            ["run", "state", "mode", "started", "title"],
+            [[r["id"], r["state"], f"{r['mode']} ×{r['speed']:g}", r["started_at"], r["title"]] for r in rs],
+            "no drill runs yet"))
 
     @exercise_group.command("status")
     @click.argument("run_id")
@@ -235,21 +245,25 @@ def register(cli: click.Group) -> None:
     @exercise_group.command("resume")
     @click.argument("run_id")
     @range_state_option
+    @json_option
     @pass_app
-    def ex_resume(app: App, run_id: str, range_state: str) -> None:
+    def ex_resume(app: App, run_id: str, range_state: str, as_json: bool) -> None:
         """Resume a paused run; a run whose runner died (kill -9) is taken over and driven here."""
         from exercises import db
         from exercises.runner import Runner, control, driver
         db.ensure_tables(app.store)
         run = db.run_row(app.store, run_id)
         control(app.store, run["id"], "resume")
-        if driver(run):
-            click.echo(f"drill run {run['id']}: resume asked of its runner (pid {run['pid']})", err=True)
+        if pid := driver(run):
+            _control_out({"id": run["id"], "action": "resume", "driven_by": pid, "state": run["state"]},
+                         as_json, f"resume asked of its runner (pid {pid})")
             return
         from exercises.validate import from_text
         st = setup(app, run["mode"], run["range_state"] or range_state, from_text(run["scenario_text"], ""))
-        click.echo(f"drill run {run['id']}: its runner is gone; taking over", err=True)
-        click.echo(f"drill run {run['id']}: {Runner(app.store, run['id'], st).loop()}", err=True)
+        if not as_json:
+            click.echo(f"drill run {run['id']}: its runner is gone; taking over", err=True)
+        final = Runner(app.store, run["id"], st).loop()
+        _control_out({"id": run["id"], "action": "resume", "driven_by": os.getpid(), "state": final}, as_json, final)
 
     from citysec.cli import exercise_eval
     exercise_eval.register(exercise_group)
@@ -259,20 +273,30 @@ CONTROL_HELP = {"pause": "Pause a run: no inject is sent and scenario time stand
                 "abort": "The kill switch: stop sending injects and run (and verify) every cleanup."}
 
 
+def _control_out(data: dict, as_json: bool, text: str) -> None:
+    """What pause, resume and abort did: JSON on stdout, or one line on stderr."""
+    emit(data, as_json, lambda d: click.echo(f"drill run {d['id']}: {text}", err=True))
+
+
 def _control_command(group: click.Group, verb: str) -> None:
     @group.command(verb, help=CONTROL_HELP[verb])
     @click.argument("run_id")
+    @json_option
     @pass_app
-    def cmd(app: App, run_id: str) -> None:
+    def cmd(app: App, run_id: str, as_json: bool) -> None:
         from exercises.runner import control
         r = control(app.store, run_id, verb)
+        out = {"id": r["id"], "action": verb, "driven_by": r["driven_by"], "state": r["state"]}
         if r["driven_by"]:
-            click.echo(f"drill run {r['id']}: {verb} asked of its runner (pid {r['driven_by']})", err=True)
+            _control_out(out, as_json, f"{verb} asked of its runner (pid {r['driven_by']})")
         elif verb == "pause":
-            click.echo(f"drill run {r['id']}: paused (no live runner; `citysec exercise resume` drives it)", err=True)
+            _control_out(out | {"state": "paused"}, as_json,
+                         "paused (no live runner; `citysec exercise resume` drives it)")
         else:   # the kill switch works without the runner too: clean up here
             from exercises.runner import Runner
             from exercises.validate import from_text
             st = setup(app, r["mode"], r["range_state"], from_text(r["scenario_text"], ""))
-            click.echo(f"drill run {r['id']}: no live runner; aborting and cleaning up here", err=True)
-            click.echo(f"drill run {r['id']}: {Runner(app.store, r['id'], st).loop()}", err=True)
+            if not as_json:
+                click.echo(f"drill run {r['id']}: no live runner; aborting and cleaning up here", err=True)
+            final = Runner(app.store, r["id"], st).loop()
+            _control_out(out | {"driven_by": os.getpid(), "state": final}, as_json, final)

@@ -10,8 +10,7 @@ import click
 
 from findings.errors import UsageError
 
-from citysec.cli.context import App, emit, json_option, pass_app
-from citysec.cli.playbook import _actor, by_option
+from citysec.cli.context import App, acting_user, by_option, emit, json_option, pass_app
 
 AAR_FORMATS = ("html", "pdf", "md")
 
@@ -23,12 +22,11 @@ def _store(app: App):
 
 
 def _render_actions(rows: list[dict]) -> None:
-    if not rows:
-        click.echo("no corrective actions")
-    for a in rows:
-        click.echo(f"{a['id']:<16} {a['status']:<6} due {a['due']}  {a['agency']:<12} {a['title']}"
-                   f"  (contact {a['contact'] or '-'}; drill {a['run_id']}"
-                   + (f"; retested in {a['retest_run']}" if a["retest_run"] else "") + ")")
+    from citysec.cli.output import print_records
+    print_records(None, [([a["id"], a["status"], f"due {a['due']}", a["agency"]],
+                          [a["title"], f"contact {a['contact'] or '-'}; drill {a['run_id']}"
+                           + (f"; retested in {a['retest_run']}" if a["retest_run"] else "")]) for a in rows],
+                  "no corrective actions")
 
 
 def register(group: click.Group) -> None:
@@ -38,7 +36,8 @@ def register(group: click.Group) -> None:
     @click.argument("rating", metavar="P|S|M|U", type=click.Choice(["P", "S", "M", "U"], case_sensitive=False))
     @click.option("--note", required=True, help="The evaluator's note (what was observed).")
     @click.option("--agency", default=None, help="The rated agency (default: every agency of the objective).")
-    @click.option("--evaluator", default=None, help="Who rates (default: $CITYSEC_USER or the login name).")
+    @click.option("--by", "--evaluator", "evaluator", default=None,
+                  help="Who rates (default: $CITYSEC_USER, $SUDO_USER or the login name).")
     @click.option("--strength", "strengths", multiple=True, help="A strength observed (repeatable).")
     @click.option("--improvement", "improvements", multiple=True, help="An area for improvement (repeatable).")
     @json_option
@@ -47,7 +46,7 @@ def register(group: click.Group) -> None:
                 as_json) -> None:
         """Rate an objective P, S, M or U (HSEEP); a rating given again replaces the earlier one."""
         from exercises import evaluation as ev
-        rows = ev.rate(_store(app), run_id, objective, rating, agency=agency, evaluator=_actor(evaluator),
+        rows = ev.rate(_store(app), run_id, objective, rating, agency=agency, evaluator=acting_user(evaluator),
                        note=note, strengths=strengths, improvements=improvements)
         emit(rows, as_json, lambda rs: [click.echo(f"{r['run_id']}: {r['objective']} {r['agency']} rated {r['rating']}")
                                         for r in rs])
@@ -73,7 +72,8 @@ def register(group: click.Group) -> None:
 
     @group.command("aar")
     @click.argument("run_id")
-    @click.option("--format", "fmt_", type=click.Choice(AAR_FORMATS), default="html", show_default=True)
+    @click.option("--format", "fmt_", type=click.Choice(AAR_FORMATS), default="html", show_default=True,
+                  help="The report's format.")
     @click.option("--lang", type=click.Choice(["vi", "en"]), default=None, help="vi (default) or en.")
     @click.option("--out", default=None, help="Output file (default: standard output; PDF: reports.out_dir).")
     @pass_app
@@ -124,25 +124,25 @@ def register(group: click.Group) -> None:
     @group.command("close")
     @click.argument("action_id")
     @click.option("--evidence", required=True, help="What shows that it is done.")
-    @by_option
+    @by_option("Who closes it")
     @json_option
     @pass_app
-    def ex_close(app: App, action_id, evidence, actor, as_json) -> None:
+    def ex_close(app: App, action_id, evidence, by, as_json) -> None:
         """Close a corrective action on evidence."""
         from exercises import evaluation as ev
-        a = ev.close_action(_store(app), action_id, evidence, _actor(actor))
+        a = ev.close_action(_store(app), action_id, evidence, acting_user(by))
         emit(a, as_json, lambda x: click.echo(f"{x['id']}: closed"))
 
     @group.command("reopen")
     @click.argument("action_id")
     @click.option("--reason", required=True, help="Why it is not done after all.")
-    @by_option
+    @by_option("Who reopens it")
     @json_option
     @pass_app
-    def ex_reopen(app: App, action_id, reason, actor, as_json) -> None:
+    def ex_reopen(app: App, action_id, reason, by, as_json) -> None:
         """Open a closed corrective action again."""
         from exercises import evaluation as ev
-        a = ev.reopen_action(_store(app), action_id, reason, _actor(actor))
+        a = ev.reopen_action(_store(app), action_id, reason, acting_user(by))
         emit(a, as_json, lambda x: click.echo(f"{x['id']}: open"))
 
     @group.command("retest")

@@ -31,18 +31,14 @@ def current(state_dir: str) -> Range:
 
 
 def render_status(st: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    con = Console()
-    con.print(f"range [bold]{st['name']}[/] — {'up' if st['up'] else 'DOWN'} — sensor {st['sensor']['netns']} "
-              f"{st['sensor']['ip']} — {st['namespaces']} namespaces — state {st['state_dir']}")
-    table = Table("host", "agency", "address", "role", "services", "running", "registered")
-    for h in st["hosts"]:
-        table.add_row(h["name"], h["agency"], h["ip"], h["role"], ", ".join(h["services"]),
-                      "yes" if h["running"] else "no", "yes" if h["registered"] else "ROGUE")
-    con.print(table)
+    from citysec.cli.output import line_text, print_rows
+    click.echo(line_text(f"range {st['name']}: {'up' if st['up'] else 'DOWN'}, sensor {st['sensor']['netns']} "
+                         f"{st['sensor']['ip']}, {st['namespaces']} namespaces, state {st['state_dir']}"))
+    print_rows(["host", "agency", "address", "role", "up", "known", "services"],
+               [[h["name"], h["agency"], h["ip"], h["role"], h["running"], "yes" if h["registered"] else "ROGUE",
+                 ", ".join(h["services"])] for h in st["hosts"]], "no hosts")
     if st["leftovers"]:
-        con.print(f"leftovers: {', '.join(st['leftovers'])}")
+        click.echo(line_text(f"leftovers: {', '.join(st['leftovers'])}"))
 
 
 def bring_up(file: str | None, state_dir: str = "var/range") -> tuple[Range, dict]:
@@ -162,8 +158,9 @@ def register_injects(range_group: click.Group) -> None:
     @range_group.command("brute-force")
     @click.argument("attacker")
     @click.argument("target_ip")
-    @click.option("--user", default="admin", show_default=True)
-    @click.option("--attempts", default=10, show_default=True, type=int)
+    @click.option("--user", default="admin", show_default=True, help="The user name the logins try.")
+    @click.option("--attempts", default=10, show_default=True, type=click.IntRange(1, 1000),
+                  help="How many failed logins.")
     @state_dir_option
     def brute_force(attacker: str, target_ip: str, user: str, attempts: int, state_dir: str) -> None:
         """Real failed SSH password logins from host ATTACKER against TARGET_IP."""

@@ -40,8 +40,10 @@ def deliver(doc, fmt_: str, out: str | None, app: App, name: str) -> None:
 
 def common(fn):
     for opt in (
-        click.option("--format", "fmt_", type=click.Choice(FORMATS), default="html", show_default=True),
-        click.option("--lang", default=None, help="vi (default) or en."),
+        click.option("--format", "fmt_", type=click.Choice(FORMATS), default="html", show_default=True,
+                     help="The document's format (pdf is written to reports.out_dir unless --out)."),
+        click.option("--lang", type=click.Choice(["vi", "en"]), default=None,
+                     help="vi or en (default: the config's reports.lang)."),
         click.option("--out", default=None, help="Output file (default: standard output; PDF: reports.out_dir)."),
         click.option("--source", type=click.Choice(["sqlite", "es"]), default="sqlite", show_default=True,
                      help="The local store or the Elasticsearch cluster (city-wide view)."),

@@ -66,7 +66,8 @@ def register(cli: click.Group) -> None:
     @click.option("--grace", type=click.FloatRange(0), default=30.0, show_default=True,
                   help="Seconds running jobs get to finish after SIGTERM/SIGINT.")
     @click.option("--log-file", default=None, help="Write the JSON log here instead of stderr.")
-    @click.option("--log-level", type=click.Choice(LEVELS), default="info", show_default=True)
+    @click.option("--log-level", type=click.Choice(LEVELS), default="info", show_default=True,
+                  help="The least severe log records written.")
     @click.option("--jobs-module", "jobs_modules", multiple=True, metavar="MODULE",
                   help="Also load the jobs of this Python module (JOBS and SCHEDULES mappings); "
                        "for tests and a site's own jobs. Never replaces a built-in job.")

@@ -3,7 +3,6 @@ triage part of `status` (docs/triage.md)."""
 
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
 import click
@@ -11,18 +10,19 @@ import click
 from findings.errors import RuntimeFailure
 
 from citysec.cli import status_parts
-from citysec.cli.context import App, emit, json_option, pass_app
+from citysec.cli.context import App, acting_user, by_option, emit, json_option, pass_app
+from citysec.cli.output import line_text, print_rows
 
 TRIAGE_CHOICES = ("accepted", "false-positive", "none")
 
 
 def _decision_out(entry: dict[str, Any]) -> None:
     d = entry["data"]
-    click.echo(f"{entry['fingerprint'][:12]}  {entry['action']}  by {entry['actor']}  at {entry['ts']}"
-               + (f"  until {d['until']}" if d.get("until") else "")
-               + (f"  approved by {d['approved_by']}" if d.get("approved_by") else ""))
+    click.echo(line_text(f"{entry['fingerprint'][:12]}  {entry['action']}  by {entry['actor']}  at {entry['ts']}"
+                         + (f"  until {d['until']}" if d.get("until") else "")
+                         + (f"  approved by {d['approved_by']}" if d.get("approved_by") else "")))
     if d.get("reason"):
-        click.echo(f"  reason: {d['reason']}")
+        click.echo(f"  reason: {line_text(d['reason'])}")
     click.echo(f"  log entry {entry['seq']}  {entry['hash'][:16]}")
 
 
@@ -53,46 +53,46 @@ def register(cli: click.Group) -> None:
     @findings_group.command("false-positive")
     @click.argument("finding_id")
     @click.option("--reason", required=True, help="Why it is not a real problem.")
-    @click.option("--by", "by", required=True, help="Who decides (a name).")
+    @by_option("Who decides")
     @click.option("--until", default=None, help="Optional end: a date (through that day) or ISO date-time.")
     @click.option("--replace", is_flag=True, help="Replace the decision in force (refused without it).")
     @json_option
     @pass_app
-    def false_positive(app: App, finding_id: str, reason: str, by: str, until: str | None, replace: bool,
+    def false_positive(app: App, finding_id: str, reason: str, by: str | None, until: str | None, replace: bool,
                        as_json: bool) -> None:
         """Mark a finding a false positive; it stays in the store and keeps being checked."""
         from findings import triage
-        entry = triage.decide(app.store, finding_id, "false_positive", reason=reason, by=by,
+        entry = triage.decide(app.store, finding_id, "false_positive", reason=reason, by=acting_user(by),
                               until=triage.parse_until(until), replace=replace)
         emit(entry, as_json, _decision_out)
 
     @findings_group.command("accept")
     @click.argument("finding_id")
     @click.option("--reason", required=True, help="Why the agency accepts the risk.")
-    @click.option("--by", "by", required=True, help="Who accepts it (a name).")
+    @by_option("Who accepts it")
     @click.option("--until", required=True, help="When the acceptance ends: a date (through that day) or ISO date-time.")
     @click.option("--approved-by", default=None, help="Who approved it (e.g. the agency's head).")
     @click.option("--replace", is_flag=True, help="Replace the decision in force (refused without it).")
     @json_option
     @pass_app
-    def accept(app: App, finding_id: str, reason: str, by: str, until: str, approved_by: str | None,
+    def accept(app: App, finding_id: str, reason: str, by: str | None, until: str, approved_by: str | None,
                replace: bool, as_json: bool) -> None:
         """Accept a finding's risk until a date; it ends earlier if the service or severity changes."""
         from findings import triage
-        entry = triage.decide(app.store, finding_id, "accepted", reason=reason, by=by,
+        entry = triage.decide(app.store, finding_id, "accepted", reason=reason, by=acting_user(by),
                               until=triage.parse_until(until), approved_by=approved_by, replace=replace)
         emit(entry, as_json, _decision_out)
 
     @findings_group.command("unaccept")
     @click.argument("finding_id")
-    @click.option("--by", "by", default=None, help="Who withdraws it (default: the login name).")
+    @by_option("Who withdraws it")
     @click.option("--reason", default=None, help="Why.")
     @json_option
     @pass_app
     def unaccept(app: App, finding_id: str, by: str | None, reason: str | None, as_json: bool) -> None:
         """Withdraw a finding's acceptance or false positive: it counts as open again."""
         from findings import triage
-        entry = triage.withdraw(app.store, finding_id, by=by or getpass.getuser(), reason=reason)
+        entry = triage.withdraw(app.store, finding_id, by=acting_user(by), reason=reason)
         emit(entry, as_json, _decision_out)
 
     @findings_group.command("triage-log")
@@ -109,7 +109,8 @@ def register(cli: click.Group) -> None:
             n = len(triage.log(app.store))
             emit({"entries": n, "intact": True}, as_json, lambda d: click.echo(f"triage log intact: {n} entries"))
             return
-        emit(triage.log(app.store), as_json, lambda rows: [_decision_out(r) for r in rows])
+        emit(triage.log(app.store), as_json,
+             lambda rows: [_decision_out(r) for r in rows] or click.echo("the triage log is empty"))
 
     @cli.group("notify")
     def notify_group() -> None:
@@ -136,9 +137,10 @@ def register(cli: click.Group) -> None:
         rows = notify.digests(app.store)
 
         def render(items: list[dict]) -> None:
-            for r in items:
-                state = f"delivered {r['delivered']}" if r["delivered"] else f"waiting ({r['last_error'] or 'not tried'})"
-                click.echo(f"{r['created']}  {r['agency']}  {r['channel']}:{r['target']}  {state}")
+            print_rows(["created", "agency", "to", "state"],
+                       [[r["created"], r["agency"], f"{r['channel']}:{r['target']}",
+                         f"delivered {r['delivered']}" if r["delivered"] else f"waiting ({r['last_error'] or 'not tried'})"]
+                        for r in items], "no digests yet")
         emit(rows, as_json, render)
 
 

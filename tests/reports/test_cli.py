@@ -53,7 +53,7 @@ def test_ranking_and_compliance(city, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (("periodic", "--period", "2026-Q3"), "--period '2026-Q3'"),
     (("periodic", "--period", "2026", "--agency", "nobody"), "unknown agency 'nobody'"),
-    (("periodic", "--period", "2026", "--lang", "fr"), "--lang 'fr'"),
+    (("periodic", "--period", "2026", "--lang", "fr"), "'fr' is not one of 'vi', 'en'"),
     (("compliance", "--year", "1900"), "--year 1900"),
     (("periodic", "--period", "2026", "--source", "es"), "no Elasticsearch hosts"),
 ])
