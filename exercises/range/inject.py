@@ -166,6 +166,15 @@ def set_backup(rng: Range, host: str, state_: str) -> None:
         raise UsageError(f"backup state {state_!r}: failing or ok")
 
 
+def restic_snapshot(rng: Range, host: str, hours_ago: float = 0) -> None:
+    """A restic snapshot of ``host``'s data dated ``hours_ago`` (its description must use restic)."""
+    b = rng.host(host).spec.backup
+    if b is None or b.method != "restic":
+        raise UsageError(f"{host}: its description has no restic backup")
+    rng.exec(host, state.restic_commands(host, replace(b, snapshots_hours_ago=(hours_ago,)), time.time())[1],
+             timeout=120, check=True)
+
+
 def brute_force(rng: Range, attacker_host: str, target_ip: str, user: str = "admin", attempts: int = 10) -> int:
     """Real SSH password failures from ``attacker_host`` against ``target_ip``; returns the count
     once the target's auth log holds them (sshd -> syslogd -> file is asynchronous), or after 15 s."""

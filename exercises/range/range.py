@@ -94,6 +94,10 @@ class Range:
         """The network namespaces of this range that exist on the machine (also a crash's leftovers)."""
         return net.namespaces(self.name)
 
+    def configured_at(self, ip: str) -> str | None:
+        """Where address ``ip`` is configured now (the machine, or a namespace of any range), or None."""
+        return net.addresses_in_use("\0").get(ip)
+
     def pid(self, host: str) -> int:
         """The PID 1 of ``host`` (in the machine's PID namespace)."""
         self.host(host)
@@ -350,6 +354,10 @@ class Range:
     def set_backup(self, host: str, state_: str) -> None:
         """``failing``: the job fails now (log lines); ``ok``: a new snapshot (restic) or file now."""
         inject.set_backup(self, host, state_)
+
+    def restic_snapshot(self, host: str, hours_ago: float = 0) -> None:
+        """A restic snapshot of ``host``'s data dated ``hours_ago`` (a host described with restic)."""
+        inject.restic_snapshot(self, host, hours_ago)
 
     def brute_force(self, attacker_host: str, target_ip: str, user: str = "admin", attempts: int = 10) -> int:
         """Real SSH password failures from ``attacker_host`` against ``target_ip``; returns the
