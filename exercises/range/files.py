@@ -106,9 +106,10 @@ def read(root: str, host: str, path: str) -> bytes | None:
                 if exc.errno == errno.EISDIR:
                     raise UsageError(f"{host}: {path} is a folder, not a file") from None
                 raise
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise UsageError(f"{host}: {path} is a folder, not a file")
             with os.fdopen(fd, "rb") as fh:
-                if stat.S_ISDIR(os.fstat(fh.fileno()).st_mode):
-                    raise UsageError(f"{host}: {path} is a folder, not a file")
                 return fh.read()
     except FileNotFoundError:
         return None
