@@ -10,7 +10,16 @@ Everything else in the package's modules is internal to the range.
 from .hosts import Host
 from .range import Range
 from .record import Rogue
-from .spec import RANGE_BLOCK, SERVICES, AntivirusSpec, BackupSpec, HostSpec, RangeSpec, ServiceSpec, load_spec
+from .spec import (
+    RANGE_BLOCK,
+    SERVICES,
+    AntivirusSpec,
+    BackupSpec,
+    HostSpec,
+    RangeSpec,
+    ServiceSpec,
+    load_spec,
+)
 from .state import EICAR
 
 __all__ = ["EICAR", "RANGE_BLOCK", "SERVICES", "AntivirusSpec", "BackupSpec", "Host", "HostSpec", "Range",

@@ -15,7 +15,7 @@ import contextlib
 import errno
 import os
 import stat
-from typing import Iterator
+from collections.abc import Iterator
 
 from findings.errors import UsageError
 

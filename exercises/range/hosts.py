@@ -22,6 +22,7 @@ from findings.errors import RuntimeFailure
 from .net import run
 from .spec import HostSpec
 
+
 @dataclass(frozen=True)
 class Host:
     """A host of a range as it runs: its description (``spec``) and its network namespace."""

@@ -157,6 +157,8 @@ class Range:
 
     # ----- lifecycle
     def is_up(self) -> bool:
+        """Whether the range runs exactly as described (same description and code, every namespace
+        and host, no rogue device plugged in)."""
         state = self.record.read()
         if state.get("digest") != self._digest() or state.get("rogues") or \
                 set(net.namespaces(self.name)) != self._expected_ns():
@@ -304,6 +306,7 @@ class Range:
         return out
 
     def status(self) -> dict:
+        """Hosts (running or not), sensor, namespaces and leftovers: what ``range status`` shows."""
         state = self.record.read()
         present = net.namespaces(self.name)
         pids = state.get("pids", {})

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from findings.errors import UsageError
 
-from . import hosts as hostmod, net
+from . import hosts as hostmod
+from . import net
 from .hosts import Host
 from .record import Rogue
-from .spec import HostSpec, RANGE_BLOCK
+from .spec import RANGE_BLOCK, HostSpec
 
 if TYPE_CHECKING:  # annotations only: range.py imports this module, never the other way round
     from .range import Range
