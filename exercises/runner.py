@@ -266,7 +266,7 @@ class Runner:
         if inj.technical is None:
             return {}, messages.deliver(self.setup.channels, self.run, self.scenario, inj)
         from .injects import KINDS, scope_check
-        kind, params, rng = KINDS[inj.technical.type], inj.technical.params, self.setup.range
+        kind, params, rng = KINDS[inj.technical.type], inj.technical.typed(), self.setup.range
         problems = scope_check(rng, kind, params, self.setup.approved)
         if problems:
             raise ScopeError("; ".join(problems))
@@ -288,8 +288,9 @@ class Runner:
     # -- cleanups ------------------------------------------------------------------------------
     def _cleanup(self, inj, facts: dict) -> bool:
         from .injects import KINDS
-        kind, params, now = KINDS[inj.technical.type], inj.technical.params, self.now()
+        kind, now = KINDS[inj.technical.type], self.now()
         try:
+            params = inj.technical.typed()
             kind.cleanup(self.setup.range, params, facts)
             problems = kind.verify(self.setup.range, params, facts)
         except CitysecError as exc:

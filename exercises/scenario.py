@@ -137,6 +137,12 @@ class Technical(Strict):
     def params(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
+    def typed(self) -> Any:
+        """The parameters as the kind's frozen dataclass (e.g. ``EicarParams``), defaults filled
+        in; UsageError naming every problem (``exercises/validate.py`` reports them with lines)."""
+        from .injects import KINDS
+        return KINDS[self.type].parse(self.params)
+
 
 class Inject(Strict):
     """One line of the MSEL."""

@@ -103,10 +103,10 @@ def _msel(s: Scenario, ids: dict, objectives: set[str], ctx: Context) -> list[tu
 
 def _technical(inj, loc: tuple, ctx: Context) -> list[tuple[tuple, str]]:
     from .injects import KINDS
-    t = inj.technical
-    out = [(loc + ("technical", *key.split(".")), msg) for key, msg in KINDS[t.type].check(t.params)]
+    t, kind = inj.technical, KINDS[inj.technical.type]
+    out = [(loc + ("technical", *key.split(".")), msg) for key, msg in kind.check(t.params)]
     if ctx.hosts is not None and not out:
-        for h in KINDS[t.type].targets(t.params):
+        for h in kind.targets(t.typed()):
             if h not in ctx.hosts:
                 out.append((loc + ("technical",), f"{h!r} is not a host of the range"))
     return out

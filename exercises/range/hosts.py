@@ -15,10 +15,26 @@ import pwd
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 
 from findings.errors import RuntimeFailure
 
 from .net import run
+from .spec import HostSpec
+
+
+@dataclass(frozen=True)
+class Host:
+    """A host of a range as it runs: its description (``spec``) and its network namespace."""
+    name: str
+    ip: str
+    agency: str
+    netns: str
+    role: str
+    services: tuple[str, ...]
+    registered: bool
+    spec: HostSpec
+
 
 USER = "citysec"
 IN_HOST = "/var/lib/citysec-range"  # the range's own files, inside each host's /var

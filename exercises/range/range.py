@@ -1,4 +1,12 @@
-"""The Range: bring a described city network up and down, run commands in its hosts."""
+"""The Range: bring a described city network up and down, run commands in its hosts.
+
+Its public API is what drills, tests and the command need: lookups (``host``, ``find_host``,
+``hosts``, ``service_spec``), paths inside a host (``host_path``, ``var_dir``) and the one guarded
+way to touch files there (``drop_file``, ``append_log``, ``read_file``, ``file_status``,
+``remove_file``, ``remove_dir``), its recorded state (``up_since``, ``rogues``, ``namespaces``),
+running things (``exec``, ``spawn``, ``sensor_exec``) and the inject primitives (``service``,
+``set_antivirus``, ``set_backup``, ``brute_force``, ``add_rogue`` ...; see ``inject.py``).
+"""
 
 from __future__ import annotations
 
@@ -10,70 +18,136 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from findings.errors import RuntimeFailure, UsageError
 from findings.support.netns import netns_argv
 
+from . import files, inject, net, rogue, services, state
 from . import hosts as hostmod
-from . import net, services, state
-from .inject import Injects
-from .spec import HostSpec, RangeSpec
+from .hosts import Host
+from .record import Record, Rogue
+from .spec import SERVICES, RangeSpec, ServiceSpec
+
+__all__ = ["Host", "Range"]
 
 
-@dataclass(frozen=True)
-class Host:
-    name: str
-    ip: str
-    agency: str
-    netns: str
-    role: str
-    services: tuple[str, ...]
-    registered: bool
-    spec: HostSpec
+class Range:
+    """A range described by ``spec``; its keys, host folders and ``state.json`` live in ``state_dir``."""
 
-
-class Range(Injects):
     def __init__(self, spec: RangeSpec, state_dir: str | None = None):
         self.spec = spec
         self.name = spec.name
         self.state_dir = os.path.abspath(state_dir or f"var/range-{spec.name}")
-        p = net.prefix(self.name)
-        self.hosts = [Host(h.name, h.ip, h.agency, p + h.name, h.role, tuple(h.service_names), h.registered, h)
-                      for h in spec.hosts]
-        for r in self._read_state().get("rogues", []):  # added by add_rogue while the range runs
-            self.hosts.append(Host(r["name"], r["ip"], r["agency"], r["netns"], "workstation", ("ssh",), False,
-                                   HostSpec(r["name"], r["ip"], r["agency"], "workstation", False)))
+        self.record = Record(os.path.join(self.state_dir, "state.json"))
+        self.hosts = [Host(h.name, h.ip, h.agency, self.netns_of(h.name), h.role, tuple(h.service_names),
+                           h.registered, h) for h in spec.hosts]
+        self.hosts += [rogue.as_host(r) for r in self.record.rogues()]  # added while the range runs
         self._by_name = {h.name: h for h in self.hosts}
-        self.sensor_netns = p + spec.sensors[0].name
+        self.sensor_netns = self.netns_of(spec.sensors[0].name)
         self.sensor_ip = spec.sensors[0].ip
-        self.core_netns = p + "core"
+        self.core_netns = self.netns_of("core")
 
-    # ----- paths and state
+    # ----- lookups
+    def host(self, name: str) -> Host:
+        """The host called ``name`` (UsageError naming the range when there is none)."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UsageError(f"range {self.name}: no host {name!r}") from None
+
+    def find_host(self, name: str) -> Host | None:
+        """The host called ``name``, or None."""
+        return self._by_name.get(name)
+
+    def service_spec(self, host: str, name: str) -> ServiceSpec:
+        """The service ``name`` as ``host`` describes it, else with its default port (an inject
+        may start a service the host does not describe)."""
+        listed = {s.name: s for s in self.host(host).spec.services}
+        if name in listed:
+            return listed[name]
+        if name in SERVICES:
+            return ServiceSpec(name, SERVICES[name], "public" if name == "snmp" else None)
+        raise UsageError(f"unknown service {name!r} (known: {', '.join(SERVICES)}, clamd)")
+
+    def netns_of(self, name: str) -> str:
+        """The network namespace name of host (or sensor, or ``core``) ``name`` in this range."""
+        return net.prefix(self.name) + name
+
+    # ----- recorded state
     @property
     def operator_key(self) -> str:
+        """The operator's private key file (its ``.pub`` is authorised for user citysec on every host)."""
         return os.path.join(self.state_dir, "operator_key")
 
+    @property
+    def up_since(self) -> float | None:
+        """Unix time of the last ``up`` (the description's ages count from it); None when down."""
+        return self.record.up_since()
+
+    def rogues(self) -> list[Rogue]:
+        """The rogue devices ``add_rogue`` plugged in and the state still records."""
+        return self.record.rogues()
+
+    def namespaces(self) -> list[str]:
+        """The network namespaces of this range that exist on the machine (also a crash's leftovers)."""
+        return net.namespaces(self.name)
+
+    def configured_at(self, ip: str) -> str | None:
+        """Where address ``ip`` is configured now (the machine, or a namespace of any range), or None."""
+        return net.addresses_in_use("\0").get(ip)
+
+    def pid(self, host: str) -> int:
+        """The PID 1 of ``host`` (in the machine's PID namespace)."""
+        self.host(host)
+        pid = self.record.pids().get(host)
+        if not pid or not os.path.exists(f"/proc/{pid}/root/run/citysec/ready"):
+            raise RuntimeFailure(f"range {self.name}: host {host} is not running (is the range up?)")
+        return pid
+
+    # ----- paths and files inside a host (the one guard: files.py)
     def var_dir(self, host: str) -> str:
         """The folder that is ``/var`` inside ``host``."""
         return os.path.join(self.state_dir, "hosts", self.host(host).name, "var")
 
-    def _state_file(self) -> str:
-        return os.path.join(self.state_dir, "state.json")
+    def _root(self, host: str) -> str:
+        return f"/proc/{self.pid(host)}/root"
 
-    def _read_state(self) -> dict:
-        try:
-            with open(self._state_file()) as fh:
-                return json.load(fh)
-        except FileNotFoundError:
-            return {}
+    def host_path(self, host: str, path: str) -> str:
+        """The machine's path of ``path`` inside running ``host``, once checked: under its own
+        /var, /run or /dev, no '..', no symbolic link on the way (UsageError otherwise)."""
+        return files.real(self._root(host), host, path)
 
-    def _write_state(self, state: dict) -> None:
-        tmp = self._state_file() + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump(state, fh, indent=1)
-        os.replace(tmp, self._state_file())
+    def drop_file(self, host: str, path: str, content: str | bytes, mode: int = 0o644,
+                  owner: tuple[int, int] | None = None, mtime: float | None = None) -> None:
+        """Write ``content`` at ``path`` inside ``host`` (missing folders made), with ``mode``
+        (and ``owner``, ``mtime`` when given). Only inside the host's /var, /run, /dev."""
+        data = content.encode() if isinstance(content, str) else content
+        files.write(self._root(host), host, path, data, mode, owner=owner)
+        if mtime is not None:
+            os.utime(self.host_path(host, path), (mtime, mtime), follow_symlinks=False)
+
+    def append_log(self, host: str, file: str, lines: list[str]) -> None:
+        """Append lines to a log file inside ``host`` (written as given, one per line)."""
+        files.write(self._root(host), host, file, "".join(ln.rstrip("\n") + "\n" for ln in lines).encode(),
+                    append=True)
+
+    def read_file(self, host: str, path: str) -> bytes | None:
+        """The content of ``path`` inside ``host``; None when it does not exist."""
+        return files.read(self._root(host), host, path)
+
+    def file_status(self, host: str, path: str) -> os.stat_result | None:
+        """``lstat`` of ``path`` inside ``host``; None when it does not exist."""
+        return files.lstat(self._root(host), host, path)
+
+    def remove_file(self, host: str, path: str) -> bool:
+        """Remove the file at ``path`` inside ``host``; False when there was none."""
+        return files.remove(self._root(host), host, path)
+
+    def remove_dir(self, host: str, path: str) -> bool:
+        """Remove the folder ``path`` inside ``host`` if it is empty; False when missing or not empty."""
+        return files.remove_dir(self._root(host), host, path)
 
     def _digest(self) -> str:
         described = {k: v for k, v in asdict(self.spec).items() if k != "source"}
@@ -81,32 +155,19 @@ class Range(Injects):
         blob = json.dumps(described, sort_keys=True, default=str) + code
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
-    def host(self, name: str) -> Host:
-        try:
-            return self._by_name[name]
-        except KeyError:
-            raise UsageError(f"range {self.name}: no host {name!r}") from None
-
-    def pid(self, host: str) -> int:
-        """The PID 1 of ``host`` (in the machine's PID namespace)."""
-        self.host(host)
-        pid = self._read_state().get("pids", {}).get(host)
-        if not pid or not os.path.exists(f"/proc/{pid}/root/run/citysec/ready"):
-            raise RuntimeFailure(f"range {self.name}: host {host} is not running (is the range up?)")
-        return pid
-
     # ----- lifecycle
     def is_up(self) -> bool:
-        state = self._read_state()
+        """Whether the range runs exactly as described (same description and code, every namespace
+        and host, no rogue device plugged in)."""
+        state = self.record.read()
         if state.get("digest") != self._digest() or state.get("rogues") or \
                 set(net.namespaces(self.name)) != self._expected_ns():
             return False
         return all(os.path.exists(f"/proc/{pid}/root/run/citysec/ready") for pid in state.get("pids", {}).values())
 
     def _expected_ns(self) -> set[str]:
-        p = net.prefix(self.name)
-        rogues = {r["netns"] for r in self._read_state().get("rogues", [])}
-        return {self.core_netns} | {h.netns for h in self.hosts} | {p + s.name for s in self.spec.sensors} | rogues
+        rogues = {r.netns for r in self.record.rogues()}
+        return {self.core_netns} | {h.netns for h in self.hosts} | {self.netns_of(s.name) for s in self.spec.sensors} | rogues
 
     def up(self) -> dict:
         """Build the range (or keep it when it already runs as described); returns timings."""
@@ -129,7 +190,7 @@ class Range(Injects):
             net.build(self.spec)
             t2 = time.monotonic()
             pids = self._start_holders()
-            self._write_state({"name": self.name, "digest": self._digest(), "pids": pids,
+            self.record.write({"name": self.name, "digest": self._digest(), "pids": pids,
                                "up_since": self._now})
             self._start_services()
         except BaseException:
@@ -207,8 +268,7 @@ class Range(Injects):
         t0 = time.monotonic()
         removed = net.destroy(self.name)
         net.unguard_root()
-        if os.path.exists(self._state_file()):
-            os.remove(self._state_file())
+        self.record.remove()
         return {"removed_namespaces": len(removed), "seconds": round(time.monotonic() - t0, 2)}
 
     # ----- running things
@@ -246,7 +306,8 @@ class Range(Injects):
         return out
 
     def status(self) -> dict:
-        state = self._read_state()
+        """Hosts (running or not), sensor, namespaces and leftovers: what ``range status`` shows."""
+        state = self.record.read()
         present = net.namespaces(self.name)
         pids = state.get("pids", {})
         hosts = []
@@ -258,3 +319,68 @@ class Range(Injects):
                 "sensor": {"netns": self.sensor_netns, "ip": self.sensor_ip},
                 "hosts": hosts, "namespaces": len(present),
                 "leftovers": sorted(set(present) - self._expected_ns())}
+
+    # ----- inject primitives (inject.py, rogue.py)
+    def service(self, host: str, name: str, action: str) -> None:
+        """Start or stop a listener (or ``clamd``) on ``host``; done when its port (or process) is."""
+        inject.service(self, host, name, action)
+
+    def service_config_paths(self, host: str, name: str) -> list[str]:
+        """Paths (inside ``host``) of the configuration files service ``name`` reads when the
+        host's description does not list it."""
+        return sorted(inject.config_files(self, host, name))
+
+    def write_service_config(self, host: str, name: str) -> list[str]:
+        """Write the configuration an undescribed service ``name`` needs on ``host`` (files that
+        exist are kept); returns the paths written."""
+        return inject.write_config(self, host, name)
+
+    def service_running(self, host: str, name: str) -> bool:
+        """Whether service ``name`` (or ``ssh``, ``clamd``) runs on ``host``."""
+        return inject.service_running(self, host, name)
+
+    def listening(self, host: str, port: int, *, udp: bool = False) -> bool:
+        """Whether a process inside ``host`` listens on ``port``."""
+        return inject.listening(self, host, port, udp=udp)
+
+    def wait_port(self, host: str, port: int, *, listening: bool = True, udp: bool = False,
+                  seconds: float = 15) -> bool:
+        """Wait until ``port`` on ``host`` listens (``listening=False``: no longer does); False
+        when it did not within ``seconds``."""
+        return inject.wait_port(self, host, port, listening=listening, udp=udp, seconds=seconds)
+
+    def set_antivirus(self, host: str, state_: str | dict) -> None:
+        """``running`` / ``stopped`` (clamd), or {installed, daemon, signature_age_hours}: the
+        signature database rebuilt with that age (installed: false removes it)."""
+        inject.set_antivirus(self, host, state_)
+
+    def set_backup(self, host: str, state_: str) -> None:
+        """``failing``: the job fails now (log lines); ``ok``: a new snapshot (restic) or file now."""
+        inject.set_backup(self, host, state_)
+
+    def restic_snapshot(self, host: str, hours_ago: float = 0) -> None:
+        """A restic snapshot of ``host``'s data dated ``hours_ago`` (a host described with restic)."""
+        inject.restic_snapshot(self, host, hours_ago)
+
+    def brute_force(self, attacker_host: str, target_ip: str, user: str = "admin", attempts: int = 10) -> int:
+        """Real SSH password failures from ``attacker_host`` against ``target_ip``; returns the
+        count once the target's auth.log holds them (or after 15 s)."""
+        return inject.brute_force(self, attacker_host, target_ip, user, attempts)
+
+    def add_rogue(self, agency: str, ip: str) -> str:
+        """Plug an unregistered device (sshd only) into one of ``agency``'s networks; returns its name."""
+        h, pid = rogue.plug(self, agency, ip)
+        self.hosts.append(h)
+        self._by_name[h.name] = h
+        self.record.add_rogue(Rogue(h.name, ip, agency, h.netns), pid)
+        return h.name
+
+    def remove_rogue(self, name: str) -> None:
+        """Unplug a device ``add_rogue`` added: stop its processes, delete its namespace (and its
+        veth), forget it in ``state.json`` and in this Range. Described hosts are refused."""
+        if not name.startswith("rogue-") or any(h.name == name for h in self.spec.hosts):
+            raise UsageError(f"{name!r} is not a rogue added to range {self.name}")
+        rogue.unplug(self, name)
+        self.record.forget_rogue(name)
+        self.hosts = [h for h in self.hosts if h.name != name]
+        self._by_name.pop(name, None)

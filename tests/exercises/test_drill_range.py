@@ -33,7 +33,7 @@ from drill_helpers import (
     write_config,
 )
 
-from exercises.range.state import EICAR
+from exercises.range import EICAR
 from findings.support.netns import connect_in_netns
 from tests.playbooks.pb_helpers import SmtpSink, serve_smtp
 

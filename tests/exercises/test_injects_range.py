@@ -5,6 +5,7 @@ check() is tested without a range."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -15,8 +16,7 @@ import paramiko
 import pytest
 
 from exercises.injects import KINDS, scope_check
-from exercises.range import net
-from exercises.range.state import EICAR
+from exercises.range import EICAR
 from findings.errors import UsageError
 from findings.support.netns import connect_in_netns
 from tests.range_support import build_range
@@ -140,6 +140,18 @@ def test_check_accepts_good_params_and_describes():
     assert KINDS["brute_force"].targets(good["brute_force"]) == ["a", "b"]
     assert KINDS["rogue_host"].targets(good["rogue_host"]) == ["198.18.5.5"]
     assert KINDS["eicar"].check("host=a") != []
+
+
+def test_parse_gives_the_kinds_frozen_parameters():
+    p = KINDS["eicar"].parse({"host": "a"})
+    assert (type(p).__name__, p.host, p.path, p.scan) == ("EicarParams", "a",
+                                                          "/var/lib/citysec-data/documents/hoa-don.exe", True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.host = "b"
+    assert KINDS["eicar"].parse(p) is p and KINDS["eicar"].describe(p) == KINDS["eicar"].describe({"host": "a"})
+    assert KINDS["brute_force"].targets(KINDS["brute_force"].parse({"attacker": "a", "target": "b"})) == ["a", "b"]
+    with pytest.raises(UsageError, match=r"inject backup: state: required; hours: expected a number of hours"):
+        KINDS["backup"].parse({"host": "a", "hours": "soon"})
 
 
 # ----- each type on the range
@@ -330,7 +342,7 @@ def test_rogue_host(rng):
     with open(os.path.join(rng.state_dir, "state.json")) as fh:
         assert json.load(fh).get("rogues") == []
     assert rng.is_up(), "the range is as described again"
-    assert ROGUE_IP not in net.addresses_in_use("\0")
+    assert rng.configured_at(ROGUE_IP) is None
 
 
 def test_deface(rng):
