@@ -29,7 +29,7 @@ ADMIN_PAGE = """<!doctype html>
 WEB_PAGE = "<!doctype html><html><head><title>{name}</title></head><body><h1>{name}</h1></body></html>\n"
 
 
-def _mysql_greeting() -> bytes:
+def mysql_greeting() -> bytes:
     body = (b"\x0a" + b"5.7.42-log\0" + struct.pack("<I", 8) + b"abcdefgh\0" + struct.pack("<H", 0xF7FF)
             + b"\x21" + struct.pack("<H", 2) + struct.pack("<H", 0x81FF) + b"\x15" + b"\0" * 10
             + b"ijklmnopqrst\0" + b"mysql_native_password\0")
@@ -51,7 +51,7 @@ def _http_json(body: str) -> bytes:
 GREETINGS: dict[str, tuple[bytes, bool]] = {
     # service -> (bytes, answer only after the client spoke)
     "vnc": (b"RFB 003.008\n", False),
-    "mysql": (_mysql_greeting(), False),
+    "mysql": (mysql_greeting(), False),
     "rdp": (b"\x03\0\0\x13\x0e\xd0\0\0\x124\0\x02\x1f\x08\0\x02\0\0\0", True),
     "smb": (b"\0\0\0" + bytes([len(_SMB)]) + _SMB, True),
     "postgresql": (b"EFATAL:  invalid length of startup packet\n\0", True),

@@ -15,7 +15,7 @@ import pytest
 
 from citysec.cli.context import App
 from citysec.jobs import run_job
-from exercises.range.services import _mysql_greeting
+from exercises.range.services import mysql_greeting
 from findings import Store, triage, utcnow
 from tests.config.triage_support import CITY, Clock, Hooks, Syslog, free_port, serve_http, serve_smtp
 from tests.playbooks.pb_helpers import SmtpSink
@@ -100,7 +100,7 @@ def test_an_accepted_risk_ends_when_the_service_changes(world, first, rng):
                   approved_by="Chủ tịch UBND", until=clock.now + timedelta(days=90))
     scan(app)
     assert first in triage.active(app.store)
-    rng.drop_file("w-pc01", GREETING, _mysql_greeting().replace(b"5.7.42-log", b"8.0.36-log"))
+    rng.drop_file("w-pc01", GREETING, mysql_greeting().replace(b"5.7.42-log", b"8.0.36-log"))
     try:
         scan(app)
         assert first not in triage.active(app.store)
@@ -108,7 +108,7 @@ def test_an_accepted_risk_ends_when_the_service_changes(world, first, rng):
         assert last["action"] == "ended" and "8.0.36" in last["data"]["reason"], last
         assert [i["kind"] for i in json.loads(notify(app) and Hooks.got[0][2])["items"]] == ["triage_ended"]
     finally:
-        rng.drop_file("w-pc01", GREETING, _mysql_greeting())
+        rng.drop_file("w-pc01", GREETING, mysql_greeting())
     assert triage.verify(app.store) == []
 
 
