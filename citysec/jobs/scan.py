@@ -21,7 +21,8 @@ from scanners.targets import AgencyTargets, Blackout, Net, RegisteredHost, Rule,
 
 from findings.support.yamlpos import load_one
 
-EXPOSURE_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "exposure.yaml")
+EXPOSURE_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "config",
+                             "exposure.yaml")
 Progress = Callable[[str, int, int], None]   # (label, done, total)
 
 
