@@ -22,7 +22,7 @@ ASSETS = "citysec.discovery"     # asset sightings: discovery's (scanners.discov
 STATE_FIELDS = ("agency", "check", "host", "host_name", "port", "banner", "severity", "status", "verdict",
                 "first_seen", "last_seen")
 CASE_FIELDS = ("agency", "citysec.case.type", "citysec.case.help", "citysec.case.damage_vnd",
-               "citysec.case.supporters", "citysec.case.deadline_met", "citysec.case.title")
+               "citysec.case.supporters", "citysec.case.deadline_met", "citysec.case.title", "citysec.case.playbook")
 RATING = ("agency", "citysec.exercise.id", "citysec.exercise.rating")
 RATING_KEY = "citysec.exercise.rating_key"      # run/objective/agency: a re-rating replaces the rating
 ACTION_FIELDS = ("agency", "citysec.exercise.id", "citysec.exercise.action_title",
