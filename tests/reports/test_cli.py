@@ -35,11 +35,13 @@ def test_periodic_json_and_markdown(city):
     assert r.returncode == 0 and "Department B" in r.stdout and "Department A" not in r.stdout
 
 
-def test_pdf_written_to_the_reports_folder(city):
-    r = citysec(city, "member", "--period", "2026", "--format", "pdf")
-    assert r.returncode == 0, r.stderr
-    pdf = city.parent / "reports-out" / "member-2026.pdf"
-    assert pdf.read_bytes()[:5] == b"%PDF-"
+def test_pdf_written_to_the_reports_folder_named_by_language(city):
+    for lang in ("vi", "en"):
+        r = citysec(city, "member", "--period", "2026", "--format", "pdf", "--lang", lang)
+        assert r.returncode == 0, r.stderr
+    vi, en = (city.parent / "reports-out" / f"member-2026.{lang}.pdf" for lang in ("vi", "en"))
+    assert vi.read_bytes()[:5] == b"%PDF-" and en.read_bytes()[:5] == b"%PDF-"
+    assert vi.read_bytes() != en.read_bytes()
 
 
 def test_ranking_and_compliance(city, tmp_path):
