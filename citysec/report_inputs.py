@@ -66,7 +66,12 @@ def criteria_of(app: App) -> tuple[dict, ...]:
 def meta(app: App, period: Period, lang: str, source: str) -> list[tuple[str, str]]:
     from reports.periodic import period_meta
     labels_of(app)                     # the city's time zone for the dates below
-    return period_meta(period, lang, app.city.name, source, utcnow())
+    return period_meta(period, lang, city_name(app, lang), source, utcnow())
+
+
+def city_name(app: App, lang: str) -> str:
+    """The city as the document's language writes it (English: without diacritics, "… City")."""
+    return app.city.name if lang == "vi" else latin(app.city.name.removeprefix("Thành phố ")) + " City"
 
 
 def decorate(app: App, doc, period: Period):
@@ -74,7 +79,7 @@ def decorate(app: App, doc, period: Period):
     running header (document — city — period)."""
     from reports.i18n import period_name
     doc.paper, doc.official, doc.date = paper_of(app), official_of(app, doc.lang), utcnow()
-    doc.header = f"{doc.title} — {app.city.name} — {period_name(period.label, doc.lang)}"
+    doc.header = f"{doc.title} — {city_name(app, doc.lang)} — {period_name(period.label, doc.lang)}"
     return doc
 
 
@@ -138,7 +143,7 @@ def official_of(app: App, lang: str):
     from reports.document import Official
     soc = next((a for a in app.city.agencies for n in a.networks
                 if n.sensor == (app.city.sensor or n.sensor) and getattr(n, "segment", None) == "local"), None)
-    city = app.city.name if lang == "vi" else latin(app.city.name.removeprefix("Thành phố ")) + " City"
+    city = city_name(app, lang)
     parent = f"UBND {city}" if lang == "vi" else f"People's Committee of {city}"
     issuer = (soc.name_en if lang == "en" and soc.name_en else soc.name) if soc else city
     place = paper_of(app).get("place") or app.city.name

@@ -102,9 +102,9 @@ def build(fig: dict[str, Any], lang: str, meta: list[tuple[str, str]]) -> Docume
         road = [r for r, c in zip(rows, s["criteria"]) if c["met"] is not True]
         title = f"{s['name']} ({i18n.tr('level', lang).lower()} {s['level']})"
         sections.append(Section(s["id"], title, [], [
-            table(f"{s['id']}-criteria", lang, "criteria", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
+            table(f"{s['id']}-criteria", lang, f"{i18n.tr('criteria', lang)} — {s['name']}", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
                   ("met", "met", "text"), ("evidence", "evidence", "text")], rows),
-            table(f"{s['id']}-roadmap", lang, "roadmap", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
+            table(f"{s['id']}-roadmap", lang, f"{i18n.tr('roadmap', lang)} — {s['name']}", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
                   ("target", "target", "date")], road)]))
     label = fig["period"]["label"]
     return Document("compliance", i18n.tr("compliance", lang), i18n.period_name(label, lang).capitalize(), lang, meta,

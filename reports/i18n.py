@@ -128,6 +128,7 @@ WORDS.update({
 
 # The ranking's explanation, the paper and the words that replace codes.
 WORDS.update({
+    "rank_table": ("Bảng xếp hạng", "Ranking table"),
     "score_now": ("Điểm kỳ này", "Score this period"), "score_axis": ("Điểm (thang 100)", "Score (out of 100)"),
     "rank_intro": ("Xếp hạng theo điểm sẵn sàng của kỳ {period}; các cột sau là điểm của các kỳ trước "
                    "(\"không có dữ liệu\" khi kỳ đó chưa có quan sát nào). Cách tính ở mục cuối.",

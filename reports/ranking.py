@@ -120,8 +120,8 @@ def build(result: dict[str, Any], names: dict[str, str], lang: str, meta: list[t
                                                for r in result["ranking"] if r["score"] is not None][:40], "num", 100)
     rank_cols = [("rank", "rank", "int"), ("agency", "agency", "text"), ("score", "score_now", "text")]
     sections = [
-        Section("ranking", i18n.tr("ranking", lang), [i18n.tr("rank_intro", lang, period=i18n.period_name(result["period"], lang))], [
-            table("ranking", lang, "ranking", rank_cols + trend_cols, rows)], [chart]),
+        Section("ranking", i18n.tr("rank_table", lang), [i18n.tr("rank_intro", lang, period=i18n.period_name(
+            result["period"], lang))], [table("ranking", lang, "rank_table", rank_cols + trend_cols, rows)], [chart]),
         Section("components", i18n.tr("components", lang), [i18n.tr("components_intro", lang)], [table(
             "components", lang, "components", [("agency", "agency", "text")]
             + [(c, LABEL.get(c, c), "text") for c in COMPONENTS] + [("score", "score", "text")], parts)]),

@@ -129,9 +129,15 @@ def chromium_argv(profile: str, *extra: str) -> list[str]:
 
 def pdf(doc: Document, out: Path, timeout: float = 120) -> None:
     """Print the HTML to PDF with headless Chromium (no network: the HTML is self-contained)."""
+    print_html(html(doc), out, timeout)
+
+
+def print_html(page: str, out: Path, timeout: float = 120) -> None:
+    """Print a self-contained HTML page to PDF with headless Chromium (the page's @page rules
+    give the paper, margins, running header and page numbers)."""
     with tempfile.TemporaryDirectory(prefix="citysec-pdf-") as tmp:
         src = Path(tmp) / "report.html"
-        src.write_text(html(doc), encoding="utf-8")
+        src.write_text(page, encoding="utf-8")
         argv = chromium_argv(str(Path(tmp) / "profile"), "--no-pdf-header-footer",
                              f"--print-to-pdf={out}", src.as_uri())
         try:
