@@ -11,7 +11,6 @@ from findings.errors import ConfigError, UsageError
 from findings.model import utcnow
 from findings.query import Query
 from reports import compliance
-from reports.i18n import tr
 from reports.period import Period
 from reports.summary import Org
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from findings.errors import MissingTool, RuntimeFailure, UsageError
 

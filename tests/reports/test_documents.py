@@ -15,11 +15,10 @@ import dataset
 import pytest
 import yaml
 
+from citysec.jobs.scan import load_exposure
 from collectors.catalogue import catalogue
 from playbooks import incident_report
 from reports import i18n, render
-
-from citysec.jobs.scan import load_exposure
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -119,8 +118,8 @@ def rendered(city, tmp_path_factory) -> dict[tuple[str, str], dict]:
 def _read(pdf: Path) -> dict:
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
-    size = re.search(r"^Page size:\s+([\d.]+) x ([\d.]+) pts", info, re.M)
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
+    size = re.search(r"^Page size:\s+([\d.]+) x ([\d.]+) pts", info, re.MULTILINE)
     return {"text": text, "pages": pages, "size": (float(size.group(1)), float(size.group(2)))}
 
 
@@ -150,7 +149,7 @@ def test_official_documents_carry_the_national_heading_and_a_signature_block(ren
     text = rendered[(name, lang)]["text"]
     if lang == "vi":
         assert "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
-        assert "(Ký, ghi rõ họ tên, đóng dấu)" in text and re.search(r"ngày \d\d tháng \d\d năm 20\d\d", text, re.I)
+        assert "(Ký, ghi rõ họ tên, đóng dấu)" in text and re.search(r"ngày \d\d tháng \d\d năm 20\d\d", text, re.IGNORECASE)
     else:
         assert "SOCIALIST REPUBLIC OF VIET NAM" in text and "(Signature, full name, seal)" in text
 
