@@ -39,7 +39,7 @@ class KnownHosts:
         return list(entry.values()) if entry else []
 
     def hosts(self) -> list[str]:
-        return sorted({e.hostnames[0] for e in self._keys._entries if e.hostnames})
+        return sorted(set(self._keys.keys()))   # HostKeys is a mapping: host name → keys
 
     def state(self, hid: str, key: paramiko.PKey) -> str:
         """'known' (same key), 'changed' (a different key of any type is enrolled) or 'unknown'."""

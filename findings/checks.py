@@ -117,4 +117,4 @@ class Catalogue:
         return {cid: dict(c.names) or {"vi": c.name, "en": c.name} for cid, c in self._checks.items()}
 
     def merged(self, other: Catalogue) -> Catalogue:
-        return Catalogue({**self._checks, **other._checks})
+        return Catalogue({**self._checks, **{c.id: c for c in other}})

@@ -55,7 +55,7 @@ def _vendor(scapy, mac: str | None) -> str | None:
     if not mac:
         return None
     try:
-        name = scapy.conf.manufdb._get_manuf(mac)
+        name = scapy.conf.manufdb.lookup(mac)[1]   # (short, long); (mac, mac) when unknown
     except (AttributeError, KeyError):
         return None
     return None if not name or name == mac else str(name)

@@ -12,7 +12,7 @@ import click
 
 from findings.errors import CitysecError, ConfigError
 
-from citysec.cli import collect, core, demo, es, exercise, playbook, range_cmd, report, run, scan, triage
+from citysec.cli import collect, core, demo, es, exercise, playbook, range_cmd, report, run, scan, triage, web
 from citysec.cli.context import App
 
 
@@ -27,7 +27,7 @@ def cli(ctx: click.Context, config_path: str | None, sensor: str | None) -> None
     ctx.obj = App(config_path=config_path, sensor_override=sensor)
 
 
-for _module in (core, es, range_cmd, scan, collect, run, playbook, exercise, report, demo, triage):
+for _module in (core, es, range_cmd, scan, collect, run, playbook, exercise, report, demo, triage, web):
     _module.register(cli)
 
 

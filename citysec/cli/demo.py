@@ -60,5 +60,7 @@ def register(cli: click.Group) -> None:
                        err=True)
         results["report_path"] = write_period_report(app)
         click.echo(summary(app, results))
+        click.echo("console: .venv/bin/citysec serve --first-account admin   (then open http://127.0.0.1:8443/)",
+                   err=True)
         if down_after:
             rng.down()

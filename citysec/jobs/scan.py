@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import config
 from findings.errors import UsageError
 from findings.model import parse_ts, utcnow
 from findings.store import Scope
@@ -21,8 +22,7 @@ from scanners.targets import AgencyTargets, Blackout, Net, RegisteredHost, Rule,
 
 from findings.support.yamlpos import load_one
 
-EXPOSURE_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "config",
-                             "exposure.yaml")
+EXPOSURE_FILE = os.path.join(os.path.dirname(os.path.abspath(config.__file__)), "exposure.yaml")
 Progress = Callable[[str, int, int], None]   # (label, done, total)
 
 
