@@ -103,7 +103,7 @@ def build(fig: dict[str, Any], lang: str, meta: list[tuple[str, str]]) -> Docume
         title = f"{s['name']} ({i18n.tr('level', lang).lower()} {s['level']})"
         sections.append(Section(s["id"], title, [], [
             table(f"{s['id']}-criteria", lang, f"{i18n.tr('criteria', lang)} — {s['name']}", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
-                  ("met", "met", "text"), ("evidence", "evidence", "text")], rows),
+                  ("met", "criterion_met", "text"), ("evidence", "evidence", "text")], rows),
             table(f"{s['id']}-roadmap", lang, f"{i18n.tr('roadmap', lang)} — {s['name']}", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
                   ("target", "target", "date")], road)]))
     label = fig["period"]["label"]

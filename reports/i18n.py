@@ -96,8 +96,10 @@ WORDS.update({
     "window": ("Thời hạn (kịch bản)", "Window (scenario)"), "met_at": ("Đạt lúc", "Met at"),
     "due_at": ("Hạn lúc", "Due at"), "ttr_real": ("Thời gian phản ứng thực (giây)", "Time to respond, real (s)"),
     "ttr_scenario": ("Thời gian phản ứng kịch bản (giây)", "Time to respond, scenario (s)"),
-    "exp_counts": ("Đạt {met} · Không đạt {missed} · Đang chờ {pending} · Người đánh giá {rated} · Không áp dụng {na}",
-                   "Met {met} · missed {missed} · pending {pending} · rated by evaluators {rated} · not applicable {na}"),
+    "exp_counts": ("Đạt {met} · Không đạt {missed} · Đang chờ {pending} · Chờ người đánh giá {rated} · "
+                   "Không áp dụng {na}",
+                   "Met {met} · missed {missed} · pending {pending} · for the evaluators {rated} · "
+                   "not applicable {na}"),
     "ratings": ("Đánh giá theo mục tiêu (HSEEP)", "Ratings per objective (HSEEP)"),
     "note": ("Nhận xét của người đánh giá", "Evaluator's note"), "not_rated": ("Chưa đánh giá", "Not rated"),
     "strengths": ("Điểm mạnh", "Strengths"), "improvements": ("Điểm cần cải thiện", "Areas for improvement"),
@@ -115,7 +117,8 @@ WORDS.update({
     "definitions": ("Định nghĩa các mức đánh giá HSEEP", "HSEEP rating definitions"), "definition": ("Định nghĩa", "Definition"),
     "code": ("Mức", "Rating"),
     "ev_run_started": ("Bắt đầu diễn tập", "Drill started"), "ev_inject_sent": ("Gửi tình huống", "Inject sent"),
-    "ev_inject_refused": ("Tình huống bị từ chối", "Inject refused"), "ev_inject_failed": ("Tình huống lỗi", "Inject failed"),
+    "ev_inject_refused": ("Tình huống bị từ chối", "Inject refused"),
+    "ev_inject_skipped": ("Tình huống không gửi (bỏ qua)", "Inject not sent (skipped)"), "ev_inject_failed": ("Tình huống lỗi", "Inject failed"),
     "ev_expectation_met": ("Đạt kết quả mong đợi", "Expectation met"),
     "ev_expectation_missed": ("Không đạt kết quả mong đợi", "Expectation missed"),
     "ev_cleanup_done": ("Đã hoàn nguyên", "Cleanup done"), "ev_cleanup_failed": ("Hoàn nguyên lỗi", "Cleanup failed"),
@@ -123,7 +126,19 @@ WORDS.update({
     "ev_run_resumed": ("Tiếp tục", "Resumed"), "ev_run_aborted": ("Huỷ diễn tập", "Aborted"),
     "ev_run_completed": ("Kết thúc diễn tập", "Drill completed"), "ev_run_failed": ("Diễn tập lỗi", "Drill failed"),
     "st_met": ("Đạt", "Met"), "st_missed": ("Không đạt", "Missed"), "st_pending": ("Đang chờ", "Pending"),
-    "st_rated": ("Người đánh giá chấm", "Rated by evaluator"), "st_not_applicable": ("Không áp dụng", "Not applicable"),
+    "st_rated": ("Chờ người đánh giá", "For the evaluators"), "st_not_applicable": ("Không áp dụng", "Not applicable"),
+    "mode_live": ("Thực chiến trên hệ thống diễn tập", "Live, on the range"),
+    "mode_accelerated": ("Thực chiến, thời gian rút ngắn", "Live, accelerated"),
+    "mode_tabletop": ("Diễn tập trên bàn (thảo luận)", "Tabletop (discussion)"),
+    "role_player": ("Đơn vị tham gia xử lý", "Player"), "role_controller": ("Ban điều hành", "Controller"),
+    "role_evaluator": ("Người đánh giá", "Evaluator"), "role_observer": ("Quan sát viên", "Observer"),
+    "kind_agency": ("Cơ quan nhà nước", "State agency"), "kind_enterprise": ("Doanh nghiệp", "Enterprise"),
+    "ent_network_provider": ("nhà cung cấp mạng", "network provider"),
+    "ent_security_vendor": ("nhà cung cấp dịch vụ an toàn thông tin", "security vendor"),
+    "ent_other": ("khác", "other"),
+    "run_running": ("Đang diễn ra", "Running"), "run_paused": ("Tạm dừng", "Paused"),
+    "run_completed": ("Đã kết thúc", "Completed"), "run_aborted": ("Đã huỷ", "Aborted"),
+    "run_failed": ("Lỗi", "Failed"), "run_pending": ("Chưa bắt đầu", "Not started"),
 })
 
 # The ranking's explanation, the paper and the words that replace codes.
@@ -191,7 +206,7 @@ WORDS.update({
                      "Each incident counts once, by type and by how it was handled (alone, with help from within "
                      "the country, with foreign help, national help requested); the total row is the sum of the rows."),
     "criteria": ("Kết quả theo tiêu chí (TCVN 11930:2017)", "Result per criterion (TCVN 11930:2017)"),
-    "clause": ("Điều khoản", "Clause"),
+    "clause": ("Điều khoản", "Clause"), "criterion_met": ("Kết quả", "Result"),
     "evidence_text": ("{n} kết quả kiểm tra, lần gần nhất ngày {d}.", "{n} check results, the last on {d}."),
     "no_evidence": ("Chưa có kết quả kiểm tra nào.", "No check result yet."),
     "failing": ("Không đạt", "Not met by"),
@@ -199,8 +214,7 @@ WORDS.update({
 })
 
 PERIODS = {"half1": ("6 tháng đầu năm {y}", "first half of {y}"), "half2": ("6 tháng cuối năm {y}", "second half of {y}"),
-           "year": ("năm {y}", "year {y}"), "compliance": ("năm đánh giá {y} (15/12/{p} – 14/12/{y})",
-                                                           "compliance year {y} (15 Dec {p} – 14 Dec {y})")}
+           "year": ("năm {y}", "year {y}"), "compliance": ("năm đánh giá {y}", "compliance year {y}")}
 
 
 def period_name(label: str, lang: str) -> str:
