@@ -79,7 +79,8 @@ def exposure(f: dict, orgs: dict, lang: str) -> Section:
     sev_rows = [{"agency": _name(orgs, aid, lang), **fig["exposure"]["by_severity"], "new": fig["exposure"]["new"]}
                 for aid, fig in f["agencies"].items() if fig["exposure"]["open"]]
     sev_cols = [("agency", "agency", "text")] + [(s, s, "int") for s in SEVS] + [("new", "new", "int")]
-    items = [r | {"severity": i18n.severity(r["severity"], lang), "check": _check(f, r["check"], lang)}
+    items = [r | {"severity": i18n.severity(r["severity"], lang) + (
+                  f" — {i18n.tr('documented', lang)}" if r.get("accepted") else ""), "check": _check(f, r["check"], lang)}
              for r in _each(f, orgs, lang, "exposure.items")]
     cols = [("agency", "agency", "text"), ("host", "host", "code"), ("host_name", "host_name", "code"),
             ("port", "port", "code"), ("check", "check", "text"), ("banner", "banner", "text"),

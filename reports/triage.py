@@ -44,6 +44,9 @@ def apply(fig: dict[str, Any], t: dict[str, Any]) -> dict[str, Any]:
         for i in gone:
             ex["by_severity"][i["severity"]] -= 1
         fig["headline"]["exposure_open"] = ex["open"]
+    accepted = {(d["host"], d["port"], d["check"]) for d in t["decisions"] if d["kind"] == "accepted"}
+    for i in ex["items"]:      # an accepted risk stays listed, shown as documented
+        i["accepted"] = (i["host"], i["port"], i["check"]) in accepted
     fig["triage"] = t
     return fig
 
