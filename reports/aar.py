@@ -90,9 +90,11 @@ def overview(d: dict, lang: str, name) -> Section:
 
 def timeline(d: dict, lang: str, name) -> Section:
     """Every event of the run, and the injects that were never sent (skipped), at their time."""
+    o = d["overview"]
+    started = f"{_word('mode_', o['mode'], lang)} ×{fmt.number(o['speed'], lang, 1)}"
     events = [(e["scenario_seconds"], {"at": when(e["at"], lang), "scenario": clock(e["scenario_seconds"]),
                "event": i18n.tr("ev_" + e["what"], lang), "agency": name(e["agency"]), "host": e["host"],
-               "detail": e["text"]}) for e in d["timeline"]]
+               "detail": started if e["what"] == "run_started" else e["text"]}) for e in d["timeline"]]
     skipped = [(x["scenario_seconds"], {"at": "—", "scenario": clock(x["scenario_seconds"]),
                 "event": i18n.tr("ev_inject_skipped", lang), "agency": "—", "host": None,
                 "detail": f"#{x['inject']} {x['synopsis'] or ''}".strip()}) for x in d.get("skipped", [])]
@@ -183,4 +185,6 @@ def build(data: dict[str, Any], lang: str = "vi", *, names: dict[str, str] | Non
             (i18n.tr("started", lang), when(o["started_at"], lang)),
             (i18n.tr("generated", lang), fmt.date(generated, lang) if generated else "—")]
     sections = [s(data, lang, name) for s in SECTIONS]
-    return Document("aar", i18n.tr("aar", lang), o["name"], lang, meta, sections, data)
+    title = i18n.tr("aar", lang)
+    return Document("aar", title, o["name"], lang, meta, sections, data, header=f"{title} — {o['name']} — {o['run']}",
+                    date=generated)

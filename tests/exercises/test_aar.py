@@ -219,3 +219,28 @@ def test_cli_rate_actions_and_aar(cli_city):
     assert "| VNPT Hải Phòng (vnpt) | 1. Mức độ thực tế (1-5)? | 5 |" in md
     r = citysec(cfg, "exercise", "aar", "eval-2026-a")
     assert r.returncode == 0 and r.stdout.startswith("<!DOCTYPE html>") and "Kế hoạch khắc phục" in r.stdout
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_printed_report_is_a4_numbered_and_in_one_language(data, tmp_path, lang):
+    """What a reader of the PDF sees: A4, "page n of N" on each page, modes, roles, states and
+    labels in the document's language (none of the other language's words), times without ISO."""
+    from reports import i18n
+    pdf = tmp_path / f"aar.{lang}.pdf"
+    render.pdf(aar.build(data, lang), pdf)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Page size:\s+59\d(\.\d+)? x 84\d(\.\d+)? pts \(A4\)", info)
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    text = " ".join(subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    for n in range(1, pages + 1):
+        assert (f"Trang {n}/{pages}" if lang == "vi" else f"Page {n} of {pages}") in text
+    other = 1 if lang == "vi" else 0
+    foreign = sorted(p[other] for p in i18n.WORDS.values()
+                     if len(p[other]) > 12 and " " in p[other] and "{" not in p[other] and p[other] not in p[1 - other]
+                     and p[other] in text)
+    assert foreign == []
+    assert not re.search(r"\b\d{4}-\d\d-\d\dT\d\d", text)
+    words = ("Thực chiến, thời gian rút ngắn", "Đã kết thúc") if lang == "vi" else ("Live, accelerated", "Completed")
+    assert all(w in text for w in words)
+    assert not re.search(r"\b(accelerated|completed|controller|evaluator|player)\b", text) or lang == "en"
