@@ -101,7 +101,7 @@ def test_vietnamese_html_in_chromium(data, tmp_path):
     assert exp["av-alert"][8:] == ["45,0", "450,0"]
     assert exp["case"][4] == "Không đạt" and exp["case"][6] == "20/11/2026 09:03:00" and exp["case"][8] == "—"
     plan = _text(dom, "aar_actions")
-    assert plan[1][:8] == ["CA-eval-202-01", "Huấn luyện mở hồ sơ sự cố", "respond",
+    assert plan[1][:8] == ["CA-eval-2026-a-01", "Huấn luyện mở hồ sơ sự cố", "respond",
                            "Sở Thông tin và Truyền thông (so-tttt)", "Lê Minh Cường, 0912345678", "01/12/2026",
                            "31/03/2027", "Đang mở"]
     defs = {r[0]: r[1] for r in _text(dom, "aar_definitions")[1:]}
@@ -137,7 +137,7 @@ def test_markdown_holds_the_same_and_escapes(data):
     assert "| 20 Nov 2026 09:00:46 | T+0:07:40 | Expectation met | so-tc |" in md
     assert re.search(r"\| av-alert \|.*\| Met \|.*\| 45\.0 \| 450\.0 \|", md)
     assert re.search(r"\| case \|.*\| Missed \|", md)
-    assert "| CA-eval-202-01 | Huấn luyện mở hồ sơ sự cố | respond | so-tttt | Lê Minh Cường, 0912345678 |" \
+    assert "| CA-eval-2026-a-01 | Huấn luyện mở hồ sơ sự cố | respond | so-tttt | Lê Minh Cường, 0912345678 |" \
            " 1 Dec 2026 | 31 Mar 2027 | Open |" in md
     assert "| U | Unable to be performed:" in md and "| respond — Ứng cứu và khôi phục | so-tttt | U (unable) |" in md
 
@@ -196,21 +196,21 @@ def test_cli_rate_actions_and_aar(cli_city):
     assert r.returncode == 0, r.stderr
     r = citysec(cfg, "exercise", "actions", "add", "eval-2026-a", "--title", "Huấn luyện", "--agency", "so-tttt",
                 "--contact", "Cường", "--start", "2026-12-01", "--due", "2027-02-01", "--objective", "respond")
-    assert r.returncode == 0 and r.stdout.strip() == "CA-eval-202-01", r.stderr
+    assert r.returncode == 0 and r.stdout.strip() == "CA-eval-2026-a-01", r.stderr
     r = citysec(cfg, "exercise", "actions", "add", "eval-2026-a", "--title", "x", "--agency", "so-tttt",
                 "--contact", "c", "--start", "2027-03-01", "--due", "2027-02-01")
     assert r.returncode == 2 and "not after the start" in r.stderr
     r = citysec(cfg, "exercise", "actions", "--open", "--json")
-    assert [a["id"] for a in json.loads(r.stdout)] == ["CA-eval-202-01"]
-    assert citysec(cfg, "exercise", "close", "CA-eval-202-01", "--evidence", " ").returncode == 2
-    r = citysec(cfg, "exercise", "close", "CA-eval-202-01", "--evidence", "đã huấn luyện 12/2026", "--by", "lan")
+    assert [a["id"] for a in json.loads(r.stdout)] == ["CA-eval-2026-a-01"]
+    assert citysec(cfg, "exercise", "close", "CA-eval-2026-a-01", "--evidence", " ").returncode == 2
+    r = citysec(cfg, "exercise", "close", "CA-eval-2026-a-01", "--evidence", "đã huấn luyện 12/2026", "--by", "lan")
     assert r.returncode == 0 and "closed" in r.stdout
     r = citysec(cfg, "exercise", "actions", "--open", "--json")
     assert json.loads(r.stdout) == []
-    r = citysec(cfg, "exercise", "reopen", "CA-eval-202-01", "--reason", "chưa đủ")
+    r = citysec(cfg, "exercise", "reopen", "CA-eval-2026-a-01", "--reason", "chưa đủ")
     assert r.returncode == 0
     r = citysec(cfg, "exercise", "actions", "--agency", "so-tttt")
-    assert "CA-eval-202-01" in r.stdout and "open" in r.stdout
+    assert "CA-eval-2026-a-01" in r.stdout and "open" in r.stdout
     out = tmp / "aar.md"
     r = citysec(cfg, "exercise", "aar", "eval-2026-a", "--format", "md", "--lang", "en", "--out", str(out))
     assert r.returncode == 0, r.stderr
