@@ -87,10 +87,11 @@ def report_fields(view: dict[str, Any], lang: str, now: str) -> dict[str, Any]:
     planned = [f"{s['title'][lang]}" for s in view["steps"] if s["state"] in ("pending", "waiting", "running")]
     custody = rec.get("chain_of_custody", [])
     level = view.get("level") or system.get("level")
+    agency = (lang == "en" and ctx.get("agency_name_en")) or ctx.get("agency_name") or view["agency"]
     return {
-        "case_id": view["id"], "generated_at": _when(now, lang), "dated": _dated(now, lang, L), "agency": ctx.get("agency_name") or view["agency"],
-        "operator": ctx.get("operator_name") or system.get("operator") or ctx.get("agency_name") or view["agency"],
-        "owner": ctx.get("owner_name") or system.get("owner") or ctx.get("agency_name") or view["agency"],
+        "case_id": view["id"], "generated_at": _when(now, lang), "dated": _dated(now, lang, L), "agency": agency,
+        "operator": ctx.get("operator_name") or system.get("operator") or agency,
+        "owner": ctx.get("owner_name") or system.get("owner") or agency,
         "system": system.get("name") or view.get("system"), "level": str(level) if level else None,
         "host": " ".join(x for x in (ctx.get("host_name"), view.get("host")) if x) or None,
         "detected_at": _when(view["detected_at"], lang), "response_ended_at": _when(view.get("response_ended_at"), lang),
