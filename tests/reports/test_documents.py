@@ -82,7 +82,7 @@ def case_view() -> dict:
             "status": "waiting", "host": "198.18.90.13", "system": None, "level": 3,
             "detected_at": "2026-12-07T03:40:00.000Z", "response_ended_at": None,
             "record": {"summary": "Forbidden service exposed", "context": {
-                "agency_name": "Sở A", "host_name": dataset.HOSTILE_NAME,
+                "agency_name": "Sở A", "agency_name_en": "Department A", "host_name": dataset.HOSTILE_NAME,
                 "contacts": [{"name": "Trần Thị B", "role": "Cán bộ CNTT", "phone": "+84 912 000 000"}]},
                 "chain_of_custody": []},
             "nist": {"indicators": []}, "findings": [{"message": "telnet open", "event": {"dataset": "citysec.exposure"}}],
