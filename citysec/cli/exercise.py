@@ -111,7 +111,8 @@ def _render_status(s: dict) -> None:
         click.echo(f"  #{i['number']:<3} {i['at']:>6} {i['state'] or '-':<8} {i['method']:<9} {i['synopsis'][:60]}"
                    f"{ttd}{ttr}{'  cleanup ' + i['cleanup'] if i['cleanup'] not in (None, 'none') else ''}")
         for x in i["expectations"]:
-            click.echo(f"        {x['state']:<14} {x['id']} ({x['kind']}, {x['severity']})"
+            state = "for evaluators" if x["state"] == "rated" else x["state"]   # judged by a person, not yet "rated"
+            click.echo(f"        {state:<14} {x['id']} ({x['kind']}, {x['severity']})"
                        + (f" after {x['after_s']:g}s" if x["after_s"] is not None else ""))
     for n in s["next"]:
         click.echo(f"  next: #{n['number']} at {n['at']} (in {n['in_s']:g} scenario s): {n['synopsis'][:70]}")
