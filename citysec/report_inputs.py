@@ -120,6 +120,8 @@ def labels_of(app: App) -> dict:
     from playbooks.loader import load_library
     titles = {pid: lp.playbook.title.model_dump() for pid, lp in load_library().items()}
     return {"check_names": {**catalogue().names(), **load_exposure().names()}, "host_systems": host_systems,
+            "system_names": {s.id: s.name for s in app.city.systems},
+            "system_hosts": {s.id: ", ".join(s.hosts) for s in app.city.systems},
             "playbook_titles": titles}
 
 

@@ -20,7 +20,7 @@ LOGS = "citysec.logs"
 EXERCISE = "citysec.exercise"
 ASSETS = "citysec.discovery"     # asset sightings: discovery's (scanners.discovery) are the only ones
 STATE_FIELDS = ("agency", "check", "host", "host_name", "port", "banner", "severity", "status", "verdict",
-                "first_seen", "last_seen")
+                "first_seen", "last_seen", "citysec.subject")
 CASE_FIELDS = ("agency", "citysec.case.type", "citysec.case.help", "citysec.case.damage_vnd",
                "citysec.case.supporters", "citysec.case.deadline_met", "citysec.case.title", "citysec.case.playbook")
 RATING = ("agency", "citysec.exercise.id", "citysec.exercise.rating")

@@ -97,9 +97,11 @@ def exposure(f: dict, orgs: dict, lang: str) -> Section:
 def backups(f: dict, orgs: dict, lang: str) -> Section:
     rows = [{"agency": _name(orgs, aid, lang), **{k: fig["backups"][k] for k in ("checked", "compliant", "pct")}}
             for aid, fig in f["agencies"].items() if fig["backups"]["checked"]]
-    systems = f.get("host_systems") or {}
+    systems, names = f.get("host_systems") or {}, f.get("system_names") or {}   # by address; by system id
     failing = [r | {"check": _check(f, r["check"], lang), "verdict": i18n.verdict(r["verdict"], lang),
-                    "system": systems.get(r["host"]) or "—"} for r in _each(f, orgs, lang, "backups.failing")]
+                    "system": systems.get(r["host"]) or names.get(r.get("subject")) or "—",
+                    "host_name": r.get("host_name") or (f.get("system_hosts") or {}).get(r.get("subject"))}
+               for r in _each(f, orgs, lang, "backups.failing")]
     return Section("backups", i18n.tr("backups", lang), [], [
         table("backups", lang, "backups", [("agency", "agency", "text"), ("checked", "checked", "int"),
                                            ("compliant", "compliant", "int"), ("pct", "backup_pct", "pct")], rows),
