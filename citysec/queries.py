@@ -101,18 +101,19 @@ def current_period(app):
 
 def figures(app, period, *, agency: str | None = None, source: str = "sqlite") -> dict[str, Any]:
     """The periodic report's figures (city and agencies) for a period, triage included."""
-    from citysec.report_inputs import add_triage, open_query, orgs_of
+    from citysec.report_inputs import add_triage, false_positives, labels_of, open_query, orgs_of
     from reports.summary import period_figures
     q = open_query(app, source)
-    return add_triage(app, period_figures(q, period, orgs_of(app), agency=agency), period)
+    figs = period_figures(q, period, orgs_of(app, source), agency=agency, false_positives=false_positives(app))
+    return add_triage(app, figs, period) | labels_of(app)
 
 
 def ranking(app, period, *, trend: int = 3, source: str = "sqlite") -> dict[str, Any]:
     """The readiness ranking of the period with ``trend`` periods of history (as `report ranking`)."""
-    from citysec.report_inputs import add_triage, open_query, orgs_of
+    from citysec.report_inputs import add_triage, false_positives, open_query, orgs_of
     from reports import ranking as rk
     from reports.summary import period_figures
-    q, orgs = open_query(app, source), orgs_of(app)
-    per = [(pp.label, add_triage(app, period_figures(q, pp, orgs, compare=False), pp)["agencies"])
-           for pp in period.history(trend)]
+    q, orgs, fps = open_query(app, source), orgs_of(app, source), false_positives(app)
+    per = [(pp.label, add_triage(app, period_figures(q, pp, orgs, compare=False, false_positives=fps),
+                                 pp)["agencies"]) for pp in period.history(trend)]
     return rk.rank(per, app.city.reports.weights)

@@ -7,11 +7,10 @@ Shared by `citysec report` (:mod:`citysec.cli.report`) and the scheduled ``repor
 
 from __future__ import annotations
 
-from findings.errors import UsageError
+from findings.errors import ConfigError, UsageError
 from findings.model import utcnow
 from findings.query import Query
 from reports import compliance
-from reports.i18n import tr
 from reports.period import Period
 from reports.summary import Org
 
@@ -57,22 +56,36 @@ def criteria_of(app: App) -> tuple[dict, ...]:
         prof = load_profile(app.city.profile)
     except ImportError:
         return compliance.CRITERIA
-    titles = {c["id"]: c["title"] for c in compliance.CRITERIA}
     crit: dict[str, list[str]] = {}
     for check, controls in prof.controls.checks.items():
         for ctl in controls:
             if ctl.startswith("TCVN11930:"):
                 crit.setdefault(ctl.split(":", 1)[1], []).append(check)
-    return tuple({"id": cid, "title": titles.get(cid, {"vi": cid, "en": cid}), "checks": checks}
-                 for cid, checks in sorted(crit.items()))
+    untitled = sorted(set(crit) - set(compliance.TITLES))
+    if untitled:
+        raise ConfigError(f"profile {prof.id}: TCVN 11930 clauses without a title in both languages "
+                          f"(reports/compliance.py TITLES): {', '.join(untitled)}")
+    return tuple({"id": cid, "title": compliance.TITLES[cid], "checks": checks} for cid, checks in sorted(crit.items()))
 
 
 def meta(app: App, period: Period, lang: str, source: str) -> list[tuple[str, str]]:
-    from reports import fmt
-    return [(tr("period", lang), f"{period.label}: " + tr("from_to", lang, a=fmt.date(period.start, lang),
-                                                          b=fmt.date(period.last_day, lang))),
-            (tr("scope", lang), app.city.name), (tr("source", lang), source),
-            (tr("generated", lang), fmt.date(utcnow(), lang))]
+    from reports.periodic import period_meta
+    labels_of(app)                     # the city's time zone for the dates below
+    return period_meta(period, lang, city_name(app, lang), source, utcnow())
+
+
+def city_name(app: App, lang: str) -> str:
+    """The city as the document's language writes it (English: without diacritics, "… City")."""
+    return app.city.name if lang == "vi" else latin(app.city.name.removeprefix("Thành phố ")) + " City"
+
+
+def decorate(app: App, doc, period: Period):
+    """A city-wide document on the profile's paper, with the issuing body, its date and the
+    running header (document — city — period)."""
+    from reports.i18n import period_name
+    doc.paper, doc.official, doc.date = paper_of(app), official_of(app, doc.lang), utcnow()
+    doc.header = f"{doc.title} — {city_name(app, doc.lang)} — {period_name(period.label, doc.lang)}"
+    return doc
 
 
 def add_triage(app: App, figs: dict, period: Period) -> dict:
@@ -97,3 +110,55 @@ def add_triage(app: App, figs: dict, period: Period) -> dict:
         parts.append(t)
     rt.apply(figs["city"], rt.merge(parts))
     return figs
+
+
+def labels_of(app: App) -> dict:
+    """What documents show instead of codes: each check's name in both languages (the
+    catalogues), the information system of each host address; set as ``check_names`` and
+    ``host_systems`` in a report's figures. Also sets the documents' time zone."""
+    from collectors.catalogue import catalogue
+    from reports import fmt
+
+    from citysec.jobs.scan import load_exposure
+    fmt.use_zone(app.city.reports.timezone)
+    reg = {h.name: h.ip for a in app.city.agencies for h in a.hosts}
+    host_systems = {reg.get(h, h): s.name for s in app.city.systems for h in s.hosts}
+    from playbooks.loader import load_library
+    titles = {pid: lp.playbook.title.model_dump() for pid, lp in load_library().items()}
+    return {"check_names": {**catalogue().names(), **load_exposure().names()}, "host_systems": host_systems,
+            "system_names": {s.id: s.name for s in app.city.systems},
+            "system_hosts": {s.id: ", ".join(s.hosts) for s in app.city.systems},
+            "playbook_titles": titles}
+
+
+def false_positives(app: App) -> frozenset[tuple]:
+    """(agency, check, host, port) of every false positive in force: they leave every figure."""
+    from findings import triage
+    return frozenset((d["agency"], d["check"], d["host"], d["port"]) for d in triage.decisions(app.store)
+                     if d["kind"] == "false_positive")
+
+
+def paper_of(app: App) -> dict:
+    """The page layout of documents: the profile's ``paper`` (Decree 30/2020 by default)."""
+    from config.profiles import load_profile
+    return load_profile(app.city.profile).paper.model_dump()
+
+
+def official_of(app: App, lang: str):
+    """The issuing body of the city's documents (the agency that runs the SOC's sensor, the city's
+    People's Committee above it), the place and the signer's title."""
+    from reports.document import Official
+    soc = next((a for a in app.city.agencies for n in a.networks
+                if n.sensor == (app.city.sensor or n.sensor) and getattr(n, "segment", None) == "local"), None)
+    city = city_name(app, lang)
+    parent = f"UBND {city}" if lang == "vi" else f"People's Committee of {city}"
+    issuer = (soc.name_en if lang == "en" and soc.name_en else soc.name) if soc else city
+    place = paper_of(app).get("place") or app.city.name
+    return Official(issuer=issuer, parent=parent, place=place if lang == "vi" else latin(place))
+
+
+def latin(text: str) -> str:
+    """A Vietnamese proper name as English writes it: without diacritics (Hải Phòng → Hai Phong)."""
+    import unicodedata
+    flat = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    return "".join(ch for ch in flat if not unicodedata.combining(ch))

@@ -114,6 +114,32 @@ class Remediation(_Strict):
         return v
 
 
+class Margins(_Strict):
+    top: float = 20
+    bottom: float = 20
+    left: float = 30
+    right: float = 15
+
+    @field_validator("top", "bottom", "left", "right")
+    @classmethod
+    def _sane(cls, v: float) -> float:
+        if not 5 <= v <= 60:
+            raise ValueError("a margin is given in millimetres, between 5 and 60")
+        return v
+
+
+class Paper(_Strict):
+    """The page of the documents that leave the SOC, as Decree 30/2020/NĐ-CP (Appendix I) lays
+    out administrative documents: A4, margins top/bottom 20–25 mm, left 30–35 mm, right
+    15–20 mm, Times New Roman 13–14 pt (or a metric-compatible font: Liberation Serif, Tinos)."""
+    size: Literal["A4"] = "A4"
+    margins_mm: Margins = Margins()
+    fonts: list[str] = ["Times New Roman", "Liberation Serif", "Tinos"]
+    font_size_pt: float = 13
+    table_font_size_pt: float = 10.5
+    place: str = ""           # the place of "place, date" (default: the city's name)
+
+
 class Profile(_Strict):
     id: str
     name: str
@@ -123,6 +149,7 @@ class Profile(_Strict):
     reports: list[ReportDue]
     controls: Controls
     remediation: Remediation = Remediation()
+    paper: Paper = Paper()
 
     def deadline(self, name: str) -> DeadlineRule:
         for d in self.incident.deadlines:

@@ -287,6 +287,7 @@ class ElasticsearchConfig(Strict):
 class ReportsConfig(Strict):
     out_dir: str = "var/reports"
     lang: Literal["vi", "en"] = "vi"
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="The city's time zone: dates and times in documents.")
     weights: dict[str, float] = Field(
         {"coverage": 0.25, "exposure": 0.25, "backups": 0.15, "time_to_fix": 0.1,
          "incidents": 0.15, "drills": 0.1}, description="Weights of the readiness ranking.")

@@ -16,7 +16,7 @@ from findings.store import Store
 
 from . import db
 from .evaluation import run_and_scenario
-from .scenario import RATINGS, Scenario
+from .scenario import RATINGS, Scenario, parse_duration
 
 TIMELINE = ("run_started", "inject_sent", "inject_refused", "inject_failed", "expectation_met",
             "expectation_missed", "cleanup_done", "cleanup_failed", "lapse", "run_paused", "run_resumed",
@@ -168,6 +168,16 @@ def overview(run: dict, sc: Scenario, events: list[dict]) -> dict[str, Any]:
     }
 
 
+def skipped_injects(store: Store, run: dict, sc: Scenario) -> list[dict[str, Any]]:
+    """Injects never sent (skipped: a tabletop drill's technical injects, or what an abort
+    left), at their scenario time: the timeline shows them too."""
+    msel = {i.number: i for i in sc.msel}
+    return [{"inject": r["number"], "synopsis": msel[r["number"]].synopsis if r["number"] in msel else None,
+             "scenario_seconds": parse_duration(msel[r["number"]].at).total_seconds() if r["number"] in msel else None,
+             "detail": r.get("detail")}
+            for r in db.rows(store, "exercise_injects", run["id"], "number") if r["state"] == "skipped"]
+
+
 def aar_data(store: Store, run_id: str) -> dict[str, Any]:
     """Everything the after-action report and improvement plan show, for one run."""
     run, sc = run_and_scenario(store, run_id)
@@ -178,6 +188,7 @@ def aar_data(store: Store, run_id: str) -> dict[str, Any]:
     return {
         "overview": overview(run, sc, events),
         "timeline": timeline(events, Clock(run, events)),
+        "skipped": skipped_injects(store, run, sc),
         "expectations": exps,
         "ratings": rates,
         **findings_of(rates, exps),

@@ -156,7 +156,7 @@ def add_action(store: Store, run_id: str, *, title: str, agency: str, contact: s
     end = _day(due, "--due")
     if end <= begin:
         raise UsageError(f"--due {end.isoformat()} is not after the start {begin.isoformat()}")
-    prefix = f"CA-{run['id'][:8]}-"
+    prefix = f"CA-{run['id']}-"          # the whole run id, as documented (CA-<run>-NN)
     taken = [r["id"] for r in store.query("SELECT id FROM exercise_actions WHERE substr(id, 1, ?)=?",
                                           (len(prefix), prefix))]
     n = max([int(t[len(prefix):]) for t in taken if t[len(prefix):].isdigit()] or [0]) + 1

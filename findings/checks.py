@@ -26,6 +26,11 @@ class Check:
     category: tuple[str, ...] = ()
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)   # the name per language (vi, en) for readers
+
+    def label(self, lang: str) -> str:
+        """The check's name in a reader's language (the catalogues require both)."""
+        return self.names.get(lang) or self.name
 
     def __post_init__(self) -> None:
         problems = []
@@ -56,6 +61,18 @@ class Check:
                        remediation=self.remediation, category=kw.pop("category", self.category), **kw)
 
 
+def names_of(raw: Any, where: str) -> dict[str, str]:
+    """A catalogue entry's ``name: {vi, en}``; a missing translation is a load-time error."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: name must give the name in both languages (name: {{vi: ..., en: ...}})")
+    missing = [lang for lang in ("vi", "en") if not isinstance(raw.get(lang), str) or not raw[lang].strip()]
+    unknown = sorted(set(raw) - {"vi", "en"})
+    if missing or unknown:
+        raise ConfigError(f"{where}: name: " + "; ".join(
+            [f"the {lang} translation is missing" for lang in missing] + [f"unknown language {u!r}" for u in unknown]))
+    return {"vi": raw["vi"].strip(), "en": raw["en"].strip()}
+
+
 class Catalogue:
     """Checks by id. Build it from plain mappings (e.g. a YAML file's content)."""
 
@@ -70,8 +87,9 @@ class Catalogue:
                 problems.append(f"{source}: check {cid}: give a mapping (name, severity, remediation, ...)")
                 continue
             try:
+                names = names_of(meta["name"], f"{source}: check {cid}")
                 checks[cid] = Check(
-                    id=cid, name=meta["name"], severity=meta["severity"],
+                    id=cid, name=names["en"], names=names, severity=meta["severity"],
                     remediation=meta["remediation"], controls=tuple(meta.get("controls") or ()),
                     dataset=meta.get("dataset"), category=tuple(meta.get("category", ())),
                     description=meta.get("description", ""),
@@ -93,6 +111,10 @@ class Catalogue:
 
     def __iter__(self):
         return iter(self._checks.values())
+
+    def names(self) -> dict[str, dict[str, str]]:
+        """Check id → its name per language, for the reports."""
+        return {cid: dict(c.names) or {"vi": c.name, "en": c.name} for cid, c in self._checks.items()}
 
     def merged(self, other: Catalogue) -> Catalogue:
         return Catalogue({**self._checks, **{c.id: c for c in other}})

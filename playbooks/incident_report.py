@@ -8,8 +8,10 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from findings.model import clean_text, iso, utcnow
+from findings.errors import ConfigError
+from findings.model import clean_text, iso, parse_ts, utcnow
 from findings.support.yamlpos import load_one
+from reports import fmt
 from reports.render import environment
 
 TYPES = {
@@ -26,7 +28,39 @@ TYPES = {
 
 
 def labels() -> dict[str, dict[str, str]]:
-    return load_one(str(resources.files("reports").joinpath("templates", "incident_labels.yaml")))[0]
+    """The templates' words; Vietnamese and English must have the same keys (a missing
+    translation is an error here, not a silent fallback)."""
+    path = resources.files("reports").joinpath("templates", "incident_labels.yaml")
+    data = load_one(str(path))[0]
+    missing = sorted(set(data["vi"]) ^ set(data["en"]))
+    if missing:
+        raise ConfigError(f"{path}: labels without their translation: {', '.join(missing)}")
+    return data
+
+
+def _when(ts: str | None, lang: str) -> str | None:
+    """A time as the reader writes it, in the city's time zone (dd/mm/yyyy HH:MM)."""
+    return fmt.datetime_(ts, lang) if ts else None
+
+
+def _summary(view: dict[str, Any], rec: dict[str, Any], lang: str) -> str | None:
+    """The record's summary; the engine's default (the playbook's English title) in the
+    document's language (``title`` is the Vietnamese one)."""
+    summary = rec.get("summary")
+    if summary and summary == view.get("title_en") and lang == "vi":
+        return view.get("title") or summary
+    return summary
+
+
+def _dated(ts: str, lang: str, L: dict) -> str:
+    d = parse_ts(ts).astimezone(fmt.zone())
+    return L["dated"].format(d=f"{d.day:02d}", m=f"{d.month:02d}", y=d.year, date=fmt.date(d, lang))
+
+
+def _deadline(d: dict[str, Any], lang: str, L: dict) -> dict[str, Any]:
+    return d | {"name": L.get(f"dl_{d['name']}", d["name"]), "due": _when(d["due"], lang),
+                "met_at": _when(d["met_at"], lang),
+                "left": fmt.duration(d["left_seconds"], lang) if d.get("left_seconds") is not None else L["not_started"]}
 
 
 def _hours(seconds: float | None, lang: str, L: dict) -> str | None:
@@ -40,22 +74,24 @@ def report_fields(view: dict[str, Any], lang: str, now: str) -> dict[str, Any]:
     system = ctx.get("system") or {}
     contacts = ctx.get("contacts") or []
     first = contacts[0] if contacts else {}
-    done = [f"{s['title'][lang]} ({s['ended_at']})" for s in view["steps"]
+    done = [f"{s['title'][lang]} ({_when(s['ended_at'], lang)})" for s in view["steps"]
             if s["kind"] != "approval" and s["state"] == "done"]
     planned = [f"{s['title'][lang]}" for s in view["steps"] if s["state"] in ("pending", "waiting", "running")]
     custody = rec.get("chain_of_custody", [])
     level = view.get("level") or system.get("level")
+    agency = (lang == "en" and ctx.get("agency_name_en")) or ctx.get("agency_name") or view["agency"]
     return {
-        "case_id": view["id"], "dry_run": bool(view.get("dry_run")), "generated_at": now, "agency": ctx.get("agency_name") or view["agency"],
-        "operator": ctx.get("operator_name") or system.get("operator") or ctx.get("agency_name") or view["agency"],
-        "owner": ctx.get("owner_name") or system.get("owner") or ctx.get("agency_name") or view["agency"],
+        "case_id": view["id"], "dry_run": bool(view.get("dry_run")), "generated_at": _when(now, lang), "dated": _dated(now, lang, L), "agency": agency,
+        "operator": ctx.get("operator_name") or system.get("operator") or agency,
+        "owner": ctx.get("owner_name") or system.get("owner") or agency,
         "system": system.get("name") or view.get("system"), "level": str(level) if level else None,
         "host": " ".join(x for x in (ctx.get("host_name"), view.get("host")) if x) or None,
-        "detected_at": view["detected_at"], "response_ended_at": view.get("response_ended_at"),
+        "detected_at": _when(view["detected_at"], lang), "response_ended_at": _when(view.get("response_ended_at"), lang),
         "contact": {"name": first.get("name"), "position": first.get("role"), "phone": first.get("phone"),
                     "email": first.get("email")},
-        "type": TYPES[lang][view["incident_type"]], "severity": view["severity"], "status": view["status"],
-        "summary": rec.get("summary"), "indicators": view["nist"]["indicators"],
+        "type": TYPES[lang][view["incident_type"]], "severity": L.get(f"sev_{view['severity']}", view["severity"]),
+        "status": L.get(f"status_{view['status']}", view["status"]),
+        "summary": _summary(view, rec, lang), "indicators": view["nist"]["indicators"],
         "symptoms": rec.get("symptoms") or [f.get("message") for f in view["findings"] if f.get("message")] or None,
         "harm_estimate": rec.get("harm_estimate"), "spread": rec.get("spread"), "impact": rec.get("impact"),
         "infrastructure_provider": rec.get("infrastructure_provider"),
@@ -63,16 +99,18 @@ def report_fields(view: dict[str, Any], lang: str, now: str) -> dict[str, Any]:
         + rec.get("measures", []),
         "helpers": rec.get("helpers", []), "first_result": rec.get("first_result"),
         "recommendations": rec.get("recommendations"),
-        "handled": rec.get("handled") or view["status"],
+        "handled": rec.get("handled") or L.get(f"status_{view['status']}", view["status"]),
         "detection_method": rec.get("detection_method") or ", ".join(sorted(
-            {f.get("event", {}).get("dataset", "") for f in view["findings"]})) or None,
+            {L.get(f"ds_{ds}", ds) for f in view["findings"] if (ds := f.get("event", {}).get("dataset"))})) or None,
         "services": rec.get("services", []), "security_measures": rec.get("security_measures", []),
         "public_addresses": rec.get("public_addresses", []),
         "attachments": rec.get("attachments", []) + [f"{c['stored_as']} (SHA-256 {c['sha256']})" for c in custody],
-        "root_cause": rec.get("root_cause"), "lessons": rec.get("lessons"), "custody": custody,
+        "root_cause": rec.get("root_cause"), "lessons": rec.get("lessons"),
         "times": {k: _hours(v, lang, L) for k, v in view["times"].items()},
-        "steps": [{"title": s["title"][lang], "state": s["state"], "ended_at": s["ended_at"]} for s in view["steps"]],
-        "deadlines": view["deadlines"],
+        "steps": [{"title": s["title"][lang], "state": L.get(f"st_{s['state']}", s["state"]),
+                   "ended_at": _when(s["ended_at"], lang)} for s in view["steps"]],
+        "deadlines": [_deadline(d, lang, L) for d in view["deadlines"]],
+        "custody": [c | {"collected_at": _when(c.get("collected_at"), lang)} for c in custody],
     }
 
 

@@ -48,6 +48,11 @@ class _Names:
         return f"{self.names[aid]} ({aid})" if aid in self.names and self.names[aid] != aid else aid
 
 
+def _word(prefix: str, code: str | None, lang: str) -> str:
+    """A mode, role, kind or state in words (the code itself only if the catalogue lacks it)."""
+    return i18n.tr(prefix + code, lang) if code and prefix + code in i18n.WORDS else (code or "—")
+
+
 def _rating(code: str | None, lang: str) -> str:
     return i18n.tr(code, lang) if code else i18n.tr("not_rated", lang)
 
@@ -55,7 +60,8 @@ def _rating(code: str | None, lang: str) -> str:
 def overview(d: dict, lang: str, name) -> Section:
     o = d["overview"]
     facts = [("aar_run", o["run"]), ("scenario", f"{o['scenario']} — {o['name']}"), ("started", when(o["started_at"], lang)),
-             ("ended", when(o["ended_at"], lang)), ("state", o["state"]), ("mode", o["mode"]),
+             ("ended", when(o["ended_at"], lang)), ("state", _word("run_", o["state"], lang)),
+             ("mode", _word("mode_", o["mode"], lang)),
              ("speed", fmt.number(o["speed"], lang, 1)), ("organizer", name(o["organizer"])),
              ("aar_scope_agencies", ", ".join(name(a) for a in o["scope"]["agencies"]) or "—"),
              ("aar_scope_hosts", ", ".join(o["scope"]["hosts"]) or "—")]
@@ -64,8 +70,9 @@ def overview(d: dict, lang: str, name) -> Section:
                    "critical_tasks": "; ".join(x["critical_tasks"]),
                    "agencies": ", ".join(name(a) for a in x["agencies"]), "evaluator": name(x["evaluator"])}
                   for x in o["objectives"]]
-    people = [{"id": p["id"], "name": name(p["id"]), "kind": p["kind"] + (f" ({p['enterprise_type']})"
-               if p.get("enterprise_type") else ""), "role": p["role"],
+    people = [{"id": p["id"], "name": name(p["id"]), "kind": _word("kind_", p["kind"], lang) + (
+               f" ({_word('ent_', p['enterprise_type'], lang)})" if p.get("enterprise_type") else ""),
+               "role": _word("role_", p["role"], lang),
                "contacts": "; ".join(", ".join(filter(None, (c["name"], c["role"], c.get("email"), c.get("phone"))))
                                      for c in p["contacts"])} for p in o["participants"]]
     return Section("overview", i18n.tr("overview", lang),
@@ -82,9 +89,16 @@ def overview(d: dict, lang: str, name) -> Section:
 
 
 def timeline(d: dict, lang: str, name) -> Section:
-    rows = [{"at": when(e["at"], lang), "scenario": clock(e["scenario_seconds"]),
-             "event": i18n.tr("ev_" + e["what"], lang), "agency": name(e["agency"]), "host": e["host"],
-             "detail": e["text"]} for e in d["timeline"]]
+    """Every event of the run, and the injects that were never sent (skipped), at their time."""
+    o = d["overview"]
+    started = f"{_word('mode_', o['mode'], lang)} ×{fmt.number(o['speed'], lang, 1)}"
+    events = [(e["scenario_seconds"], {"at": when(e["at"], lang), "scenario": clock(e["scenario_seconds"]),
+               "event": i18n.tr("ev_" + e["what"], lang), "agency": name(e["agency"]), "host": e["host"],
+               "detail": started if e["what"] == "run_started" else e["text"]}) for e in d["timeline"]]
+    skipped = [(x["scenario_seconds"], {"at": "—", "scenario": clock(x["scenario_seconds"]),
+                "event": i18n.tr("ev_inject_skipped", lang), "agency": "—", "host": None,
+                "detail": f"#{x['inject']} {x['synopsis'] or ''}".strip()}) for x in d.get("skipped", [])]
+    rows = [r for _, r in sorted(events + skipped, key=lambda t: (t[0] is None, t[0] or 0))]
     return Section("timeline", i18n.tr("timeline", lang), [], [table("aar_timeline", lang, "timeline", [
         ("at", "time", "text"), ("scenario", "scenario_time", "text"), ("event", "event", "text"),
         ("agency", "agency", "text"), ("host", "host", "text"), ("detail", "detail", "text")], rows)])
@@ -171,4 +185,6 @@ def build(data: dict[str, Any], lang: str = "vi", *, names: dict[str, str] | Non
             (i18n.tr("started", lang), when(o["started_at"], lang)),
             (i18n.tr("generated", lang), fmt.date(generated, lang) if generated else "—")]
     sections = [s(data, lang, name) for s in SECTIONS]
-    return Document("aar", i18n.tr("aar", lang), o["name"], lang, meta, sections, data)
+    title = i18n.tr("aar", lang)
+    return Document("aar", title, o["name"], lang, meta, sections, data, header=f"{title} — {o['name']} — {o['run']}",
+                    date=generated)

@@ -18,6 +18,10 @@ from findings.model import parse_ts
 from .period import Period
 
 HELP = ("self", "outside", "foreign", "national")
+# Form 05's incident types; a case of another type counts as "other", a help value outside HELP as
+# self-handled (the case records are validated by the playbooks; this keeps every total whole)
+TYPE_CODES = ("denial_of_service", "phishing", "malware", "unauthorized_access", "defacement", "ransomware",
+              "data_destruction", "data_theft", "combined", "other")
 RATINGS = {"P": 100, "S": 70, "M": 30, "U": 0}
 
 
@@ -47,7 +51,9 @@ def case_list(times: list[dict], attrs: list[dict], period: Period) -> list[dict
         met = a.get("citysec.case.deadline_met")
         out.append({
             "id": cid, "agency": a["agency"], "title": a.get("citysec.case.title"),
-            "type": a.get("citysec.case.type") or "other", "help": a.get("citysec.case.help") or "self",
+            "playbook": a.get("citysec.case.playbook"),
+            "type": a.get("citysec.case.type") if a.get("citysec.case.type") in TYPE_CODES else "other",
+            "help": a.get("citysec.case.help") if a.get("citysec.case.help") in HELP else "self",
             "damage_vnd": a.get("citysec.case.damage_vnd") or 0,
             "supporters": sorted(a.get("citysec.case.supporters") or []), "opened": opened,
             "contain_hours": _hours(opened, acts["contained"]) if "contained" in acts else None,

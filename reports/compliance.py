@@ -28,6 +28,17 @@ CRITERIA: tuple[dict[str, Any], ...] = (
      "checks": ["discovery.rogue"]},
     {"id": "x.2.1.4", "title": {"vi": "Nhật ký hệ thống", "en": "System logs"}, "checks": ["log.", "collect."]},
 )
+# Titles of the TCVN 11930 clauses the profiles map checks to (regulations.md); a clause of a
+# profile without a title here is a load-time error of the report (never a bare number).
+TITLES: dict[str, dict[str, str]] = {c["id"]: c["title"] for c in CRITERIA} | {
+    "x.1.5.7": {"vi": "Kiểm tra, đánh giá an toàn thông tin (rà quét điểm yếu định kỳ)",
+                "en": "Security assessment (periodic vulnerability scanning)"},
+    "x.1.5.8": {"vi": "Ứng cứu sự cố an toàn thông tin (phương án, đội ứng cứu, diễn tập)",
+                "en": "Incident response (plan, team, drills)"},
+    "x.2.1.2": {"vi": "Kiểm soát truy cập từ bên ngoài (cổng, dịch vụ mở ra ngoài)",
+                "en": "Access control at the perimeter (ports and services reachable from outside)"},
+    "x.2.2.3": {"vi": "Nhật ký hệ thống và đồng bộ thời gian", "en": "System logs and time synchronisation"},
+}
 TARGET_DAYS = {"critical": 30, "high": 90, "medium": 180, "low": 365, "info": 365}
 
 
@@ -57,7 +68,7 @@ def assess(system: System, state: list[dict], criteria, period: Period) -> list[
         met = None if not hits else not failing
         worst = max((r["severity"] for r in failing), key=SEVERITY_SCORE.get, default=None)
         out.append({"criterion": clause(c["id"], system.level), "title": c["title"], "met": met,
-                    "checked": len(hits), "failing": sorted(f"{r['check']} @ {r['host']}" for r in failing),
+                    "checked": len(hits), "failing": sorted({(r["check"], r["host"]) for r in failing}),
                     "last_checked": max((r["ts"] for r in hits), default=None),
                     "target": (period.end + timedelta(days=TARGET_DAYS[worst])).date().isoformat() if worst else None})
     return out
@@ -74,16 +85,27 @@ def _met(v: bool | None, lang: str) -> str:
 
 
 def build(fig: dict[str, Any], lang: str, meta: list[tuple[str, str]]) -> Document:
+    """One section per system: each criterion (clause number and title) met or not, with its
+    evidence in words (how many checks, when last checked, which check failed on which host), and
+    the roadmap of what is not met."""
+    names = fig.get("check_names")
     sections = []
     for s in fig["systems"]:
-        rows = [{"criterion": f"{c['criterion']} {c['title'][lang]}", "met": _met(c["met"], lang),
-                 "evidence": f"{c['checked']} · {fmt.date(c['last_checked'], lang)}" + (
-                     " · " + ", ".join(c["failing"]) if c["failing"] else ""),
-                 "target": c["target"]} for c in s["criteria"]]
+        rows = []
+        for c in s["criteria"]:
+            failing = "; ".join(f"{i18n.check_name(chk, lang, names)} ({host})" for chk, host in c["failing"])
+            evidence = i18n.tr("evidence_text", lang, n=fmt.number(c["checked"], lang),
+                               d=fmt.date(c["last_checked"], lang)) if c["checked"] else i18n.tr("no_evidence", lang)
+            rows.append({"clause": c["criterion"], "criterion": c["title"][lang], "met": _met(c["met"], lang),
+                         "evidence": evidence + (f" {i18n.tr('failing', lang)}: {failing}." if failing else ""),
+                         "target": c["target"]})
         road = [r for r, c in zip(rows, s["criteria"]) if c["met"] is not True]
-        sections.append(Section(s["id"], f"{s['name']} ({i18n.tr('level', lang)} {s['level']})", [], [
-            table(f"{s['id']}-criteria", lang, "criterion", [("criterion", "criterion", "text"), ("met", "met", "text"),
-                  ("evidence", "evidence", "text")], rows),
-            table(f"{s['id']}-roadmap", lang, "roadmap", [("criterion", "criterion", "text"),
+        title = f"{s['name']} ({i18n.tr('level', lang).lower()} {s['level']})"
+        sections.append(Section(s["id"], title, [], [
+            table(f"{s['id']}-criteria", lang, f"{i18n.tr('criteria', lang)} — {s['name']}", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
+                  ("met", "criterion_met", "text"), ("evidence", "evidence", "text")], rows),
+            table(f"{s['id']}-roadmap", lang, f"{i18n.tr('roadmap', lang)} — {s['name']}", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
                   ("target", "target", "date")], road)]))
-    return Document("compliance", i18n.tr("compliance", lang), fig["period"]["label"], lang, meta, sections, fig)
+    label = fig["period"]["label"]
+    return Document("compliance", i18n.tr("compliance", lang), i18n.period_name(label, lang).capitalize(), lang, meta,
+                    sections, fig)

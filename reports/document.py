@@ -18,7 +18,7 @@ LIST_LIMIT = 100          # rows of a detail list shown in a document (CSV/JSON 
 class Column:
     key: str
     label: str
-    kind: str = "text"    # text, int, num, pct, delta, date
+    kind: str = "text"    # text, int, num, pct, delta, date, code (never broken: addresses, ids)
 
 
 @dataclass
@@ -57,6 +57,21 @@ class Section:
     charts: list[Bars] = field(default_factory=list)
 
 
+PAPER = {"margins_mm": {"top": 20, "bottom": 20, "left": 30, "right": 15},
+         "fonts": ["Times New Roman", "Liberation Serif", "Tinos"], "font_size_pt": 13, "table_font_size_pt": 10.5,
+         "place": ""}
+
+
+@dataclass
+class Official:
+    """What an official document carries besides its content (Decree 30/2020, Appendix I): the
+    issuing body (and the body above it), place and date, recipients, the signer's title."""
+    issuer: str
+    parent: str = ""
+    place: str = ""
+    signer: str = ""
+
+
 @dataclass
 class Document:
     kind: str
@@ -66,6 +81,11 @@ class Document:
     meta: list[tuple[str, str]]
     sections: list[Section]
     figures: dict[str, Any] = field(default_factory=dict)   # the underlying figures (JSON output)
+    notices: list[str] = field(default_factory=list)         # said at the top (e.g. "this period has no data")
+    header: str = ""                                         # the running header of every page but the first
+    official: Official | None = None                         # national heading, place and date, signature block
+    paper: dict[str, Any] = field(default_factory=lambda: dict(PAPER))
+    date: Any = None                                         # the document's date (datetime)
 
 
 def table(tid: str, lang: str, title_key: str, columns: list[tuple[str, str, str]], rows: list[dict],

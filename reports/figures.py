@@ -73,7 +73,7 @@ def backups(state: list[dict]) -> dict[str, Any]:
     ok = len(rows) - len(failing)
     return {"checked": len(rows), "compliant": ok, "pct": _pct(ok, len(rows)),
             "failing": [{"host": r["host"], "host_name": r.get("host_name"), "check": r["check"],
-                         "verdict": r["verdict"]} for r in sorted(failing, key=lambda r: (r["host"] or "", r["check"]))]}
+                         "verdict": r["verdict"], "subject": r.get("citysec.subject")} for r in sorted(failing, key=lambda r: (r["host"] or "", r["check"]))]}
 
 
 def rogue(state: list[dict], failed: set[str]) -> dict[str, Any]:

@@ -20,9 +20,9 @@ LOGS = "citysec.logs"
 EXERCISE = "citysec.exercise"
 ASSETS = "citysec.discovery"     # asset sightings: discovery's (scanners.discovery) are the only ones
 STATE_FIELDS = ("agency", "check", "host", "host_name", "port", "banner", "severity", "status", "verdict",
-                "first_seen", "last_seen")
+                "first_seen", "last_seen", "citysec.subject")
 CASE_FIELDS = ("agency", "citysec.case.type", "citysec.case.help", "citysec.case.damage_vnd",
-               "citysec.case.supporters", "citysec.case.deadline_met", "citysec.case.title",
+               "citysec.case.supporters", "citysec.case.deadline_met", "citysec.case.title", "citysec.case.playbook",
                "citysec.case.dry_run")
 RATING = ("agency", "citysec.exercise.id", "citysec.exercise.rating")
 RATING_KEY = "citysec.exercise.rating_key"      # run/objective/agency: a re-rating replaces the rating

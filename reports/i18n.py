@@ -96,8 +96,10 @@ WORDS.update({
     "window": ("Thời hạn (kịch bản)", "Window (scenario)"), "met_at": ("Đạt lúc", "Met at"),
     "due_at": ("Hạn lúc", "Due at"), "ttr_real": ("Thời gian phản ứng thực (giây)", "Time to respond, real (s)"),
     "ttr_scenario": ("Thời gian phản ứng kịch bản (giây)", "Time to respond, scenario (s)"),
-    "exp_counts": ("Đạt {met} · Không đạt {missed} · Đang chờ {pending} · Người đánh giá {rated} · Không áp dụng {na}",
-                   "Met {met} · missed {missed} · pending {pending} · rated by evaluators {rated} · not applicable {na}"),
+    "exp_counts": ("Đạt {met} · Không đạt {missed} · Đang chờ {pending} · Chờ người đánh giá {rated} · "
+                   "Không áp dụng {na}",
+                   "Met {met} · missed {missed} · pending {pending} · for the evaluators {rated} · "
+                   "not applicable {na}"),
     "ratings": ("Đánh giá theo mục tiêu (HSEEP)", "Ratings per objective (HSEEP)"),
     "note": ("Nhận xét của người đánh giá", "Evaluator's note"), "not_rated": ("Chưa đánh giá", "Not rated"),
     "strengths": ("Điểm mạnh", "Strengths"), "improvements": ("Điểm cần cải thiện", "Areas for improvement"),
@@ -115,7 +117,8 @@ WORDS.update({
     "definitions": ("Định nghĩa các mức đánh giá HSEEP", "HSEEP rating definitions"), "definition": ("Định nghĩa", "Definition"),
     "code": ("Mức", "Rating"),
     "ev_run_started": ("Bắt đầu diễn tập", "Drill started"), "ev_inject_sent": ("Gửi tình huống", "Inject sent"),
-    "ev_inject_refused": ("Tình huống bị từ chối", "Inject refused"), "ev_inject_failed": ("Tình huống lỗi", "Inject failed"),
+    "ev_inject_refused": ("Tình huống bị từ chối", "Inject refused"),
+    "ev_inject_skipped": ("Tình huống không gửi (bỏ qua)", "Inject not sent (skipped)"), "ev_inject_failed": ("Tình huống lỗi", "Inject failed"),
     "ev_expectation_met": ("Đạt kết quả mong đợi", "Expectation met"),
     "ev_expectation_missed": ("Không đạt kết quả mong đợi", "Expectation missed"),
     "ev_cleanup_done": ("Đã hoàn nguyên", "Cleanup done"), "ev_cleanup_failed": ("Hoàn nguyên lỗi", "Cleanup failed"),
@@ -123,8 +126,121 @@ WORDS.update({
     "ev_run_resumed": ("Tiếp tục", "Resumed"), "ev_run_aborted": ("Huỷ diễn tập", "Aborted"),
     "ev_run_completed": ("Kết thúc diễn tập", "Drill completed"), "ev_run_failed": ("Diễn tập lỗi", "Drill failed"),
     "st_met": ("Đạt", "Met"), "st_missed": ("Không đạt", "Missed"), "st_pending": ("Đang chờ", "Pending"),
-    "st_rated": ("Người đánh giá chấm", "Rated by evaluator"), "st_not_applicable": ("Không áp dụng", "Not applicable"),
+    "st_rated": ("Chờ người đánh giá", "For the evaluators"), "st_not_applicable": ("Không áp dụng", "Not applicable"),
+    "mode_live": ("Thực chiến trên hệ thống diễn tập", "Live, on the range"),
+    "mode_accelerated": ("Thực chiến, thời gian rút ngắn", "Live, accelerated"),
+    "mode_tabletop": ("Diễn tập trên bàn (thảo luận)", "Tabletop (discussion)"),
+    "role_player": ("Đơn vị tham gia xử lý", "Player"), "role_controller": ("Ban điều hành", "Controller"),
+    "role_evaluator": ("Người đánh giá", "Evaluator"), "role_observer": ("Quan sát viên", "Observer"),
+    "kind_agency": ("Cơ quan nhà nước", "State agency"), "kind_enterprise": ("Doanh nghiệp", "Enterprise"),
+    "ent_network_provider": ("nhà cung cấp mạng", "network provider"),
+    "ent_security_vendor": ("nhà cung cấp dịch vụ an toàn thông tin", "security vendor"),
+    "ent_other": ("khác", "other"),
+    "run_running": ("Đang diễn ra", "Running"), "run_paused": ("Tạm dừng", "Paused"),
+    "run_completed": ("Đã kết thúc", "Completed"), "run_aborted": ("Đã huỷ", "Aborted"),
+    "run_failed": ("Lỗi", "Failed"), "run_pending": ("Chưa bắt đầu", "Not started"),
 })
+
+# The ranking's explanation, the paper and the words that replace codes.
+WORDS.update({
+    "rank_table": ("Bảng xếp hạng", "Ranking table"),
+    "score_now": ("Điểm kỳ này", "Score this period"), "score_axis": ("Điểm (thang 100)", "Score (out of 100)"),
+    "rank_intro": ("Xếp hạng theo điểm sẵn sàng của kỳ {period}; các cột sau là điểm của các kỳ trước "
+                   "(\"không có dữ liệu\" khi kỳ đó chưa có quan sát nào). Cách tính ở mục cuối.",
+                   "Ranked by the readiness score of {period}; the following columns are the scores of the "
+                   "previous periods (\"no data\" where that period has no observation). The method is in the "
+                   "last section."),
+    "components_intro": ("Giá trị của từng thành phần (0–100) trước khi nhân trọng số.",
+                         "Each component's value (0–100) before weighting."),
+    "method_intro": ("Điểm = tổng (trọng số × thành phần) / tổng trọng số của các thành phần có dữ liệu. "
+                     "Thành phần không có dữ liệu không được tính (không cho 0 điểm, không cho điểm tối đa); "
+                     "cơ quan không có dữ liệu nào trong kỳ không được xếp hạng.",
+                     "Score = sum(weight × component) / sum of the weights of the components with data. A component "
+                     "without data is left out (neither 0 nor full marks); an agency with no data in the period is "
+                     "not ranked."),
+    "component": ("Thành phần", "Component"), "formula": ("Cách tính", "How it is computed"),
+    "when_no_data": ("Khi không có dữ liệu", "When there is no data"),
+    "exposure_score": ("Dịch vụ cấm", "Forbidden services"),
+    "f_coverage": ("Tỷ lệ % máy thấy trong kỳ có phần mềm phòng chống mã độc hoạt động và cập nhật",
+                   "Percent of the hosts seen in the period with running, up-to-date antivirus"),
+    "f_exposure": ("Tỷ lệ % máy không có dịch vụ cấm đang mở (không tính cảnh báo sai)",
+                   "Percent of the hosts with no open forbidden service (false positives left out)"),
+    "f_backups": ("Tỷ lệ % kiểm tra sao lưu đạt", "Percent of backup checks passing"),
+    "f_time_to_fix": ("Tỷ lệ % phát hiện được khắc phục đúng hạn (rủi ro được chấp nhận không tính); nếu không có "
+                      "hạn nào trong kỳ: 100 khi thời gian khắc phục trung vị ≤ 7 ngày, 0 khi ≥ 90 ngày, tuyến tính ở giữa",
+                      "Percent of findings fixed within their deadline (accepted risks left out); with no deadline in "
+                      "the period: 100 at a median time to fix ≤ 7 days, 0 at ≥ 90 days, linear between"),
+    "f_incidents": ("Tỷ lệ % sự cố đã đến hạn báo cáo và báo cáo đúng hạn (sự cố chưa đến hạn không tính)",
+                    "Percent of the incidents whose reporting deadline has come that met it (cases still in time "
+                    "are not counted)"),
+    "f_drills": ("Điểm trung bình đánh giá diễn tập: P = 100, S = 70, M = 30, U = 0",
+                 "Mean drill rating: P = 100, S = 70, M = 30, U = 0"),
+    "nd_coverage": ("Không có máy nào được thấy trong kỳ: không tính", "No host seen in the period: left out"),
+    "nd_exposure": ("Không có máy nào được thấy trong kỳ: không tính", "No host seen in the period: left out"),
+    "nd_backups": ("Không có kiểm tra sao lưu nào: không tính", "No backup checked: left out"),
+    "nd_time_to_fix": ("Không có phát hiện nào đến hạn, được khắc phục hoặc còn mở: không tính",
+                       "Nothing due, fixed or open: left out"),
+    "nd_incidents": ("Không có sự cố nào đã đến hạn báo cáo (kể cả khi không có sự cố): không tính",
+                     "No incident whose deadline has come (also when there is no incident): left out"),
+    "nd_drills": ("Không có đánh giá diễn tập nào trong kỳ: không tính", "No drill rating in the period: left out"),
+    "no_data_period": ("Kỳ báo cáo này không có dữ liệu: không có quan sát nào trong kỳ. Các số liệu dưới đây "
+                       "để trống, không phải bằng 0.",
+                       "This period has no data: nothing was observed in it. The figures below are blank, not zero."),
+    "no_data_previous": ("Kỳ trước không có dữ liệu: cột \"Kỳ trước\" để trống (—).",
+                         "The previous period has no data: the \"Previous period\" column is blank (—)."),
+    "src_sqlite": ("Cơ sở dữ liệu phát hiện tại Trung tâm (SQLite)", "The SOC's findings store (SQLite)"),
+    "src_es": ("Kho dữ liệu toàn thành phố (Elasticsearch)", "The city-wide data store (Elasticsearch)"),
+    "v_pass": ("đạt", "pass"), "v_fail": ("không đạt", "fail"), "v_error": ("lỗi khi kiểm tra", "error"),
+    "v_incomplete": ("chưa đủ dữ liệu", "incomplete"), "v_skipped": ("bỏ qua", "skipped"),
+    "incident_id": ("Mã sự cố", "Incident id"), "opened": ("Ngày mở", "Opened"),
+    "page": ("Trang {n}/{total}", "Page {n} of {total}"),
+    "qh1": ("CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM", "SOCIALIST REPUBLIC OF VIET NAM"),
+    "qh2": ("Độc lập - Tự do - Hạnh phúc", "Independence - Freedom - Happiness"),
+    "place_date": ("{place}, ngày {d} tháng {m} năm {y}", "{place}, {date}"),
+    "recipients": ("Nơi nhận", "To"), "signer": ("NGƯỜI ĐỨNG ĐẦU CƠ QUAN", "HEAD OF AGENCY"),
+    "sign_note": ("(Ký, ghi rõ họ tên, đóng dấu)", "(Signature, full name, seal)"),
+    "archive": ("Lưu: VT", "File: records office"),
+    "incidents_by_type": ("Số sự cố theo loại và hình thức xử lý", "Incidents by type and how they were handled"),
+    "form05_intro": ("Mỗi sự cố được tính một lần, theo loại và theo hình thức xử lý (tự xử lý, có hỗ trợ trong "
+                     "nước, có hỗ trợ nước ngoài, đề nghị hỗ trợ quốc gia); dòng tổng cộng bằng tổng các dòng.",
+                     "Each incident counts once, by type and by how it was handled (alone, with help from within "
+                     "the country, with foreign help, national help requested); the total row is the sum of the rows."),
+    "criteria": ("Kết quả theo tiêu chí (TCVN 11930:2017)", "Result per criterion (TCVN 11930:2017)"),
+    "clause": ("Điều khoản", "Clause"), "criterion_met": ("Kết quả", "Result"),
+    "evidence_text": ("{n} kết quả kiểm tra, lần gần nhất ngày {d}.", "{n} check results, the last on {d}."),
+    "no_evidence": ("Chưa có kết quả kiểm tra nào.", "No check result yet."),
+    "failing": ("Không đạt", "Not met by"),
+    "agency_col": ("Cơ quan", "Agency"), "per_severity": ("theo mức độ", "by severity"), "value": ("Giá trị", "Value"), "total_row": ("Tổng cộng", "Total"),
+})
+
+PERIODS = {"half1": ("6 tháng đầu năm {y}", "first half of {y}"), "half2": ("6 tháng cuối năm {y}", "second half of {y}"),
+           "year": ("năm {y}", "year {y}"), "compliance": ("năm đánh giá {y}", "compliance year {y}")}
+
+
+def period_name(label: str, lang: str) -> str:
+    """A period as words: ``2026-H2`` → "6 tháng cuối năm 2026" / "second half of 2026"."""
+    if label.startswith("C") and label[1:].isdigit():
+        y = int(label[1:])
+        return _pick(PERIODS["compliance"], lang).format(y=y, p=y - 1)
+    if "-H" in label:
+        y, h = label.split("-H")
+        return _pick(PERIODS["half" + h], lang).format(y=y)
+    return _pick(PERIODS["year"], lang).format(y=label) if label.isdigit() else label
+
+
+def source_name(source: str, lang: str) -> str:
+    return tr(f"src_{source}", lang) if f"src_{source}" in WORDS else source
+
+
+def verdict(code: str | None, lang: str) -> str:
+    return tr(f"v_{code}", lang) if f"v_{code}" in WORDS else (code or "—")
+
+
+def check_name(cid: str, lang: str, names: dict[str, dict[str, str]] | None) -> str:
+    """A check's name in the reader's language, from the catalogues' names (``names``)."""
+    entry = (names or {}).get(cid)
+    return entry[lang] if entry and entry.get(lang) else cid
+
 
 TYPES: dict[str, tuple[str, str]] = {
     "denial_of_service": ("Tấn công từ chối dịch vụ", "Denial of service"),
@@ -138,6 +254,14 @@ TYPES: dict[str, tuple[str, str]] = {
 }
 SEVERITY = {"info": ("Thông tin", "Info"), "low": ("Thấp", "Low"), "medium": ("Trung bình", "Medium"),
             "high": ("Cao", "High"), "critical": ("Nghiêm trọng", "Critical")}
+
+
+def _validate() -> None:
+    """Every word has both languages (a missing translation is an error when reports load)."""
+    for table in (WORDS, TYPES, SEVERITY, PERIODS):
+        for key, pair in table.items():
+            if len(pair) != 2 or not all(isinstance(x, str) and x.strip() for x in pair):
+                raise RuntimeError(f"reports.i18n: {key!r} needs its Vietnamese and English text")
 
 
 def check_lang(lang: str) -> str:
@@ -161,3 +285,6 @@ def incident_type(code: str, lang: str) -> str:
 
 def severity(code: str, lang: str) -> str:
     return _pick(SEVERITY.get(code, (code, code)), lang)
+
+
+_validate()

@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from findings.errors import MissingTool, RuntimeFailure, UsageError
 from findings.support.templates import environment as sandboxed
@@ -40,18 +41,47 @@ def environment(markdown: bool = False) -> SandboxedEnvironment:
     env.filters["cell"] = lambda v, kind, lang: fmt.cell(v, kind, lang)
     env.filters["num"] = lambda v, lang, d=0: fmt.number(v, lang, d)
     env.filters["md"] = md_escape
+    env.filters["css_string"] = css_string
+    env.filters["css_fonts"] = lambda fonts: Markup(", ".join(css_string(f) for f in fonts))
+    env.filters["css_page"] = css_page
+    env.filters["place_date"] = place_date
     env.globals["word"] = i18n.tr
     return env
 
 
+def css_string(text: Any) -> Markup:
+    """A CSS string literal: every character but letters, digits and spaces as a CSS escape, so
+    no text (an agency's name, a period) can end the string or the style element."""
+    out = []
+    for ch in str(text):
+        out.append(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):x} ")
+    return Markup('"' + "".join(out) + '"')
+
+
+def css_page(words: str) -> Markup:
+    """"Trang {n}/{total}" as CSS content with the page counters."""
+    head, rest = words.split("{n}", 1)
+    mid, tail = rest.split("{total}", 1)
+    return Markup(" ".join(filter(None, [str(css_string(head)) if head else "", "counter(page)",
+                                         str(css_string(mid)) if mid else "", "counter(pages)",
+                                         str(css_string(tail)) if tail else ""])))
+
+
+def place_date(when: Any, place: str, lang: str) -> str:
+    """"Hải Phòng, ngày 07 tháng 12 năm 2026" / "Hai Phong, 7 Dec 2026" in the city's time zone."""
+    if when is None:
+        return place
+    d = when.astimezone(fmt.zone())
+    return i18n.tr("place_date", lang, place=place, d=f"{d.day:02d}", m=f"{d.month:02d}", y=d.year,
+                   date=fmt.date(d, lang))
+
+
 def md_escape(value: Any) -> str:
     """Markdown table text: no HTML, no pipes, no line breaks."""
-    text = str(value)
-    for ch, rep in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("\n", " "), ("\r", " ")):
-        text = text.replace(ch, rep)
-    for ch in "`*_[]#":
+    text = str(value).replace("\\", "\\\\")
+    for ch in "`*_[]#<>|&":
         text = text.replace(ch, "\\" + ch)
-    return text
+    return text.replace("\r", " ").replace("\n", " ")
 
 
 def html(doc: Document) -> str:
@@ -99,9 +129,15 @@ def chromium_argv(profile: str, *extra: str) -> list[str]:
 
 def pdf(doc: Document, out: Path, timeout: float = 120) -> None:
     """Print the HTML to PDF with headless Chromium (no network: the HTML is self-contained)."""
+    print_html(html(doc), out, timeout)
+
+
+def print_html(page: str, out: Path, timeout: float = 120) -> None:
+    """Print a self-contained HTML page to PDF with headless Chromium (the page's @page rules
+    give the paper, margins, running header and page numbers)."""
     with tempfile.TemporaryDirectory(prefix="citysec-pdf-") as tmp:
         src = Path(tmp) / "report.html"
-        src.write_text(html(doc), encoding="utf-8")
+        src.write_text(page, encoding="utf-8")
         argv = chromium_argv(str(Path(tmp) / "profile"), "--no-pdf-header-footer",
                              f"--print-to-pdf={out}", src.as_uri())
         try:

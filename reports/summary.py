@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from findings.query import Query
@@ -56,6 +56,7 @@ def judge(g: Gathered, agency: str | None, idx: dict | None = None) -> dict[str,
     hosts = {r["host"] for r in s["hosts"]}
     names = {r["host"]: r["host_name"] for r in s["state"] if r.get("host") and r.get("host_name")}
     case_items = cs.case_list(s["case_times"], s["cases"], g.period)
+    has_data = bool(s["hosts"] or s["detections"] or case_items or s["ratings"])
     f = {
         "antivirus": fg.antivirus(s["state"], hosts, names),
         "exposure": fg.exposure(s["state"], g.period.start),
@@ -68,11 +69,16 @@ def judge(g: Gathered, agency: str | None, idx: dict | None = None) -> dict[str,
         "time_to_fix": fg.time_to_fix(s["state"], g.failed),
         "remedies": fg.remedies(s["state"], g.remediation),
     }
+    f["no_data"] = not has_data
     f["headline"] = headline(f)
     return f
 
 
 def headline(f: dict[str, Any]) -> dict[str, Any]:
+    """The figures of the overview; all None ("no data", never zeros) for a period without any
+    observation of the scope."""
+    if f.get("no_data"):
+        return {k: None for k in HEADLINE}
     return {"hosts": f["antivirus"]["hosts"], "av_coverage_pct": f["antivirus"]["coverage_pct"],
             "exposure_open": f["exposure"]["open"], "backup_pct": f["backups"]["pct"],
             "rogue_open": f["rogue"]["open"], "detections": f["detections"]["total"],
@@ -89,12 +95,23 @@ def change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def without(g: Gathered, false_positives: frozenset[tuple] | set[tuple]) -> Gathered:
+    """The gathered rows without the findings declared false positives, keyed (agency, check,
+    host, port): a false positive leaves every figure (exposure, remedies, open findings, ages,
+    time to fix, the ranking), not only some."""
+    if not false_positives:
+        return g
+    return replace(g, state=[r for r in g.state
+                             if (r["agency"], r["check"], r.get("host"), r.get("port")) not in false_positives])
+
+
 def period_figures(q: Query, period: Period, orgs: list[Org], *, agency: str | None = None,
-                   compare: bool = True) -> dict[str, Any]:
+                   compare: bool = True, false_positives: frozenset[tuple] = frozenset()) -> dict[str, Any]:
     """Everything the periodic report shows: per agency, the city, and the change since the
     previous period."""
     scope = (agency,) if agency else ()
-    both = gather_many(q, [period, period.previous()] if compare else [period], scope)
+    both = [without(g, false_positives)
+            for g in gather_many(q, [period, period.previous()] if compare else [period], scope)]
     g, prev = both[0], (both[1] if compare else None)
     ids = [o.id for o in orgs if agency is None or o.id == agency]
     idx, pidx = index(g), (index(prev) if prev is not None else None)
@@ -105,10 +122,12 @@ def period_figures(q: Query, period: Period, orgs: list[Org], *, agency: str | N
             fig["change"] = change(fig["headline"], judge(prev, aid, pidx)["headline"])
         agencies[aid] = fig
     city = judge(g, agency)
-    if prev is not None:
-        city["change"] = change(city["headline"], judge(prev, agency)["headline"])
+    prev_city = judge(prev, agency) if prev is not None else None
+    if prev_city is not None:
+        city["change"] = change(city["headline"], prev_city["headline"])
     return {"period": {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat()},
-            "agencies": agencies, "city": city, "unknown_agencies": _unknown(g, ids)}
+            "agencies": agencies, "city": city, "unknown_agencies": _unknown(g, ids),
+            "previous_no_data": prev_city is not None and prev_city["no_data"]}
 
 
 def _unknown(g: Gathered, ids: list[str]) -> list[str]:

@@ -44,6 +44,9 @@ def apply(fig: dict[str, Any], t: dict[str, Any]) -> dict[str, Any]:
         for i in gone:
             ex["by_severity"][i["severity"]] -= 1
         fig["headline"]["exposure_open"] = ex["open"]
+    accepted = {(d["host"], d["port"], d["check"]) for d in t["decisions"] if d["kind"] == "accepted"}
+    for i in ex["items"]:      # an accepted risk stays listed, shown as documented
+        i["accepted"] = (i["host"], i["port"], i["check"]) in accepted
     fig["triage"] = t
     return fig
 
@@ -61,19 +64,22 @@ def section(f: dict, orgs: dict, lang: str) -> Section:
     """Per agency: the decisions in force, the overdue findings, the share fixed within deadline."""
     def name(aid: str) -> str:
         return orgs[aid].label(lang) if aid in orgs else aid
+    def check(cid: str) -> str:
+        return i18n.check_name(cid, lang, f.get("check_names"))
     title = i18n.tr("triage", lang)
     if "triage" not in f["city"]:
         return Section("triage", title, [i18n.tr("none", lang)])
     decisions, late, share = [], [], []
     for aid, fig in f["agencies"].items():
         t = fig.get("triage") or {"decisions": [], "overdue": [], "deadlines": {}}
-        decisions += [{"agency": name(aid), **d, "kind": i18n.tr(d["kind"], lang),
+        decisions += [{"agency": name(aid), **d, "kind": i18n.tr(d["kind"], lang), "check": check(d["check"]),
                        "severity": i18n.severity(d["severity"], lang)} for d in t["decisions"]]
-        late += [{"agency": name(aid), **r, "severity": i18n.severity(r["severity"], lang)} for r in t["overdue"]]
+        late += [{"agency": name(aid), **r, "check": check(r["check"]), "severity": i18n.severity(r["severity"], lang)}
+                 for r in t["overdue"]]
         if t["deadlines"]:
             share.append({"agency": name(aid), **t["deadlines"]})
-    where = [("agency", "agency", "text"), ("check", "check", "text"), ("host", "host", "text"),
-             ("port", "port", "text")]
+    where = [("agency", "agency", "text"), ("check", "check", "text"), ("host", "host", "code"),
+             ("port", "port", "code")]
     return Section("triage", title, [], [
         table("triage_decisions", lang, "triage_decisions", where + [
             ("kind", "decision", "text"), ("severity", "severity", "text"), ("reason", "reason", "text"),

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from findings.checks import Catalogue, Check
+from findings.checks import Catalogue, Check, names_of
 from findings.errors import ConfigError
 from findings.support.yamlpos import problem
 
@@ -80,6 +80,10 @@ class ExposureCatalogue:
             return self.entries[cid[9:]].check
         return self.checks[cid]
 
+    def names(self) -> dict[str, dict[str, str]]:
+        """Check id → its name per language (vi, en), for the reports."""
+        return {**self.checks.names(), **{e.check.id: dict(e.check.names) for e in self.entries.values()}}
+
     def ports(self, transport: str) -> set[int]:
         return {p for e in self.entries.values() for p, t in e.match.ports if t == transport}
 
@@ -123,15 +127,18 @@ def _entry(sid: str, raw: Any, bad) -> ServiceEntry | None:
         bad(("default",), "must be forbid or allow")
     match = _match(raw.get("match") or {}, lambda loc, msg: bad(("match",) + loc, msg))
     try:
-        check = Check(id=f"exposure.{sid}", name=str(raw.get("name", "")), severity=raw.get("severity", ""),
+        names = names_of(raw.get("name"), "name")
+    except ConfigError as exc:
+        bad(("name",), "; ".join(exc.problems))
+        return None
+    try:
+        check = Check(id=f"exposure.{sid}", name=names["en"], names=names, severity=raw.get("severity", ""),
                       remediation=dict(raw.get("remediation") or {}), controls=tuple(raw.get("controls", ())),
                       dataset="citysec.exposure", category=("network",))
     except ConfigError as exc:
         for p in exc.problems:
             bad((), p)
         return None
-    if not check.name:
-        bad(("name",), "missing")
     return ServiceEntry(id=sid, check=check, default=raw.get("default", "forbid"), match=match,
                         refines=raw.get("refines"))
 

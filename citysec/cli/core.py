@@ -126,7 +126,9 @@ def register(cli: click.Group) -> None:
                 for r in items], "no findings" + (" match" if any((agency, severity, since, check, triage_,
                                                                    overdue)) else ""))
         emit(out, as_json, render)
-        if fail_on and any(SEV_RANK[r["severity"]] >= SEV_RANK[fail_on] for r in out):
+        # a false positive is listed (with its decision) but never fails the run
+        if fail_on and any(SEV_RANK[r["severity"]] >= SEV_RANK[fail_on] for r in out
+                           if r["triage"] != "false-positive"):
             return 1
         return 0
 

@@ -117,7 +117,8 @@ def _render_status(s: dict) -> None:
         if any(times):
             click.echo("        " + ", ".join(t for t in times if t))
         for x in i["expectations"]:
-            click.echo(f"        {x['state']:<14} {x['id']} ({x['kind']}, {x['severity']})"
+            state = "for evaluators" if x["state"] == "rated" else x["state"]   # judged by a person, not yet "rated"
+            click.echo(f"        {state:<14} {x['id']} ({x['kind']}, {x['severity']})"
                        + (f" after {x['after_s']:g}s" if x["after_s"] is not None else ""))
     for n in s["next"]:
         head = f"  next: #{n['number']} at {n['at']} (in {n['in_s']:g} scenario s): "

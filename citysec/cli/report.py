@@ -20,10 +20,12 @@ EXT = {"html": "html", "pdf": "pdf", "md": "md", "csv": "csv", "json": "json"}
 
 
 def deliver(doc, fmt_: str, out: str | None, app: App, name: str) -> None:
+    """Write the document; a PDF without --out goes to reports.out_dir, named by its language
+    (``ranking-2026-H2.vi.pdf``), so one language never overwrites the other."""
     from reports import render
     path = Path(out) if out else None
     if path is None and fmt_ == "pdf":
-        path = Path(app.config.resolve(app.city.reports.out_dir)) / f"{name}.pdf"
+        path = Path(app.config.resolve(app.city.reports.out_dir)) / f"{name}.{doc.lang}.pdf"
     if fmt_ == "pdf":      # printed in a private folder, then written where asked like any --out
         with tempfile.TemporaryDirectory(prefix="citysec-report-") as tmp:
             printed = Path(tmp) / f"{name}.pdf"
@@ -73,12 +75,15 @@ def register(cli: click.Group) -> None:
         from reports.period import parse_period
         from reports.summary import period_figures
 
-        from citysec.report_inputs import add_triage, open_query, orgs_of
+        from citysec.report_inputs import (add_triage, false_positives, labels_of, official_of, open_query, orgs_of,
+                                           paper_of)
         lang, p = check_lang(lang or app.city.reports.lang), parse_period(period)
         app.agency_ids(agency)
         q = open_query(app, source)
-        figs = add_triage(app, period_figures(q, p, orgs_of(app, source), agency=agency), p)
-        doc = periodic.build(figs, p, orgs_of(app, source), lang, agency=agency, source=q.name, generated=utcnow())
+        figs = add_triage(app, period_figures(q, p, orgs_of(app, source), agency=agency,
+                                              false_positives=false_positives(app)), p) | labels_of(app)
+        doc = periodic.build(figs, p, orgs_of(app, source), lang, agency=agency, source=q.name, generated=utcnow(),
+                             paper=paper_of(app), official=official_of(app, lang))
         deliver(doc, fmt_, out, app, f"periodic-{p.label}" + (f"-{agency}" if agency else ""))
 
     @report_group.command("ranking")
@@ -94,13 +99,14 @@ def register(cli: click.Group) -> None:
         from reports.period import parse_period
         from reports.summary import period_figures
 
-        from citysec.report_inputs import add_triage, meta, open_query, orgs_of
+        from citysec.report_inputs import add_triage, decorate, false_positives, meta, open_query, orgs_of
         lang, p = check_lang(lang or app.city.reports.lang), parse_period(period)
-        q, orgs = open_query(app, source), orgs_of(app, source)
-        per = [(pp.label, add_triage(app, period_figures(q, pp, orgs, compare=False), pp)["agencies"])
-               for pp in p.history(trend)]
+        q, orgs, fps = open_query(app, source), orgs_of(app, source), false_positives(app)
+        per = [(pp.label, add_triage(app, period_figures(q, pp, orgs, compare=False, false_positives=fps),
+                                     pp)["agencies"]) for pp in p.history(trend)]
         result = ranking.rank(per, app.city.reports.weights)
         doc = ranking.build(result, {o.id: o.label(lang) for o in orgs}, lang, meta(app, p, lang, q.name))
+        decorate(app, doc, p)
         deliver(doc, fmt_, out, app, f"ranking-{p.label}")
 
     @report_group.command("member")
@@ -114,11 +120,12 @@ def register(cli: click.Group) -> None:
         from reports.period import parse_period
         from reports.summary import period_figures
 
-        from citysec.report_inputs import meta, open_query, orgs_of
+        from citysec.report_inputs import decorate, meta, open_query, orgs_of
         lang, p = check_lang(lang or app.city.reports.lang), parse_period(period)
         q = open_query(app, source)
         figs = period_figures(q, p, orgs_of(app, source), compare=False)
-        deliver(member.build(figs, p, lang, meta(app, p, lang, q.name)), fmt_, out, app, f"member-{p.label}")
+        doc = decorate(app, member.build(figs, p, lang, meta(app, p, lang, q.name)), p)
+        deliver(doc, fmt_, out, app, f"member-{p.label}")
 
     @report_group.command("compliance")
     @click.option("--year", required=True, type=int, help="The compliance year (15/12 before to 14/12).")
@@ -131,9 +138,10 @@ def register(cli: click.Group) -> None:
         from reports.i18n import check_lang
         from reports.period import compliance_year
 
-        from citysec.report_inputs import criteria_of, meta, open_query, systems_of
+        from citysec.report_inputs import criteria_of, decorate, labels_of, meta, open_query, systems_of
         lang, p = check_lang(lang or app.city.reports.lang), compliance_year(year)
         q = open_query(app, source)
         state = gather(q, p).state
-        fig = compliance.figures(systems_of(app), state, p, criteria_of(app))
-        deliver(compliance.build(fig, lang, meta(app, p, lang, q.name)), fmt_, out, app, f"compliance-{year}")
+        fig = compliance.figures(systems_of(app), state, p, criteria_of(app)) | labels_of(app)
+        doc = decorate(app, compliance.build(fig, lang, meta(app, p, lang, q.name)), p)
+        deliver(doc, fmt_, out, app, f"compliance-{year}")

@@ -20,7 +20,8 @@ from reports.period import LOCAL, Period, compliance_year, parse_period
 from reports.summary import period_figures
 
 from config.profiles import load_profile
-from citysec.report_inputs import add_triage, criteria_of, meta, open_query, orgs_of, systems_of
+from citysec.report_inputs import (add_triage, criteria_of, decorate, false_positives, labels_of, meta, official_of,
+                                   open_query, orgs_of, paper_of, systems_of)
 
 
 def due_soon(dues: list[str], draft_days: int, today: date) -> list[date]:
@@ -73,10 +74,12 @@ def reports(app, run_id: str, *, agency: str | None = None, now: datetime | None
 
 def _document(app, q, kind: str, period: Period, agency: str | None, lang: str, orgs):
     if kind == "periodic":
-        figs = add_triage(app, period_figures(q, period, orgs, agency=agency), period)
-        return periodic.build(figs, period, orgs, lang, agency=agency, source=q.name, generated=utcnow())
+        figs = add_triage(app, period_figures(q, period, orgs, agency=agency, false_positives=false_positives(app)),
+                          period) | labels_of(app)
+        return periodic.build(figs, period, orgs, lang, agency=agency, source=q.name, generated=utcnow(),
+                              paper=paper_of(app), official=official_of(app, lang))
     if kind == "member":
         figs = period_figures(q, period, orgs, compare=False)
-        return member.build(figs, period, lang, meta(app, period, lang, q.name))
-    fig = compliance.figures(systems_of(app), gather(q, period).state, period, criteria_of(app))
-    return compliance.build(fig, lang, meta(app, period, lang, q.name))
+        return decorate(app, member.build(figs, period, lang, meta(app, period, lang, q.name)), period)
+    fig = compliance.figures(systems_of(app), gather(q, period).state, period, criteria_of(app)) | labels_of(app)
+    return decorate(app, compliance.build(fig, lang, meta(app, period, lang, q.name)), period)

@@ -338,7 +338,8 @@ async def reports_index(c, request: Request, s: Session) -> Response:
 
 
 def _document(c, s: Session, kind: str, period_label: str, lang: str, agency: str | None):
-    from citysec.report_inputs import criteria_of, meta, open_query, orgs_of, systems_of
+    from citysec.report_inputs import (criteria_of, decorate, labels_of, meta, official_of, open_query, orgs_of,
+                                       paper_of, systems_of)
     from reports import compliance, member, periodic, ranking
     from reports.period import compliance_year, parse_period
     ctx = c.ctx
@@ -358,22 +359,23 @@ def _document(c, s: Session, kind: str, period_label: str, lang: str, agency: st
             raise UsageError("compliance: the period is a year (e.g. 2026)") from None
         from reports.gather import gather
         p = compliance_year(year)
-        fig = compliance.figures(systems_of(ctx), gather(q, p).state, p, criteria_of(ctx))
-        return compliance.build(fig, lang, meta(ctx, p, lang, q.name)), f"compliance-{year}"
+        fig = compliance.figures(systems_of(ctx), gather(q, p).state, p, criteria_of(ctx)) | labels_of(ctx)
+        return decorate(ctx, compliance.build(fig, lang, meta(ctx, p, lang, q.name)), p), f"compliance-{year}"
     p = parse_period(period_label)
     if kind == "periodic":
         figs = queries.figures(ctx, p, agency=agency)
         from findings.model import utcnow
-        doc = periodic.build(figs, p, orgs_of(ctx), lang, agency=agency, source=q.name, generated=utcnow())
+        doc = periodic.build(figs, p, orgs_of(ctx, "sqlite"), lang, agency=agency, source=q.name, generated=utcnow(),
+                             paper=paper_of(ctx), official=official_of(ctx, lang))
         return doc, f"periodic-{p.label}" + (f"-{agency}" if agency else "")
     if kind == "ranking":
         result = queries.ranking(ctx, p)
-        names = {o.id: o.label(lang) for o in orgs_of(ctx)}
-        return ranking.build(result, names, lang, meta(ctx, p, lang, q.name)), f"ranking-{p.label}"
+        names = {o.id: o.label(lang) for o in orgs_of(ctx, "sqlite")}
+        return decorate(ctx, ranking.build(result, names, lang, meta(ctx, p, lang, q.name)), p), f"ranking-{p.label}"
     if kind == "member":
         from reports.summary import period_figures
-        figs = period_figures(q, p, orgs_of(ctx), compare=False)
-        return member.build(figs, p, lang, meta(ctx, p, lang, q.name)), f"member-{p.label}"
+        figs = period_figures(q, p, orgs_of(ctx, "sqlite"), compare=False)
+        return decorate(ctx, member.build(figs, p, lang, meta(ctx, p, lang, q.name)), p), f"member-{p.label}"
     raise authz.NotFound()
 
 

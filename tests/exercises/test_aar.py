@@ -101,7 +101,7 @@ def test_vietnamese_html_in_chromium(data, tmp_path):
     assert exp["av-alert"][8:] == ["45,0", "450,0"]
     assert exp["case"][4] == "Không đạt" and exp["case"][6] == "20/11/2026 09:03:00" and exp["case"][8] == "—"
     plan = _text(dom, "aar_actions")
-    assert plan[1][:8] == ["CA-eval-202-01", "Huấn luyện mở hồ sơ sự cố", "respond",
+    assert plan[1][:8] == ["CA-eval-2026-a-01", "Huấn luyện mở hồ sơ sự cố", "respond",
                            "Sở Thông tin và Truyền thông (so-tttt)", "Lê Minh Cường, 0912345678", "01/12/2026",
                            "31/03/2027", "Đang mở"]
     defs = {r[0]: r[1] for r in _text(dom, "aar_definitions")[1:]}
@@ -132,12 +132,12 @@ def test_english_html_in_chromium(data, tmp_path):
 
 def test_markdown_holds_the_same_and_escapes(data):
     md = render.markdown(aar.build(data, "en"))
-    assert "<script" not in md and "<img" not in md
-    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in md          # the note, as text
+    assert not re.search(r"(?<!\\)<(script|img)", md) and "&lt;" not in md       # escaped, no HTML entity
+    assert "\\<script\\>document.title='pwned'\\</script\\>" in md               # the note, as text
     assert "| 20 Nov 2026 09:00:46 | T+0:07:40 | Expectation met | so-tc |" in md
     assert re.search(r"\| av-alert \|.*\| Met \|.*\| 45\.0 \| 450\.0 \|", md)
     assert re.search(r"\| case \|.*\| Missed \|", md)
-    assert "| CA-eval-202-01 | Huấn luyện mở hồ sơ sự cố | respond | so-tttt | Lê Minh Cường, 0912345678 |" \
+    assert "| CA-eval-2026-a-01 | Huấn luyện mở hồ sơ sự cố | respond | so-tttt | Lê Minh Cường, 0912345678 |" \
            " 1 Dec 2026 | 31 Mar 2027 | Open |" in md
     assert "| U | Unable to be performed:" in md and "| respond — Ứng cứu và khôi phục | so-tttt | U (unable) |" in md
 
@@ -196,21 +196,21 @@ def test_cli_rate_actions_and_aar(cli_city):
     assert r.returncode == 0, r.stderr
     r = citysec(cfg, "exercise", "actions", "add", "eval-2026-a", "--title", "Huấn luyện", "--agency", "so-tttt",
                 "--contact", "Cường", "--start", "2026-12-01", "--due", "2027-02-01", "--objective", "respond")
-    assert r.returncode == 0 and r.stdout.strip() == "CA-eval-202-01", r.stderr
+    assert r.returncode == 0 and r.stdout.strip() == "CA-eval-2026-a-01", r.stderr
     r = citysec(cfg, "exercise", "actions", "add", "eval-2026-a", "--title", "x", "--agency", "so-tttt",
                 "--contact", "c", "--start", "2027-03-01", "--due", "2027-02-01")
     assert r.returncode == 2 and "not after the start" in r.stderr
     r = citysec(cfg, "exercise", "actions", "--open", "--json")
-    assert [a["id"] for a in json.loads(r.stdout)] == ["CA-eval-202-01"]
-    assert citysec(cfg, "exercise", "close", "CA-eval-202-01", "--evidence", " ").returncode == 2
-    r = citysec(cfg, "exercise", "close", "CA-eval-202-01", "--evidence", "đã huấn luyện 12/2026", "--by", "lan")
+    assert [a["id"] for a in json.loads(r.stdout)] == ["CA-eval-2026-a-01"]
+    assert citysec(cfg, "exercise", "close", "CA-eval-2026-a-01", "--evidence", " ").returncode == 2
+    r = citysec(cfg, "exercise", "close", "CA-eval-2026-a-01", "--evidence", "đã huấn luyện 12/2026", "--by", "lan")
     assert r.returncode == 0 and "closed" in r.stdout
     r = citysec(cfg, "exercise", "actions", "--open", "--json")
     assert json.loads(r.stdout) == []
-    r = citysec(cfg, "exercise", "reopen", "CA-eval-202-01", "--reason", "chưa đủ")
+    r = citysec(cfg, "exercise", "reopen", "CA-eval-2026-a-01", "--reason", "chưa đủ")
     assert r.returncode == 0
     r = citysec(cfg, "exercise", "actions", "--agency", "so-tttt")
-    assert "CA-eval-202-01" in r.stdout and "open" in r.stdout
+    assert "CA-eval-2026-a-01" in r.stdout and "open" in r.stdout
     out = tmp / "aar.md"
     r = citysec(cfg, "exercise", "aar", "eval-2026-a", "--format", "md", "--lang", "en", "--out", str(out))
     assert r.returncode == 0, r.stderr
@@ -219,3 +219,28 @@ def test_cli_rate_actions_and_aar(cli_city):
     assert "| VNPT Hải Phòng (vnpt) | 1. Mức độ thực tế (1-5)? | 5 |" in md
     r = citysec(cfg, "exercise", "aar", "eval-2026-a")
     assert r.returncode == 0 and r.stdout.startswith("<!DOCTYPE html>") and "Kế hoạch khắc phục" in r.stdout
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_printed_report_is_a4_numbered_and_in_one_language(data, tmp_path, lang):
+    """What a reader of the PDF sees: A4, "page n of N" on each page, modes, roles, states and
+    labels in the document's language (none of the other language's words), times without ISO."""
+    from reports import i18n
+    pdf = tmp_path / f"aar.{lang}.pdf"
+    render.pdf(aar.build(data, lang), pdf)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Page size:\s+59\d(\.\d+)? x 84\d(\.\d+)? pts \(A4\)", info)
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    text = " ".join(subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    for n in range(1, pages + 1):
+        assert (f"Trang {n}/{pages}" if lang == "vi" else f"Page {n} of {pages}") in text
+    other = 1 if lang == "vi" else 0
+    foreign = sorted(p[other] for p in i18n.WORDS.values()
+                     if len(p[other]) > 12 and " " in p[other] and "{" not in p[other] and p[other] not in p[1 - other]
+                     and p[other] in text)
+    assert foreign == []
+    assert not re.search(r"\b\d{4}-\d\d-\d\dT\d\d", text)
+    words = ("Thực chiến, thời gian rút ngắn", "Đã kết thúc") if lang == "vi" else ("Live, accelerated", "Completed")
+    assert all(w in text for w in words)
+    assert not re.search(r"\b(accelerated|completed|controller|evaluator|player)\b", text) or lang == "en"

@@ -13,10 +13,10 @@ from findings.store import Scope, Store
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 CATALOGUE = Catalogue.from_mapping({
     "exposure.telnet": {
-        "name": "Telnet exposed", "severity": "high", "controls": ["TCVN11930:x.2.1.2", "CIS8:4.8"],
+        "name": {"vi": "Telnet bị lộ", "en": "Telnet exposed"}, "severity": "high", "controls": ["TCVN11930:x.2.1.2", "CIS8:4.8"],
         "remediation": {"vi": "Tắt dịch vụ Telnet, dùng SSH.", "en": "Disable Telnet; use SSH."}},
     "exposure.scan": {
-        "name": "Host could be scanned", "severity": "medium",
+        "name": {"vi": "Quét được máy", "en": "Host could be scanned"}, "severity": "medium",
         "remediation": {"vi": "Kiểm tra kết nối tới máy.", "en": "Check the host is reachable."}},
 })
 TELNET, SCAN = CATALOGUE["exposure.telnet"], CATALOGUE["exposure.scan"]
@@ -155,7 +155,7 @@ def test_outbox_holds_one_state_document_per_fingerprint(store):
 
 def test_current_lists_most_severe_first(store):
     low = CATALOGUE.merged(Catalogue.from_mapping({"exposure.http": {
-        "name": "HTTP", "severity": "low", "remediation": {"vi": "Dùng HTTPS.", "en": "Use HTTPS."}}}))
+        "name": {"vi": "HTTP", "en": "HTTP"}, "severity": "low", "remediation": {"vi": "Dùng HTTPS.", "en": "Use HTTPS."}}}))
     f_low = low["exposure.http"].finding(agency="q-a", verdict="fail", host_ip="198.18.202.11", port=80,
                                          transport="tcp", timestamp=T0)
     f_crit = telnet("fail", severity="critical", host="198.18.202.12")

@@ -71,7 +71,7 @@ def test_remote_text_loses_control_characters():
 
 def test_check_metadata_fills_remediation_and_controls_and_passes_are_info():
     cat = Catalogue.from_mapping({"av.signatures": {
-        "name": "Signatures current", "severity": "high", "controls": ["TCVN11930:x.2.2.5", "CIS8:10.2"],
+        "name": {"vi": "Mẫu nhận diện còn mới", "en": "Signatures current"}, "severity": "high", "controls": ["TCVN11930:x.2.2.5", "CIS8:10.2"],
         "remediation": {"vi": "Cập nhật mẫu nhận diện.", "en": "Update the signatures."}}})
     fail = cat["av.signatures"].finding(agency="q-a", verdict="fail", host_ip="198.18.202.11")
     ok = cat["av.signatures"].finding(agency="q-a", verdict="pass", host_ip="198.18.202.11")
@@ -95,7 +95,7 @@ def test_check_without_remediation_in_both_languages_is_rejected():
     ("exposure.telnet", {"severity": "urgent"}, "severity 'urgent' is not one of"),
 ])
 def test_catalogue_rejects_bad_metadata_naming_source_and_check(cid, meta, message):
-    good = {"name": "Telnet", "severity": "high", "remediation": {"vi": "Tắt Telnet", "en": "Disable Telnet"}}
+    good = {"name": {"vi": "Telnet", "en": "Telnet"}, "severity": "high", "remediation": {"vi": "Tắt Telnet", "en": "Disable Telnet"}}
     with pytest.raises(ConfigError) as exc:
         Catalogue.from_mapping({cid: good | meta}, source="exposure.yaml")
     assert any(p.startswith(f"exposure.yaml: check {cid}: ") and message in p for p in exc.value.problems)
@@ -104,3 +104,13 @@ def test_catalogue_rejects_bad_metadata_naming_source_and_check(cid, meta, messa
 def test_catalogue_entry_that_is_not_a_mapping():
     with pytest.raises(ConfigError, match="cat.yaml: check av.x: give a mapping"):
         Catalogue.from_mapping({"av.x": "high"}, source="cat.yaml")
+
+
+def test_check_name_without_both_translations_is_rejected_at_load():
+    rem = {"vi": "a", "en": "b"}
+    with pytest.raises(ConfigError, match="cat.yaml: check x.z: name: the en translation is missing"):
+        Catalogue.from_mapping({"x.z": {"name": {"vi": "X"}, "severity": "low", "remediation": rem}}, source="cat.yaml")
+    with pytest.raises(ConfigError, match="cat.yaml: check x.z: name must give the name in both languages"):
+        Catalogue.from_mapping({"x.z": {"name": "X", "severity": "low", "remediation": rem}}, source="cat.yaml")
+    cat = Catalogue.from_mapping({"x.z": {"name": {"vi": "Chữ", "en": "Word"}, "severity": "low", "remediation": rem}})
+    assert cat["x.z"].label("vi") == "Chữ" and cat["x.z"].label("en") == "Word" and cat.names()["x.z"]["en"] == "Word"

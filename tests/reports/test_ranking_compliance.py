@@ -24,11 +24,12 @@ def test_score_is_the_weighted_mean_of_its_documented_parts(per):
     result = ranking.rank(per, W)
     a = next(r for r in result["ranking"] if r["agency"] == "so-a")
     # so-a: coverage 25; exposure 3 of 4 hosts clean = 75; backups 50; median fix 3 days → 100;
-    # incidents 1 of 1 on time → 100; no drill → 0 (no data)
+    # incidents 1 of 1 on time → 100; no drill → no data: left out of the weighted mean
     assert {c: p["value"] for c, p in a["parts"].items()} == {
         "coverage": 25.0, "exposure": 75.0, "backups": 50.0, "time_to_fix": 100.0, "incidents": 100.0,
         "drills": None}
-    assert a["score"] == pytest.approx(0.25 * 25 + 0.25 * 75 + 0.15 * 50 + 0.1 * 100 + 0.15 * 100, abs=0.05)
+    assert a["score"] == pytest.approx((0.25 * 25 + 0.25 * 75 + 0.15 * 50 + 0.1 * 100 + 0.15 * 100) / 0.9, abs=0.05)
+    assert a["parts"]["drills"]["points"] is None
     assert a["parts"]["drills"]["no_data"] and a["rank"] == 1
     assert [t["period"] for t in a["trend"]] == ["2025-H2", "2026-H1", "2026-H2"]
     assert ranking.rank(per, W) == result                              # reproducible
@@ -50,7 +51,7 @@ def test_compliance_per_criterion_with_evidence_and_roadmap(sqlite_query):
                compliance.System("b", "B", "so-b", 2, ("198.18.91.11",))]
     fig = compliance.figures(systems, gather(sqlite_query, c).state, c)
     a = {x["criterion"]: x for x in fig["systems"][0]["criteria"]}
-    assert a["7.2.2.5"]["met"] is False and a["7.2.2.5"]["failing"] == ["av.missing @ 198.18.90.13"]
+    assert a["7.2.2.5"]["met"] is False and a["7.2.2.5"]["failing"] == [("av.missing", "198.18.90.13")]
     assert a["7.2.2.5"]["target"] == "2027-03-15"                     # high: 90 days after 14/12
     assert a["7.1.5.1"]["met"] is None                                # no rogue check on that host
     b = {x["criterion"]: x for x in fig["systems"][1]["criteria"]}

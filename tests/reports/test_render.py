@@ -43,7 +43,8 @@ def test_html_is_self_contained_and_escapes_hostile_text(docs):
 
 def test_markdown_and_csv(docs):
     md = render.markdown(docs["vi"])
-    assert "&lt;script&gt;" in md and "<script" not in md
+    assert "\\<script\\>" in md and not re.search(r"(?<!\\)<script", md)    # inert: escaped, not HTML
+    assert "&gt;" not in md and "&lt;" not in md and "\\>180" in md             # no HTML entities
     assert "| Sở A | 4 | 25,0 % |" in md
     csv = render.figures_csv(docs["en"])
     assert "Department A,4,25.0,1,50.0,1,3,1,5,1" in csv
