@@ -11,14 +11,12 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from findings.errors import UsageError
+from findings.errors import unknown
 
 if TYPE_CHECKING:
-    from findings import Store
-
-    from config.loader import LoadedConfig
-
     from citysec.share import Share
+    from config.loader import LoadedConfig
+    from findings import Store
 
 
 # The modules that declare the other packages' tables (findings.schema). The command opens the store
@@ -46,9 +44,8 @@ class App:
 
     def check_config(self) -> LoadedConfig:
         """Load the configuration with the rules of every command that uses it (``config check``)."""
-        from config.loader import load_config
-
         from citysec.checks import later_problems
+        from config.loader import load_config
         self._config = load_config(self.config_path, later=later_problems)
         return self._config
 
@@ -97,5 +94,5 @@ class App:
         if agency is None:
             return ids
         if agency not in ids:
-            raise UsageError(f"unknown agency {agency!r}; known: {', '.join(ids)}")
+            raise unknown("agency", agency, ids)
         return [agency]

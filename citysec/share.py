@@ -12,13 +12,11 @@ function of the city config and a sensor id; :attr:`citysec.app.App.share` cache
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 from dataclasses import dataclass
 
-from findings.errors import UsageError
-
 from config.schema import Agency, City, KnownHost, Network, Sensor
+from findings.errors import UsageError, unknown
 
 
 @dataclass(frozen=True)
@@ -84,9 +82,7 @@ def resolve_sensor(city: City, sensor: str | None) -> str | None:
                              "instance is with --sensor, CITYSEC_SENSOR or the config's `sensor`")
         return ids[0] if ids else None
     if sensor not in ids:
-        near = difflib.get_close_matches(sensor, ids, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise UsageError(f"unknown sensor {sensor!r}{hint}; the config's sensors: {', '.join(ids) or 'none'}")
+        raise unknown("sensor", sensor, ids)
     return sensor
 
 

@@ -143,7 +143,7 @@ def test_the_drill_plan_fits_80_columns(city):
     (("--sensor", "city-so", "collect", "logs"), "unknown sensor 'city-so' (did you mean 'city-soc'?)"),
     (("case", "open", "--playbook", "antivirus-mising", "--agency", "so-tttt"),
      "unknown playbook 'antivirus-mising' (did you mean 'antivirus-missing'?)"),
-    (("backup", "record-restore-test", "qlv"), "unknown information system 'qlv' (did you mean 'qlvb'?)"),
+    (("backup", "record-restore-test", "qlv", "--result", "ok"), "unknown information system 'qlv' (did you mean 'qlvb'?)"),
     (("report", "periodic", "--period", "2026", "--agency", "so-tt"), "(did you mean 'so-tttt'?)"),
 ])
 def test_an_unknown_id_is_exit_2_with_did_you_mean(city, argv, hint):

@@ -88,7 +88,7 @@ def test_several_sensors_need_an_id_and_an_unknown_one_gets_a_near_miss(city):
     with pytest.raises(UsageError, match="2 sensors"):
         share_of(city, None)
     with pytest.raises(UsageError, match=r"unknown sensor 'hb-sensr' \(did you mean 'hb-sensor'\?\); "
-                                         r"the config's sensors: city-soc, hb-sensor"):
+                                         r"known: city-soc, hb-sensor"):
         resolve_sensor(city, "hb-sensr")
     with pytest.raises(UsageError) as exc:
         resolve_sensor(city, "zzz")

@@ -10,11 +10,10 @@ from datetime import UTC, datetime
 
 import click
 
+from citysec.cli.context import App, agency_option, emit, json_option, pass_app, write_output
 from findings.errors import UsageError
 from findings.model import SEVERITIES
 from findings.support.durations import parse_duration
-
-from citysec.cli.context import App, agency_option, emit, json_option, pass_app, write_output
 
 SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
@@ -106,16 +105,9 @@ def register(cli: click.Group) -> None:
         """The current findings, most severe first."""
         if agency is not None:
             app.agency_ids(agency)
-        statuses = {"active": ("open", "reopened"), "all": None}.get(status, status)
-        rows = app.store.current(agency=agency, status=statuses, since=parse_since(since), check=check)
-        if severity:
-            rows = [r for r in rows if SEV_RANK[r["severity"]] >= SEV_RANK[severity]]
-        rows.sort(key=lambda r: (-SEV_RANK[r["severity"]], r["agency"], r["check_id"], r["host"] or ""))
-        out = [{k: r[k] for k in ("fingerprint", "agency", "check_id", "host", "port", "verdict", "severity",
-                                  "status", "first_seen", "last_seen")}
-               | {"message": json.loads(r["doc"]).get("message", "")} for r in rows]
-        from citysec.cli.triage import triage_rows
-        out = triage_rows(app, out, triage_, overdue)
+        from citysec.queries import findings
+        out = findings(app, agencies=[agency] if agency else None, status=status, severity=severity,
+                       since=parse_since(since), check=check, triage_=triage_, overdue_only=overdue)
 
         def render(items: list) -> None:
             from citysec.cli.output import print_records, short_id

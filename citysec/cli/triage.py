@@ -7,11 +7,10 @@ from typing import Any
 
 import click
 
-from findings.errors import RuntimeFailure
-
 from citysec.cli import status_parts
 from citysec.cli.context import App, acting_user, by_option, emit, json_option, pass_app
 from citysec.cli.output import line_text, print_rows
+from findings.errors import RuntimeFailure
 
 TRIAGE_CHOICES = ("accepted", "false-positive", "none")
 
@@ -24,27 +23,6 @@ def _decision_out(entry: dict[str, Any]) -> None:
     if d.get("reason"):
         click.echo(f"  reason: {line_text(d['reason'])}")
     click.echo(f"  log entry {entry['seq']}  {entry['hash'][:16]}")
-
-
-def triage_rows(app: App, rows: list[dict], triage_: str | None, overdue_only: bool) -> list[dict]:
-    """`findings list`: each row with its triage decision and deadline, filtered as asked."""
-    from findings import triage
-    from findings.deadlines import overdue
-
-    from citysec.jobs.triage import deadlines_of
-    active = triage.active(app.store)
-    late = {r["fingerprint"]: r["due"] for r in overdue(app.store, deadlines_of(app))}
-    out = []
-    for r in rows:
-        t = active.get(r["fingerprint"])
-        kind = t["kind"].replace("_", "-") if t else None
-        if triage_ and (kind or "none") != triage_:
-            continue
-        if overdue_only and r["fingerprint"] not in late:
-            continue
-        out.append(r | {"triage": kind, "triage_until": t["until"] if t else None,
-                        "overdue_since": late.get(r["fingerprint"])})
-    return out
 
 
 def register(cli: click.Group) -> None:
@@ -146,10 +124,9 @@ def register(cli: click.Group) -> None:
 
 @status_parts.part
 def _triage(app: App) -> tuple[str, Any]:
+    from citysec.jobs.triage import deadlines_of
     from findings import notify, triage
     from findings.deadlines import overdue_counts
-
-    from citysec.jobs.triage import deadlines_of
     per: dict[str, dict[str, int]] = {}
     for t in triage.active(app.store).values():
         key = "accepted" if t["kind"] == "accepted" else "false_positives"
