@@ -61,7 +61,7 @@ def _words(b: bytes) -> int:
     return sum(struct.unpack(f"!{len(b) // 2}H", b))
 
 
-class _Prober:
+class Prober:
     """Per-host constant parts of a SYN probe; ``probe(port)`` patches port and checksum."""
 
     def __init__(self, src: bytes, dst: bytes, sport: int, seq: int):
@@ -123,7 +123,7 @@ def sweep(hosts: Iterable[str], ports: Sequence[int], *, pps: int, retries: int 
         return out
     sport = 40000 + int.from_bytes(os.urandom(2), "big") % 20000
     seq = int.from_bytes(os.urandom(4), "big")
-    probers = [_Prober(socket.inet_aton(source_for(h)), socket.inet_aton(h), sport, seq) for h in hosts]
+    probers = [Prober(socket.inet_aton(source_for(h)), socket.inet_aton(h), sport, seq) for h in hosts]
     rx = _Receiver(hosts, sport, seq)
     tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     tx.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -125,6 +126,12 @@ def test_any_port_list_works(first_sweep, config):
 def test_a_malformed_port_list_exits_2_naming_the_item(config, argv, bad):
     out = cli(config, *argv)
     assert out.returncode == 2 and bad in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def test_a_sweep_cut_by_its_deadline_says_so(rng):
+    cut = run_in_netns(rng.sensor_netns, synsweep.sweep, HOSTS, range(1, 65536), pps=2000,
+                       deadline=time.monotonic() + 0.5)
+    assert cut.cut and cut.sent < 3 * 65535
 
 
 def test_one_percent_loss_on_the_core_loses_no_open_port(rng):
