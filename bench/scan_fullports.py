@@ -33,6 +33,7 @@ RATE = int(os.environ.get("BENCH_RATE", "50000"))
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 LOSSES = [int(x) for x in os.environ.get("BENCH_LOSS", "0,1").split(",")]
 E2E_HOSTS = int(os.environ.get("BENCH_E2E_HOSTS", "6"))
+PORTS = int(os.environ.get("BENCH_PORTS", "65535"))   # fewer only for a quick look: the target is 65,535
 NETNS, CORE, GW = "cs-swb-soc", "cs-swb-core", "198.18.144.1"
 MOVED = [[{"name": "telnet", "port": 2323}], [{"name": "redis", "port": 16379}], [{"name": "vnc", "port": 45900}],
          [{"name": "mysql", "port": 33060}, {"name": "smb", "port": 4445}], [{"name": "docker-api", "port": 12375}]]
@@ -53,7 +54,7 @@ def spec() -> dict:
 
 def truth(sp: dict) -> set[tuple[str, int]]:
     return {(h["ip"], p) for h in sp["agencies"][1]["hosts"]
-            for p in [22] + [s["port"] for s in h["services"]]}
+            for p in [22] + [s["port"] for s in h["services"]] if p <= PORTS}
 
 
 CITY = """name: bench
@@ -79,7 +80,7 @@ store: {{path: {db}}}
 
 OURS = """import json, sys
 from scanners import synsweep
-r = synsweep.sweep(sys.argv[2:], range(1, 65536), pps=int(sys.argv[1]))
+r = synsweep.sweep(sys.argv[3:], range(1, int(sys.argv[2]) + 1), pps=int(sys.argv[1]))
 print(json.dumps({"open": {h: sorted(p) for h, p in r.open.items()}, "passes": [vars(p) for p in r.passes]}))
 """
 
@@ -97,18 +98,18 @@ def child(argv: list[str]) -> tuple[float, float, str]:
 
 
 def run_ours(hosts: list[str]) -> tuple[float, float, set]:
-    wall, cpu, out = child([sys.executable, "-c", OURS, str(RATE), *hosts])
+    wall, cpu, out = child([sys.executable, "-c", OURS, str(RATE), str(PORTS), *hosts])
     return wall, cpu, {(h, p) for h, ports in json.loads(out)["open"].items() for p in ports}
 
 
 def run_masscan(hosts: list[str]) -> tuple[float, float, set]:
-    wall, cpu, out = child(["masscan", "-p1-65535", "--rate", str(RATE), "--interface", "eth0",
+    wall, cpu, out = child(["masscan", f"-p1-{PORTS}", "--rate", str(RATE), "--interface", "eth0",
                             "--router-ip", GW, "-oL", "-", *hosts])
     return wall, cpu, {(m[1], int(m[0])) for m in re.findall(r"^open tcp (\d+) (\S+)", out, re.M)}
 
 
 def run_nmap(hosts: list[str]) -> tuple[float, float, set]:
-    wall, cpu, out = child(["nmap", "-n", "-Pn", "-sS", "-p-", "--min-rate", str(RATE), "-oG", "-", *hosts])
+    wall, cpu, out = child(["nmap", "-n", "-Pn", "-sS", f"-p1-{PORTS}", "--min-rate", str(RATE), "-oG", "-", *hosts])
     found = set()
     for host, ports in re.findall(r"^Host: (\S+) .*?Ports: (.*)$", out, re.M):
         found |= {(host, int(p)) for p in re.findall(r"(\d+)/open/tcp", ports)}
@@ -129,8 +130,9 @@ def main() -> None:
     want = truth(sp)
     hosts = [h["ip"] for h in sp["agencies"][1]["hosts"]]
     engines = {"citysec": run_ours, "masscan": run_masscan, "nmap": run_nmap}
-    res: dict = {"rate_pps": RATE, "hosts": len(hosts), "ports": 65535, "open_truth": len(want), "reps": REPS}
+    res: dict = {"rate_pps": RATE, "hosts": len(hosts), "ports": PORTS, "open_truth": len(want), "reps": REPS}
     with tempfile.TemporaryDirectory() as tmp, build_range(sp, "swb", os.path.join(tmp, "range")):
+        print(f"range swb up: {len(hosts)} hosts, {PORTS} ports each, R = {RATE} pps", flush=True)
         for pct in LOSSES:
             loss(pct)
             runs: dict = {n: [] for n in engines}
@@ -160,7 +162,7 @@ def main() -> None:
                              "open_ports_nmap": len(re.findall(r"\d+/open/tcp", out))}
     for pct in LOSSES:
         r = res[f"loss_{pct}"]
-        print(f"\n{pct} % loss, R = {RATE} pps, {len(hosts)} hosts × 65,535 ports, truth {len(want)} open")
+        print(f"\n{pct} % loss, R = {RATE} pps, {len(hosts)} hosts × {PORTS} ports, truth {len(want)} open")
         print(f"{'':10}{'wall s':>9}{'cpu s':>9}{'found':>10}")
         for n in engines:
             print(f"{n:10}{r[n]['wall_s']:>9}{r[n]['cpu_s']:>9}{r[n]['found']:>6}/{len(want)}")

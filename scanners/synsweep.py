@@ -25,10 +25,30 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .rawprobe import Pacer, big_buffer, source_for
+from .rawprobe import source_for
 
 _TCP = struct.Struct("!HHIIBBHHH")
-DRAIN_EVERY = 32
+DRAIN_EVERY = 16
+RCVBUF = 256 << 20          # ~250k replies: a starved process (a busy sensor) must not drop them
+SO_RCVBUFFORCE = 33
+
+
+class Pacer:
+    """At most ``pps`` packets a second; after a stall it resumes at ``pps`` instead of
+    bursting to catch up (a burst of replies would overflow the receive buffer)."""
+
+    def __init__(self, pps: int, slack: float = 0.02):
+        self.pps, self.slack, self.sent, self.t0 = max(1, pps), slack, 0, time.monotonic()
+
+    def tick(self) -> None:
+        self.sent += 1
+        if self.sent % 8:
+            return
+        ahead = self.sent / self.pps - (time.monotonic() - self.t0)
+        if ahead > 0.002:
+            time.sleep(ahead)
+        elif ahead < -self.slack:                 # stalled: forget the lost time
+            self.t0 += -ahead - self.slack
 
 
 @dataclass
@@ -78,7 +98,10 @@ class Prober:
 class _Receiver:
     def __init__(self, hosts: Sequence[str], sport: int, seq: int):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-        big_buffer(self.sock)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
+        except OSError:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         self.sock.setblocking(False)
         self.index = {socket.inet_aton(h): i for i, h in enumerate(hosts)}
         self.answered = [bytearray(65536) for _ in hosts]
