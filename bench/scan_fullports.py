@@ -105,13 +105,13 @@ def run_ours(hosts: list[str]) -> tuple[float, float, set]:
 def run_masscan(hosts: list[str]) -> tuple[float, float, set]:
     wall, cpu, out = child(["masscan", f"-p1-{PORTS}", "--rate", str(RATE), "--interface", "eth0",
                             "--router-ip", GW, "-oL", "-", *hosts])
-    return wall, cpu, {(m[1], int(m[0])) for m in re.findall(r"^open tcp (\d+) (\S+)", out, re.M)}
+    return wall, cpu, {(m[1], int(m[0])) for m in re.findall(r"^open tcp (\d+) (\S+)", out, re.MULTILINE)}
 
 
 def run_nmap(hosts: list[str]) -> tuple[float, float, set]:
     wall, cpu, out = child(["nmap", "-n", "-Pn", "-sS", f"-p1-{PORTS}", "--min-rate", str(RATE), "-oG", "-", *hosts])
     found = set()
-    for host, ports in re.findall(r"^Host: (\S+) .*?Ports: (.*)$", out, re.M):
+    for host, ports in re.findall(r"^Host: (\S+) .*?Ports: (.*)$", out, re.MULTILINE):
         found |= {(host, int(p)) for p in re.findall(r"(\d+)/open/tcp", ports)}
     return wall, cpu, found
 
