@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -18,7 +19,6 @@ from citysec.jobs import run_job
 from findings.support.netns import run_in_netns
 from scanners import synsweep
 from tests.range_support import build_range
-from tests.scanners.test_range import capture
 
 pytestmark = pytest.mark.range
 
@@ -101,11 +101,35 @@ def test_a_stopped_service_is_closed(first_sweep, rng, config):
         rng.service("sw-pc01", "telnet", "start")
 
 
+def capture(rng, action, bpf: str):
+    """Packets matching ``bpf`` on every link of the range's core router while ``action`` runs."""
+    cap = subprocess.Popen(["ip", "netns", "exec", rng.core_netns, "tcpdump", "-i", "any", "-n", "-U",
+                            "--immediate-mode", "-w", "-", bpf], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL)
+    head = b""
+    while b"listening on any" not in head:   # the capture is live before the action starts
+        line = cap.stderr.readline()
+        assert line, f"tcpdump did not start: {head!r}"
+        head += line
+    result = action()
+    time.sleep(0.5)
+    cap.send_signal(signal.SIGINT)
+    pcap, _ = cap.communicate(timeout=10)
+    return result, pcap
+
+
+def test_the_capture_sees_a_probe_to_an_outside_address(rng):
+    # what a stray probe would look like: routed to the core (198.18.0.0/15) and captured
+    _, stray = capture(rng, lambda: rng.sensor_exec(["ncat", "-z", "-w", "1", "198.18.140.7", "22"]),
+                       "ip and dst net 198.18.140.7")
+    assert len(stray) > 24
+
+
 @pytest.mark.parametrize("target", ["198.18.140.7", "198.18.129.201", "198.18.131.0/24"])
 def test_an_outside_sweep_target_is_refused_and_nothing_is_sent(rng, config, target):
-    out, pcap = capture(rng, lambda: cli(config, "scan", "sweep", "--target", target))
+    out, pcap = capture(rng, lambda: cli(config, "scan", "sweep", "--target", target), f"ip and dst net {target}")
     assert out.returncode == 2 and "refused" in out.stderr, out.stderr
-    assert len(pcap) == 24, f"{len(pcap) - 24} bytes of IPv4 packets crossed the core"
+    assert len(pcap) == 24, f"{len(pcap) - 24} bytes of IPv4 packets to {target} crossed the core"
 
 
 def test_any_port_list_works(first_sweep, config):
@@ -147,4 +171,4 @@ def test_one_percent_loss_on_the_core_loses_no_open_port(rng):
         subprocess.run(nft + ["delete", "table", "inet", "citysec_loss"], check=True)
     assert lossy.passes[0].answered < lossy.passes[0].sent          # the loss was real
     assert len(lossy.passes) > 1                                    # and the silent probes were sent again
-    assert lossy.open == clean.open and not any(lossy.silent.values())
+    assert lossy.open == clean.open                                 # no open port lost
