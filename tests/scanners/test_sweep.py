@@ -81,7 +81,7 @@ def test_moved_services_are_found_and_judged_by_what_answers(first_sweep, config
 def test_the_daily_scan_rechecks_what_the_sweep_found(first_sweep, config):
     app = App(config_path=config)
     argv: list = []
-    run_id, counts = run_job(app, "services", on_start=lambda p: argv.append(p.args))
+    run_id, _ = run_job(app, "services", on_start=lambda p: argv.append(p.args))
     ports = argv[0][argv[0].index("-p") + 1]
     assert "2323" in ports and "6380" in ports and "45900" in ports and "U:53" in ports
     rows = exposure(config)
