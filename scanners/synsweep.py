@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from findings.errors import RuntimeFailure
+
 from .rawprobe import source_for
 
 _TCP = struct.Struct("!HHIIBBHHH")
@@ -193,9 +195,10 @@ def _send(tx: socket.socket, pkt: bytes, dst: str, rx: _Receiver) -> None:
         try:
             tx.sendto(pkt, (dst, 0))
             return
-        except (BlockingIOError, OSError) as exc:
-            if getattr(exc, "errno", None) not in (105, 11):   # ENOBUFS, EAGAIN: the queue is full
-                raise
+        except OSError as exc:
+            if exc.errno not in (105, 11):   # ENOBUFS, EAGAIN: the queue is full, wait for it
+                raise RuntimeFailure(f"full sweep: sending to {dst}: {exc.strerror} (the sweep stopped;"
+                                     " nothing was recorded for this chunk of hosts)") from exc
             rx.drain(0.001)
 
 
