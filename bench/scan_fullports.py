@@ -31,7 +31,7 @@ from tests.range_support import build_range
 
 RATE = int(os.environ.get("BENCH_RATE", "50000"))
 REPS = int(os.environ.get("BENCH_REPS", "3"))
-LOSSES = [int(x) for x in os.environ.get("BENCH_LOSS", "0,1").split(",")]
+LOSSES = [int(x) for x in os.environ.get("BENCH_LOSS", "0,1").split(",") if x.strip()]   # "": end-to-end only
 E2E_HOSTS = int(os.environ.get("BENCH_E2E_HOSTS", "6"))
 PORTS = int(os.environ.get("BENCH_PORTS", "65535"))   # fewer only for a quick look: the target is 65,535
 NETNS, CORE, GW = "cs-swb-soc", "cs-swb-core", "198.18.144.1"
