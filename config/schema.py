@@ -215,6 +215,8 @@ class Policies(Strict):
     host_timeout_seconds: int = Field(300, ge=5, description="nmap --host-timeout.")
     version_intensity: int = Field(7, ge=0, le=9, description="nmap --version-intensity of -sV (7 is nmap's default).")
     discovery_rate_pps: int = Field(200, ge=1, description="Discovery probes per second, per agency.")
+    sweep_rate_pps: int = Field(5000, ge=1, description="The full TCP sweep's (portsweep) SYN probes per second"
+                                                        " of a sensor, so of any agency too (retransmissions included).")
 
 
 class Credential(Strict):
@@ -255,6 +257,7 @@ class Schedules(Strict):
     """When the scheduler runs each job: 'every N minutes|hours|days', 'every day at HH:MM'."""
     discovery: str = "every 6 hours"
     services: str = "every day at 01:00"
+    portsweep: str = "every saturday at 01:00"
     antivirus: str = "every 4 hours"
     backup: str = "every day at 07:00"
     logs: str = "every 5 minutes"

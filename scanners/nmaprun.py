@@ -20,6 +20,7 @@ from findings.errors import MissingTool
 from findings.support.netns import netns_argv
 
 from .nmapxml import NmapResult, NmapXmlReader
+from .plan import port_ranges
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,13 @@ class NmapPlan:
     version_intensity: int = 7
     privileged: bool = True                   # SYN (and UDP) scan; else a connect scan, TCP only
     timing: str = "-T4"
+    extra: tuple[str, ...] = ()               # e.g. -Pn when the hosts are known to be up
 
     def argv(self, nmap: str = "nmap") -> list[str]:
-        ports = [f"T:{','.join(map(str, self.tcp))}"] if self.tcp else []
+        ports = [f"T:{port_ranges(self.tcp)}"] if self.tcp else []
         udp = self.privileged and self.udp
         if udp:
-            ports.append(f"U:{','.join(map(str, self.udp))}")
+            ports.append(f"U:{port_ranges(self.udp)}")
         argv = [nmap, "-n", "--noninteractive", "-oX", "-", self.timing, "-sV",
                 "--version-intensity", str(self.version_intensity), "-sS" if self.privileged else "-sT"]
         if udp:
@@ -48,7 +50,7 @@ class NmapPlan:
             argv += ["--script", ",".join(self.scripts)]
         if self.exclude:
             argv += ["--exclude", exclude_list(self.exclude)]
-        return argv + ["--", *self.targets]
+        return argv + list(self.extra) + ["--", *self.targets]
 
 
 def exclude_list(items: tuple[str, ...]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from findings.errors import ConfigError
 
@@ -35,6 +35,28 @@ def blocked(policy: ScanPolicy, agency: str, now: datetime) -> str | None:
     return "outside every scan window"
 
 
+def window_left(policy: ScanPolicy, agency: str, now: datetime) -> float | None:
+    """Seconds until this agency's current scan window closes or a blackout starts (None: no
+    limit). Same reading of the times as :func:`blocked`."""
+    left: list[float] = []
+    for b in policy.blackouts:
+        moment = now if b.start.tzinfo else now.replace(tzinfo=None)
+        if (not b.agencies or agency in b.agencies) and b.start > moment:
+            left.append((b.start - moment).total_seconds())
+    base = now.replace(tzinfo=None)
+    day, t, ends = DAYS[now.weekday()], base.time(), []
+    for w in (w for w in policy.windows if not w.agencies or agency in w.agencies):
+        if day not in w.days:
+            continue
+        if w.start <= t <= w.end or (w.start > w.end and t <= w.end):
+            ends.append(datetime.combine(base.date(), w.end))
+        elif w.start > w.end and t >= w.start:
+            ends.append(datetime.combine(base.date() + timedelta(days=1), w.end))
+    if ends:
+        left.append((max(ends) - base).total_seconds())
+    return min(left) if left else None
+
+
 def top_ports(n: int, transport: str = "tcp", services_file: str | None = None) -> list[int]:
     """nmap's N most frequent ports of a transport, from its nmap-services table."""
     if n <= 0:
@@ -52,14 +74,20 @@ def top_ports(n: int, transport: str = "tcp", services_file: str | None = None) 
     return sorted(sorted(ranked, key=lambda p: -ranked[p])[:n])
 
 
+COMMON_UDP = (53, 69, 123, 161, 500, 1900, 5353, 11211)   # DNS, TFTP, NTP, SNMP, IKE, SSDP, mDNS, memcached
+
+
 def port_sets(policy: ScanPolicy, cat: ExposureCatalogue, override: str | None = None,
-              services_file: str | None = None) -> tuple[list[int], list[int]]:
-    """(tcp, udp) ports: top-N TCP plus every port the catalogue or a rule names; UDP only the
-    named ones. ``override`` ('22,80,161/udp' or '1-1024') replaces the whole set."""
+              services_file: str | None = None, seen: tuple[set[int], set[int]] = (set(), set())
+              ) -> tuple[list[int], list[int]]:
+    """(tcp, udp) ports: top-N TCP plus every port the catalogue or a rule names, plus ``seen``
+    (every port ever found open on the scanned hosts, so a port the full sweep found is checked
+    daily); UDP the common services (:data:`COMMON_UDP`) and the named ones.
+    ``override`` ('22,80,161/udp' or '1-1024') replaces the whole set."""
     if override:
         return parse_ports(override)
-    tcp = set(top_ports(policy.top_ports, "tcp", services_file)) | cat.ports("tcp")
-    udp = cat.ports("udp")
+    tcp = set(top_ports(policy.top_ports, "tcp", services_file)) | cat.ports("tcp") | set(seen[0])
+    udp = set(COMMON_UDP) | cat.ports("udp") | set(seen[1])
     for rule in policy.rules:
         for name in rule.allow | rule.forbid:
             try:
@@ -71,15 +99,34 @@ def port_sets(policy: ScanPolicy, cat: ExposureCatalogue, override: str | None =
 
 
 def parse_ports(text: str) -> tuple[list[int], list[int]]:
+    """'22,80,8000-9000,161/udp,1-1024/tcp' → (tcp, udp). Raises ConfigError naming the bad item."""
     tcp: set[int] = set()
     udp: set[int] = set()
-    for item in filter(None, (x.strip() for x in text.split(","))):
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?(?:/(tcp|udp))?", item)
+    for item in (x.strip() for x in str(text).split(",")):
+        m = re.fullmatch(r"(\d{1,5})(?:-(\d{1,5}))?(?:/(tcp|udp))?", item.lower())
         if not m or not 0 < int(m.group(1)) <= int(m.group(2) or m.group(1)) < 65536:
-            raise ConfigError(f"--ports: {item!r} is not PORT, LOW-HIGH or PORT/udp")
+            raise ConfigError(f"--ports: {item!r} is not PORT, LOW-HIGH, PORT/udp or LOW-HIGH/tcp "
+                              f"(ports 1-65535, LOW ≤ HIGH, items separated by commas)")
         rng = range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1)
         (udp if m.group(3) == "udp" else tcp).update(rng)
     return sorted(tcp), sorted(udp)
+
+
+def port_ranges(ports) -> str:
+    """Sorted ports as nmap's and masscan's ranges: [1, 2, 3, 80] → '1-3,80' (65,535 ports are
+    one short argument, not one item each: that overflowed the kernel's argument limit)."""
+    out: list[str] = []
+    start = prev = None
+    for p in sorted(set(ports)):
+        if prev is not None and p == prev + 1:
+            prev = p
+            continue
+        if start is not None:
+            out.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = p
+    if start is not None:
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+    return ",".join(out)
 
 
 def script_categories(names: tuple[str, ...], script_db: str | None = None) -> dict[str, set[str]]:

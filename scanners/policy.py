@@ -126,13 +126,18 @@ def exposure_finding(obs: PortObservation, agency: AgencyTargets, d: Decision, c
     label = d.entry.id if d.entry else (obs.service or "unknown service")
     what = "forbidden" if d.verdict == "fail" else "allowed"
     version = " ".join(x for x in (obs.product, obs.version) if x) or None
+    usual = sorted(f"{p}/{t}" for p, t in d.entry.match.ports) if d.entry else []
+    moved = ""
+    if usual and f"{obs.port}/{obs.transport}" not in usual:   # judged by what answers, not by the port
+        moved = (f"; {obs.service or 'a service'}{f' ({version})' if version else ''} answers there, "
+                 f"not on its usual port {', '.join(usual)}")
     details = {"decided_by": d.decided_by, "zone": zone, "state": "open", "method": obs.method,
                "service": obs.service, "product": obs.product, "tunnel": obs.tunnel, "title": obs.title,
                "admin_paths": list(obs.admin_paths), "snmp_communities": list(obs.snmp_communities)}
     return check.finding(
         agency=agency.id, agency_name=agency.name, verdict=d.verdict,
         severity=d.severity if d.verdict == "fail" else None,
-        message=f"{label} open on {obs.host}:{obs.port}/{obs.transport} ({zone}): {what}",
+        message=f"{label} open on {obs.host}:{obs.port}/{obs.transport} ({zone}): {what}{moved}",
         reason=d.reason, host_ip=obs.host, host_name=obs.hostname, host_mac=obs.mac, port=obs.port,
         transport=obs.transport, service_name=obs.service, service_version=version,
         sensor=sensor, run_id=run_id, type=("info",),

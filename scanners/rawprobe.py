@@ -56,7 +56,7 @@ class Pacer:
             time.sleep(ahead)
 
 
-def _big_buffer(s: socket.socket) -> None:
+def big_buffer(s: socket.socket) -> None:
     try:
         s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)   # SO_RCVBUFFORCE (root)
     except OSError:
@@ -86,7 +86,7 @@ def ip_sweep(addrs: Iterable[str], pps: int, timeout: float, syn_ports: tuple[in
     rx_tcp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
     socks = (rx_icmp, rx_tcp)
     for s in socks:
-        _big_buffer(s)
+        big_buffer(s)
         s.setblocking(False)
     pacer, srcs = Pacer(pps), {}
     try:
@@ -137,7 +137,7 @@ def arp_sweep(addrs: Iterable[str], iface: str, pps: int, timeout: float, templa
     want = set(addrs)
     found: dict[str, str] = {}
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
-    _big_buffer(s)
+    big_buffer(s)
     s.bind((iface, ETH_P_ARP))
     s.setblocking(False)
     mac, pacer = _hwaddr(iface), Pacer(pps)

@@ -100,4 +100,5 @@ class ScanPolicy:
     host_timeout_seconds: int = 300
     version_intensity: int = 7
     discovery_rate_pps: int = 200
+    sweep_rate_pps: int = 5000
     extra: dict = field(default_factory=dict)

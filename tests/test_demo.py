@@ -32,7 +32,7 @@ def demo(tmp_path_factory):
 def test_demo_runs_a_full_cycle_and_writes_the_report(demo):
     _, out = demo
     assert out.returncode == 0, out.stderr[-3000:]
-    for job in ("discovery", "services", "antivirus", "backup", "logs", "cases", "reports"):
+    for job in ("discovery", "services", "portsweep", "antivirus", "backup", "logs", "cases", "reports"):
         assert f"\n{job} " in "\n" + out.stderr, (job, out.stderr[-2000:])
     report = [line.split(": ", 1)[1] for line in out.stdout.splitlines() if line.startswith("report: ")]
     assert report and os.path.getsize(report[0]) > 10_000
@@ -53,8 +53,11 @@ def test_demo_finds_what_the_range_holds(demo):
         ("backup.stale", "198.18.21.10"),         # tttt-backup: restic 80 h old
         ("backup.failed", "198.18.31.10"),        # stc-ketoan: failing job
         ("discovery.rogue", "198.18.60.66"),      # nq-rogue: not in the register
+        ("exposure.vnc", "198.18.60.66"),         # nq-rogue: vnc moved to 45900, found by the full sweep
     }
     assert expected <= found, expected - found
+    moved = [r for r in rows if (r["check_id"], r["host"], r["port"]) == ("exposure.vnc", "198.18.60.66", 45900)]
+    assert moved and moved[0]["verdict"] == "fail" and "not on its usual port" in moved[0]["message"]
     assert ("av.missing", "198.18.10.11") not in found   # vp-pc01 is healthy
     # the range was taken down: no namespace of it is left
     left = os.listdir("/run/netns") if os.path.isdir("/run/netns") else []

@@ -2,7 +2,7 @@
 
 Brings up the range that matches config/examples/haiphong.yaml, enrols the range hosts' SSH
 keys (read from the range's own files, never fetched over the network), runs one full cycle
-(discovery, service scan, antivirus, backup, logs, cases, shipping when Elasticsearch is
+(discovery, service scan, full port sweep, antivirus, backup, logs, cases, shipping when Elasticsearch is
 configured, the reports), prints a short summary and where the report is.
 """
 
@@ -18,7 +18,7 @@ from findings.errors import UsageError
 from citysec.jobs import run_job
 from citysec.cli.context import App, pass_app
 
-CYCLE = ("discovery", "services", "antivirus", "backup", "logs", "cases", "ship", "reports")
+CYCLE = ("discovery", "services", "portsweep", "antivirus", "backup", "logs", "cases", "ship", "reports")
 
 
 def default_range_file() -> str:

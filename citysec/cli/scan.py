@@ -1,4 +1,4 @@
-"""citysec scan discover|services|diff."""
+"""citysec scan discover|services|sweep|diff."""
 
 from __future__ import annotations
 
@@ -72,6 +72,21 @@ def register(cli: click.Group) -> None:
             run_id, counts = run_job(app, "services", agency=agency, targets=tuple(targets), ports=ports,
                                      progress=prog)
         emit({"run_id": run_id, **counts}, as_json, lambda d: _render_counts(f"services run {run_id}", d))
+
+    @scan_group.command("sweep")
+    @agency_option
+    @target_option
+    @click.option("--ports", default=None,
+                  help="Instead of every TCP port 1-65535: '1-1024,8000-9000' (UDP items go to nmap directly).")
+    @json_option
+    @pass_app
+    def sweep(app: App, agency, targets, ports, as_json) -> None:
+        """Every TCP port of every live host (SYN sweep), then nmap -sV on the open ones, judged
+        by the exposure policy (the weekly `portsweep` job)."""
+        with progress_bar(not as_json and not quiet()) as prog:
+            run_id, counts = run_job(app, "portsweep", agency=agency, targets=tuple(targets), ports=ports,
+                                     progress=prog)
+        emit({"run_id": run_id, **counts}, as_json, lambda d: _render_counts(f"portsweep run {run_id}", d))
 
     @scan_group.command("diff")
     @agency_option

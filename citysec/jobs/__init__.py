@@ -17,6 +17,7 @@ from findings.errors import CitysecError
 JOBS: dict[str, str] = {
     "discovery": "citysec.jobs.scan:discovery",
     "services": "citysec.jobs.scan:services",
+    "portsweep": "citysec.jobs.scan:portsweep",
     "antivirus": "citysec.jobs.collect:antivirus",
     "backup": "citysec.jobs.collect:backup",
     "logs": "citysec.jobs.collect:logs",

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import config
+from findings.errors import RuntimeFailure, UsageError
 from findings.model import parse_ts, utcnow
 from findings.store import Scope
+from findings.support.netns import run_in_netns
+from findings.support.yamlpos import load_one
 from scanners import discovery as disc
 from scanners import services as svc
+from scanners import synsweep
 from scanners.catalogue import ExposureCatalogue
 from scanners.nmaprun import NmapPlan, is_root, nmap_path
-from scanners.plan import blocked, port_sets, scripts_for
+from scanners.plan import blocked, parse_ports, port_sets, scripts_for, window_left
 from scanners.scope import ScopeGuard
 from scanners.targets import AgencyTargets, Blackout, Net, RegisteredHost, Rule, ScanPolicy, Window
-
-from findings.support.yamlpos import load_one
 
 EXPOSURE_FILE = os.path.join(os.path.dirname(os.path.abspath(config.__file__)), "exposure.yaml")
 Progress = Callable[[str, int, int], None]   # (label, done, total)
@@ -44,7 +48,7 @@ def scan_policy(city) -> ScanPolicy:
     windows = tuple(Window(frozenset(w.days), w.start, w.end, frozenset(w.agencies)) for w in p.scan_windows)
     blackouts = tuple(Blackout(b.start, b.end, frozenset(b.agencies), b.reason) for b in p.blackouts)
     return ScanPolicy(rules, windows, blackouts, p.top_ports, p.host_timeout_seconds, p.version_intensity,
-                      p.discovery_rate_pps)
+                      p.discovery_rate_pps, p.sweep_rate_pps)
 
 
 def _setup(app, agency: str | None, now: datetime, targets: tuple[str, ...] = ()):
@@ -105,7 +109,7 @@ def services(app, run_id: str, *, agency: str | None = None, targets: tuple[str,
     chosen = guard.targets(ids, targets)              # ScopeError before any packet
     nmap_path()                                       # MissingTool (exit 3) before any packet
     cat, store = load_exposure(), app.store
-    tcp, udp = port_sets(policy, cat, ports)
+    tcp, udp = port_sets(policy, cat, ports, seen=_seen_ports(store, chosen) if not ports else (set(), set()))
     root = is_root()
     groups: dict[tuple[str, ...], list] = {}
     for t in chosen:
@@ -136,6 +140,130 @@ def services(app, run_id: str, *, agency: str | None = None, targets: tuple[str,
         totals["scan_type"] = result.scan_type
     totals["failed"] = len(store.current(status=("open", "reopened"), check="exposure"))
     return totals
+
+
+SWEEP_CHUNK = 64     # hosts swept together (port-major); each chunk is recorded when it is done
+
+
+def portsweep(app, run_id: str, *, agency: str | None = None, targets: tuple[str, ...] = (),
+              ports: str | None = None, progress: Progress | None = None,
+              on_start: Callable | None = None, retries: int = 3) -> dict[str, Any]:
+    """Every TCP port (or ``ports``) of every live host: a SYN sweep (scanners/synsweep.py), then
+    nmap -sV and the safe scripts on the open ports only (plus the daily UDP set), judged like
+    the service scan. Chunks of hosts are recorded as they finish; a cut sweep closes nothing
+    for the hosts it did not finish."""
+    now = utcnow()
+    sensor, agencies, guard, policy, ids, skipped = _setup(app, agency, now)
+    chosen = guard.targets(ids, targets)              # ScopeError before any packet
+    nmap_path()                                       # MissingTool (exit 3) before any packet
+    cat, store = load_exposure(), app.store
+    tcp, udp = parse_ports(ports) if ports else (list(range(1, 65536)), port_sets(policy, cat)[1])
+    netns, sid = (sensor.netns, sensor.id) if sensor else (None, None)
+    totals: dict[str, Any] = {"hosts": 0, "live": 0, "open_ports": 0, "probes": 0, "incomplete": {},
+                              "notes": [], "skipped": skipped, "sweep_seconds": 0.0}
+    if not is_root():
+        raise RuntimeFailure("the full sweep sends raw SYN probes: run it as root (or with CAP_NET_RAW)")
+    groups: dict[tuple[str, ...], list] = {}
+    for t in chosen:
+        groups.setdefault(scripts_for(agencies[t.agency].allow_intrusive), []).append(t)
+    stop: str | None = None
+    for scripts, group in groups.items():
+        local = [x for t in group if t.net.segment == "local" for x in guard.addresses(t)]
+        routed = [x for t in group if t.net.segment != "local" for x in guard.addresses(t)]
+        guard.check(local + routed)
+        live = sorted(disc.sweep(local, routed, netns=netns, pps=policy.sweep_rate_pps, timeout=1.0).live,
+                      key=lambda ip: tuple(int(x) for x in ip.split(".")) if "." in ip else (ip,))
+        totals["live"] += len(live)
+        for i in range(0, len(live), SWEEP_CHUNK):
+            chunk = live[i:i + SWEEP_CHUNK]
+            owners = {ip: svc.owner_of(ip, agencies).id for ip in chunk}
+            stop = stop or next((f"{a}: {why}" for a in sorted(set(owners.values()))
+                                 if (why := blocked(policy, a, utcnow()))), None)
+            if stop:
+                _record_incomplete(store, cat, chunk, owners, stop, run_id, sid, totals)
+                continue
+            if progress:
+                progress("portsweep", i, len(live))
+            stop = _sweep_chunk(app, run_id, chunk, owners, tcp, udp, scripts, policy, agencies, cat, guard,
+                                netns, sid, totals, on_start, retries)
+    if progress:
+        progress("portsweep", totals["live"], totals["live"])
+    totals["failed"] = len(store.current(status=("open", "reopened"), check="exposure"))
+    totals["sweep_seconds"] = round(totals["sweep_seconds"], 2)
+    return totals
+
+
+def _sweep_chunk(app, run_id, chunk, owners, tcp, udp, scripts, policy, agencies, cat, guard, netns, sid,
+                 totals, on_start, retries) -> str | None:
+    """Sweep one chunk of hosts, version-detect its open ports, record it. Returns why the
+    sweep must stop (the window closed, nmap was cut), or None."""
+    store = app.store
+    now = utcnow()
+    lefts = [x for a in set(owners.values()) if (x := window_left(policy, a, now)) is not None]
+    deadline = time.monotonic() + min(lefts) if lefts else None
+    guard.check(chunk)                                # the last gate before the SYN probes
+    res = run_in_netns(netns, synsweep.sweep, chunk, tcp, pps=policy.sweep_rate_pps, retries=retries,
+                       deadline=deadline)
+    totals["probes"] += res.sent
+    totals["sweep_seconds"] += sum(p.seconds for p in res.passes)
+    if res.cut:
+        _record_incomplete(store, cat, chunk, owners, res.cut, run_id, sid, totals)
+        return res.cut
+    found = sorted({p for ports in res.open.values() for p in ports})
+    if not found and not udp:
+        findings = [cat.check("exposure.scan").finding(
+            agency=owners[ip], verdict="pass", host_ip=ip, sensor=sid, run_id=run_id,
+            message=f"{ip}: full sweep complete (0 open ports)", details={"open_ports": 0}) for ip in chunk]
+        rec = store.record(findings, run_id=run_id, scope=Scope(
+            checks=frozenset({"exposure."}), agencies=frozenset(owners.values()), hosts=frozenset(chunk),
+            complete=True))
+        _add(totals, rec.as_dict())
+        totals["hosts"] += len(chunk)
+        return None
+    plan = NmapPlan(targets=tuple(chunk), tcp=tuple(found), udp=tuple(udp), scripts=scripts,
+                    host_timeout_seconds=policy.host_timeout_seconds, version_intensity=policy.version_intensity,
+                    privileged=True, extra=("-Pn",))
+    result = svc.scan(plan, agencies, policy.rules, cat, expected=chunk, netns=netns, sensor=sid, run_id=run_id,
+                      on_start=on_start)
+    silent = {ip: n for ip, n in res.silent.items() if n}
+    if silent:
+        totals["notes"].append("never answered (filtered) after retries: "
+                               + ", ".join(f"{ip} {n} ports" for ip, n in sorted(silent.items())))
+    scope = Scope(checks=frozenset({"exposure."}), agencies=frozenset(owners.values()),
+                  hosts=frozenset(result.complete_hosts), complete=not result.partial)
+    _add(totals, store.record(result.findings, run_id=run_id, scope=scope).as_dict())
+    totals["hosts"] += len(result.complete_hosts)
+    totals["open_ports"] += result.open_ports
+    totals["incomplete"].update(result.incomplete_hosts)
+    totals["notes"] += result.notes + ([f"partial: {result.why}"] if result.partial else [])
+    return f"nmap did not finish: {result.why}" if result.partial else None
+
+
+def _record_incomplete(store, cat, hosts, owners, why, run_id, sid, totals) -> None:
+    check = cat.check("exposure.scan")
+    findings = [check.finding(agency=owners[ip], verdict="incomplete", host_ip=ip, sensor=sid, run_id=run_id,
+                              message=f"{ip}: full sweep incomplete", reason=why) for ip in hosts]
+    rec = store.record(findings, run_id=run_id, scope=Scope(
+        checks=frozenset({"exposure."}), agencies=frozenset(owners.values()), hosts=frozenset(), complete=False))
+    _add(totals, rec.as_dict())
+    totals["incomplete"].update({ip: why for ip in hosts})
+
+
+def _add(totals: dict[str, Any], counts: dict[str, Any]) -> None:
+    for k, v in counts.items():
+        totals[k] = totals.get(k, 0) + v
+
+
+def _seen_ports(store, chosen) -> tuple[set[int], set[int]]:
+    """Every port ever found open (any exposure finding, open or closed) on the targets' hosts."""
+    tcp: set[int] = set()
+    udp: set[int] = set()
+    for aid in sorted({t.agency for t in chosen}):
+        for r in store.current(agency=aid, check="exposure"):
+            if r.get("port") and r.get("host") and any(
+                    ipaddress.ip_address(r["host"]) in t.network for t in chosen if t.agency == aid):
+                (udp if r.get("transport") == "udp" else tcp).add(int(r["port"]))
+    return tcp, udp
 
 
 def _host_progress(progress: Progress | None, expected: int) -> Callable[[int], None] | None:

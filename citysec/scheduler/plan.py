@@ -21,7 +21,7 @@ from config.loader import LoadedConfig
 from citysec.scheduler.spec import Spec, SpecError, parse_spec
 
 DEFAULT_TIMEOUT = 3600
-GATED = {"services": "scan_windows"}   # jobs that run only inside the scan windows
+GATED = {"services": "scan_windows", "portsweep": "scan_windows"}   # jobs that run only inside the scan windows
 BUILTIN = frozenset(JOBS)
 EXTRA_SCHEDULES: dict[str, str] = {}
 

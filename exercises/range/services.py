@@ -79,7 +79,9 @@ def write_files(var: str, h: HostSpec, tls_pem: str) -> None:
         out.write(src.read())
     os.chmod(os.path.join(base, "tls.pem"), 0o600)
     files = {
-        "inetd.conf": "telnet stream tcp nowait root /usr/sbin/telnetd telnetd\n",
+        # a port number in place of the service name serves telnet on another port (2323)
+        "inetd.conf": "".join(f"{'telnet' if s.port == 23 else s.port} stream tcp nowait root /usr/sbin/telnetd telnetd\n"
+                              for s in h.services if s.name == "telnet") or "telnet stream tcp nowait root /usr/sbin/telnetd telnetd\n",
         "vsftpd.conf": (f"listen=YES\nlisten_address={h.ip}\nlisten_ipv6=NO\nanonymous_enable=YES\n"
                         f"anon_root=/var/ftp\nlocal_enable=NO\nbackground=YES\nsecure_chroot_dir=/run/vsftpd-empty\n"
                         "xferlog_enable=YES\nvsftpd_log_file=/var/log/vsftpd.log\nseccomp_sandbox=NO\n"),
@@ -123,8 +125,9 @@ def start_argv(ip: str, svc: ServiceSpec) -> list[list[str]]:
     bg = ["setsid", "-f"]
     n = svc.name
     if n == "telnet":
-        return [["/usr/sbin/inetutils-inetd", "--environment", f"{D}/inetd.conf"]] if svc.port == 23 else \
-            [bg + ["ncat", "-l", "-k", ip, str(svc.port), "-e", "/usr/sbin/telnetd"]]
+        # inetd hands telnetd the socket itself (ncat -e gave it pipes: "getpeername: Socket
+        # operation on non-socket" and the connection closed, seen by nmap as tcpwrapped)
+        return [["/usr/sbin/inetutils-inetd", "--environment", f"{D}/inetd.conf"]]
     if n == "ftp":
         return [["mkdir", "-p", "/run/vsftpd-empty"], ["/usr/sbin/vsftpd", f"{D}/vsftpd.conf"]]
     if n in ("http", "http-admin"):
