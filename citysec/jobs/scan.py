@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 import config
-from findings.errors import RuntimeFailure, UsageError
+from findings.errors import RuntimeFailure
 from findings.model import parse_ts, utcnow
 from findings.store import Scope
 from findings.support.netns import run_in_netns
