@@ -44,6 +44,14 @@ def _bind(value: str) -> tuple[str, int]:
     return host.strip("[]"), p
 
 
+def _short_keys(enrolled: str | None) -> str | None:
+    """Enrolled key fingerprints as a person compares them on a terminal line (the first 12
+    characters of each SHA256 digest; `hosts list --json` has them whole)."""
+    if not enrolled:
+        return None
+    return ", ".join(k[:19] + "…" if k.startswith("SHA256:") and len(k) > 20 else k for k in enrolled.split(", "))
+
+
 def register(cli: click.Group) -> None:
     @cli.group("collect")
     def collect_group() -> None:
@@ -125,7 +133,8 @@ def register(cli: click.Group) -> None:
         emit(listing(app, agency), as_json, lambda rs: print_rows(
             ["agency", "host", "ssh", "host key"],
             [[r["agency"], r["name"], f"{r['user']}@{r['ip']}:{r['port']}" + (f" via {r['jump']}" if r["jump"] else ""),
-              r["enrolled"] or "not enrolled"] for r in rs], "no registered host is collected over SSH"))
+              _short_keys(r["enrolled"]) or "not enrolled"] for r in rs],
+            "no registered host is collected over SSH"))
 
     @cli.group("backup")
     def backup_group() -> None:

@@ -149,6 +149,8 @@ def register(cli: click.Group) -> None:
     def case_list(app: App, status, agency, as_json) -> None:
         """Cases, newest first."""
         from playbooks.views import list_cases
+        if agency is not None:
+            app.agency_ids(agency)          # an unknown agency is exit 2 ("did you mean"), not "no cases"
         rows = list_cases(_engine(app), status=status, agency=agency)
 
         def render(rs: list[dict]) -> None:

@@ -96,21 +96,19 @@ def register(cli: click.Group) -> None:
     def diff(app: App, agency, since, as_json) -> None:
         """New, gone, changed and unchanged open ports between service scans."""
         from scanners.diff import diff as compute
-        if agency:
-            app.agency_ids(agency)
+        if agency is not None:
+            app.agency_ids(agency)          # an unknown (or empty) agency: exit 2 with "did you mean"
         emit(compute(app.store, agency=agency, since=parse_since(since)), as_json, _render_diff)
 
 
 def _render_diff(d: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """What changed per host: one aligned line per finding, the service (remote text) cleaned."""
+    from citysec.cli.output import line_text, print_records
     click.echo(f"{len(d['hosts'])} hosts compared" + (f" with their scans before {d['since']}" if d["since"] else
                                                        " with their previous scan"))
-    table = Table(title=", ".join(f"{k} {v}" for k, v in d["counts"].items()))
-    for col in ("change", "agency", "host", "port", "check", "verdict", "status", "service"):
-        table.add_column(col, overflow="fold")
-    for change in ("new", "gone", "changed", "unchanged"):
-        for it in d[change]:
-            table.add_row(change, it["agency"], it["host"] or "", f"{it['port']}/{it['transport']}", it["check"],
-                          it["verdict"] or "", it["status"] or "", " ".join(filter(None, (it["service"], it["version"]))))
-    Console(highlight=False).print(table)
+    click.echo(", ".join(f"{k} {v}" for k, v in d["counts"].items()))
+    print_records(None, [
+        ([change, it["agency"], f"{it['host'] or ''}:{it['port']}/{it['transport']}", it["check"],
+          it["verdict"] or "", it["status"] or ""],
+         line_text(" ".join(filter(None, (it["service"], it["version"])))))
+        for change in ("new", "gone", "changed", "unchanged") for it in d[change]], "no findings to compare")

@@ -29,7 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from citysec.web import audit
 from citysec.web.tables import SCHEMA
-from findings.errors import UsageError
+from findings.errors import UsageError, unknown
 from findings.model import iso, parse_ts
 
 ROLES = ("soc", "officer", "controller", "evaluator", "viewer")
@@ -112,9 +112,9 @@ class Accounts:
             raise UsageError("an officer needs --agency (one or more of the configuration's agencies)")
         if role != "officer" and agencies:
             raise UsageError(f"role {role} sees every agency: --agency is only for officers")
-        unknown = [a for a in agencies if a not in self.known]
-        if unknown:
-            raise UsageError(f"unknown agency {', '.join(unknown)}; known: {', '.join(self.known)}")
+        for a in agencies:
+            if a not in self.known:
+                raise unknown("agency", a, self.known)
 
     def add(self, name: str, role: str, password: str, *, agencies: list[str] = (), totp: bool = False,
             by: str = "citysec") -> str | None:

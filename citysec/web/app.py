@@ -78,8 +78,22 @@ class Console:
         self.accounts = Accounts(ctx.store, self.known)
         self.figures = DashboardFigures(ctx)
         self._engine = None
+        self._check_names: dict[str, dict[str, str]] | None = None
         self.env = environment(FileSystemLoader(str(HERE / "templates")))
         self.env.globals.update(fmt=fmt, words=words)
+
+    @property
+    def check_names(self) -> dict[str, dict[str, str]]:
+        """Check id → its name in both languages, from the same catalogues as the reports."""
+        if self._check_names is None:
+            from citysec.jobs.scan import load_exposure
+            from collectors.catalogue import catalogue
+            self._check_names = {**catalogue().names(), **load_exposure().names()}
+        return self._check_names
+
+    def check_name(self, cid: str | None, lang: str) -> str:
+        names = self.check_names.get(cid or "")
+        return (names.get(lang) or names.get("vi") or cid) if names else (cid or "")
 
     @property
     def engine(self):
@@ -100,7 +114,8 @@ class Console:
         s: Session | None = request.state.session if hasattr(request.state, "session") else None
         html = self.env.get_template(template).render(
             lang=lang, w=lambda key, **kw: words.word(key, lang, **kw), session=s, path=request.url.path,
-            agency_name=lambda aid: self.agency_name(aid, lang), may=lambda action: bool(s and authz.may(s.account, action)),
+            agency_name=lambda aid: self.agency_name(aid, lang), check_name=lambda cid: self.check_name(cid, lang),
+            may=lambda action: bool(s and authz.may(s.account, action)),
             **data)
         return HTMLResponse(html, status_code=code)
 

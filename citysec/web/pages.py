@@ -338,8 +338,17 @@ async def reports_index(c, request: Request, s: Session) -> Response:
 
 
 def _document(c, s: Session, kind: str, period_label: str, lang: str, agency: str | None):
-    from citysec.report_inputs import (criteria_of, decorate, labels_of, meta, official_of, open_query, orgs_of,
-                                       paper_of, systems_of)
+    from citysec.report_inputs import (
+        criteria_of,
+        decorate,
+        labels_of,
+        meta,
+        official_of,
+        open_query,
+        orgs_of,
+        paper_of,
+        systems_of,
+    )
     from reports import compliance, member, periodic, ranking
     from reports.period import compliance_year, parse_period
     ctx = c.ctx

@@ -1,10 +1,9 @@
-"""The console's words in Vietnamese (default) and English. Domain words (checks, statuses, report
-titles and figures) come from the reports' catalogue (:mod:`reports.i18n`), so the console and the
-signed reports say the same thing; this catalogue holds only the console's own words."""
+"""The console's words in Vietnamese (default) and English. Check names come from the same
+catalogues as the reports (``name: {vi, en}`` of config/exposure.yaml and collectors/checks.yaml),
+agency names from the configuration, documents from the reports themselves; this catalogue holds
+the console's own words (menus, buttons, statuses, roles, record fields)."""
 
 from __future__ import annotations
-
-from reports import i18n
 
 WORDS: dict[str, tuple[str, str]] = {
     "console": ("Bảng điều khiển an toàn thông tin", "Security console"),
@@ -113,8 +112,3 @@ def pick(table: dict[str, tuple[str, str]], key: str | None, lang: str) -> str:
         return ""
     pair = table.get(key)
     return (pair[1] if lang == "en" else pair[0]) if pair else key
-
-
-def report_word(key: str, lang: str) -> str:
-    """A word of the reports' catalogue (figures, documents), so both say the same."""
-    return i18n.tr(key, lang)

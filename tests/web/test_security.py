@@ -199,7 +199,7 @@ def test_accounts_store_argon2id_hashes_and_refuse_bad_input(city):
         return subprocess.run([sys.executable, "-m", "citysec.cli", "--config", config, *args], input=stdin, check=False,
                               capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     r = run("users", "add", "x-off", "--role", "officer", "--agency", "so-xx", "--password-stdin", stdin=PASSWORD + "\n")
-    assert r.returncode == 2 and "unknown agency so-xx" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "unknown agency 'so-xx'" in r.stderr and "Traceback" not in r.stderr
     r = run("users", "add", "short", "--role", "soc", "--password-stdin", stdin="abc\n")
     assert r.returncode == 2 and "too short" in r.stderr
     r = run("users", "list", "--json")
