@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
-
-from findings.errors import UsageError, unknown
 
 from citysec.cli.context import App, acting_user, agency_option, by_option, emit, json_option, pass_app, quiet
 from citysec.cli.output import print_rows
 from citysec.cli.status_parts import part
+from findings.errors import UsageError, unknown
 
 
 @part
@@ -156,12 +155,12 @@ def register(cli: click.Group) -> None:
         ids = [s.id for s in app.city.systems]
         if system not in ids:
             raise unknown("information system", system, ids)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             when = datetime.fromisoformat(date_) if date_ else now
         except ValueError:
             raise UsageError(f"--date {date_!r}: give an ISO date such as 2026-11-30") from None
-        when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
         if when > now:
             raise UsageError(f"--date {date_}: a restore test cannot be in the future")
         rid = CollectorState(app.store).record_restore_test(system, when, by=acting_user(by), result=result, note=note, now=now)
