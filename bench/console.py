@@ -242,6 +242,11 @@ def main() -> None:
     print(f"first city dashboard after start (figures warmed in the background): {first_dashboard_s:.2f} s")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
+    if (tmp / "load_failures.csv").exists():
+        failures = (tmp / "load_failures.csv").read_text()
+        (out / "console-failures.csv").write_text(failures)
+        if failures.count("\n") > 1:
+            print("failures (bench/results/console-failures.csv):\n" + failures[:2000])
     (out / "console.json").write_text(json.dumps(res, indent=2))
     shutil.rmtree(tmp, ignore_errors=True)
 

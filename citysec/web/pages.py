@@ -152,15 +152,16 @@ def _cases(c, agencies: list[str], status: str | None) -> list[dict[str, Any]]:
     out = []
     wanted = set(agencies)
     now = c.ctx.store.clock()
-    for r in views.list_cases(c.engine, status=status):
+    phases: dict[str, dict] = {}
+    for r in views.list_cases(c.engine, status=status, agency=agencies[0] if len(agencies) == 1 else None):
         if r["agency"] not in wanted:
             continue
         dl = [d.as_dict() for d in case_deadlines(c.engine, case_row(c.ctx.store, r["id"]), now)]
         due = [d for d in dl if d["due"] and not d["met_at"]]
-        phases = {p.id: p.title.model_dump() for p in c.engine.playbook(r["playbook"]).playbook.phases}
+        if r["playbook"] not in phases:
+            phases[r["playbook"]] = {p.id: p.title.model_dump() for p in c.engine.playbook(r["playbook"]).playbook.phases}
         out.append(r | {"next_deadline": min(due, key=lambda d: d["due"]) if due else None,
-                        "phase_title": phases.get(r["phase"], {}),
-                        "dry_run": bool(case_row(c.ctx.store, r["id"])["dry_run"])})
+                        "phase_title": phases[r["playbook"]].get(r["phase"], {}), "dry_run": bool(r["dry_run"])})
     return out
 
 
