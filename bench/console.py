@@ -102,17 +102,20 @@ CASES = os.environ["BENCH_CASES"].split(",")
 AGENCY = os.environ["BENCH_AGENCY"]
 
 
-class Soc(HttpUser):
+class Session(HttpUser):
+    abstract = True
     wait_time = between(0.5, 1.5)
-    weight = 1
+    account = ""
 
     def on_start(self):
         self.client.get("/login", name="login")
         pre = self.client.cookies.get("citysec_pre")
-        self.client.post("/login", data={"name": self.name_, "password": PASSWORD, "csrf": pre, "next": "/"},
+        self.client.post("/login", data={"name": self.account, "password": PASSWORD, "csrf": pre, "next": "/"},
                          name="login", allow_redirects=False)
 
-    name_ = "bench-soc"
+
+class Soc(Session):
+    account = "bench-soc"
 
     @task(2)
     def city(self):
@@ -123,15 +126,15 @@ class Soc(HttpUser):
         self.client.get("/cases/" + random.choice(CASES), name="case page")
 
 
-class Officer(Soc):
-    name_ = "bench-off"
+class Officer(Session):
+    account = "bench-off"
 
     @task(2)
-    def city(self):
+    def agency(self):
         self.client.get("/", name="agency dashboard")
 
     @task(2)
-    def case(self):
+    def findings(self):
         self.client.get("/findings?agency=" + AGENCY + "&check=exposure&severity=high", name="findings page")
 '''
 
