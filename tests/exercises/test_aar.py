@@ -45,7 +45,8 @@ def test_the_data_holds_what_the_report_needs(data):
     assert (o["scenario"], o["mode"], o["speed"], o["state"]) == ("eval-drill", "accelerated", 10.0, "completed")
     assert o["scope"]["agencies"] == ["so-tc", "so-tttt"] and HOSTILE_HOST in o["scope"]["hosts"]
     assert [x["id"] for x in o["objectives"]] == ["detect", "respond"]
-    assert o["objectives"][0]["critical_tasks"] == ["Phát hiện mã độc trong 15 phút", "Báo cáo ban đầu"]
+    assert [t["vi"] for t in o["objectives"][0]["critical_tasks"]] == ["Phát hiện mã độc trong 15 phút", "Báo cáo ban đầu"]
+    assert o["objectives"][0]["critical_tasks"][1]["en"] == "Initial report"     # both languages, from the scenario
     what = [e["what"] for e in data["timeline"]]
     assert what[0] == "run_started" and what[-1] == "run_completed"
     assert {"inject_sent", "expectation_met", "expectation_missed", "lapse", "run_paused", "run_resumed",
@@ -59,8 +60,9 @@ def test_the_data_holds_what_the_report_needs(data):
     assert exp["press"]["state"] == "rated"
     rated = {(r["objective"], r["agency"]): r["rating"] for r in data["ratings"]}
     assert rated == {("detect", "so-tttt"): "S", ("detect", "so-tc"): "S", ("respond", "so-tttt"): "U"}
-    assert [i["text"] for i in data["improvements"]] == ["Báo cáo ban đầu gửi muộn", "Báo cáo ban đầu gửi muộn",
-                                                         "#2 case: Mở hồ sơ xử lý thay đổi giao diện"]
+    assert [i["text"] for i in data["improvements"]][:2] == ["Báo cáo ban đầu gửi muộn", "Báo cáo ban đầu gửi muộn"]
+    assert data["improvements"][2]["text"] == {"vi": "#2 case: Mở hồ sơ xử lý thay đổi giao diện",
+                                               "en": "#2 case: Open the defacement incident record"}
     assert [a["title"] for a in data["actions"]] == ["Huấn luyện mở hồ sơ sự cố"]
     assert set(data["definitions"]) == {"P", "S", "M", "U"}
 
@@ -139,7 +141,7 @@ def test_markdown_holds_the_same_and_escapes(data):
     assert re.search(r"\| case \|.*\| Missed \|", md)
     assert "| CA-eval-2026-a-01 | Huấn luyện mở hồ sơ sự cố | respond | so-tttt | Lê Minh Cường, 0912345678 |" \
            " 1 Dec 2026 | 31 Mar 2027 | Open |" in md
-    assert "| U | Unable to be performed:" in md and "| respond — Ứng cứu và khôi phục | so-tttt | U (unable) |" in md
+    assert "| U | Unable to be performed:" in md and "| respond — Respond and recover | so-tttt | U (unable) |" in md
 
 
 def test_pdf(data, tmp_path):
@@ -216,7 +218,7 @@ def test_cli_rate_actions_and_aar(cli_city):
     assert r.returncode == 0, r.stderr
     md = out.read_text(encoding="utf-8")
     assert "| Department of Information and Communications (so-tttt) | M (major challenges) | Lan | chậm |" in md
-    assert "| VNPT Hải Phòng (vnpt) | 1. Mức độ thực tế (1-5)? | 5 |" in md
+    assert "| VNPT Hai Phong (vnpt) | 1. How realistic (1-5)? | 5 |" in md
     r = citysec(cfg, "exercise", "aar", "eval-2026-a")
     assert r.returncode == 0 and r.stdout.startswith("<!DOCTYPE html>") and "Kế hoạch khắc phục" in r.stdout
 

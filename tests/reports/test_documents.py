@@ -190,6 +190,13 @@ def test_ranking_explains_its_formula_weights_and_no_data(rendered):
     assert "6 tháng đầu năm 2026" in text and "không có dữ liệu" in text  # trend labelled by period
 
 
+def test_drills_are_named_by_their_title_in_the_reader_language(rendered):
+    vi = " ".join(rendered[("periodic", "vi")]["text"].split())
+    en = " ".join(rendered[("periodic", "en")]["text"].split())
+    assert "Diễn tập 2026" in vi and "Drill 2026" in en and "Diễn tập 2026" not in en
+    assert "ex-2026" not in vi and "ex-2026" not in en                  # the run's id is not its name
+
+
 def test_failed_backups_name_the_system_and_host(rendered):
     text = " ".join(rendered[("periodic", "en")]["text"].split())
     assert "System A" in text or "Hệ thống A" in text
