@@ -103,7 +103,8 @@ def test_a_run_stored_before_bilingual_scenarios_keeps_its_one_text(tmp_path):
     path = _broken(tmp_path, lambda d: d.update(title="Diễn tập cũ", summary="Tóm tắt cũ"))
     with pytest.raises(ConfigError):
         load_scenario(path, Context())
-    sc = from_text(open(path, encoding="utf-8").read(), path)
+    with open(path, encoding="utf-8") as fh:
+        sc = from_text(fh.read(), path)
     assert (sc.title.vi, sc.title.en, sc.summary.en) == ("Diễn tập cũ", "Diễn tập cũ", "Tóm tắt cũ")
 
 
