@@ -50,9 +50,11 @@ class _Names:
                 self.names[p["id"]] = _t(p["name"], lang)
 
     def __call__(self, aid: str | None) -> str:
+        """An agency or participant by its name (words, not its id; the participants table keeps the
+        id in a column of its own); the id only where no name is known."""
         if not aid:
             return "—"
-        return f"{self.names[aid]} ({aid})" if aid in self.names and self.names[aid] != aid else aid
+        return self.names.get(aid) or aid
 
 
 def _word(prefix: str, code: str | None, lang: str) -> str:
