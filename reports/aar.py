@@ -122,25 +122,26 @@ def timeline(d: dict, lang: str, name) -> Section:
                 "detail": f"#{x['inject']} {_t(x['synopsis'], lang)}".strip()}) for x in d.get("skipped", [])]
     rows = [r for _, r in sorted(events + skipped, key=lambda t: (t[0] is None, t[0] or 0))]
     return Section("timeline", i18n.tr("timeline", lang), [], [table("aar_timeline", lang, "timeline", [
-        ("at", "time", "text"), ("scenario", "scenario_time", "text"), ("event", "event", "text"),
-        ("agency", "agency", "text"), ("host", "host", "text"), ("detail", "detail", "text")], rows)])
+        ("at", "time", "text"), ("scenario", "scenario_time", "code"), ("event", "event", "text"),
+        ("agency", "agency", "text"), ("host", "host", "code"), ("detail", "detail", "text")], rows)])
 
 
 def expectations(d: dict, lang: str, name) -> Section:
     n = {s: sum(1 for e in d["expectations"] if e["state"] == s)
          for s in ("met", "missed", "pending", "rated", "not_applicable")}
-    rows = [{"inject": f"#{e['inject']} {_t(e['synopsis'], lang)}".strip(), "expectation": e["expectation"],
+    rows = [{"inject": f"#{e['inject']}", "expectation": e["expectation"],
              "description": _t(e["description"], lang), "severity": i18n.severity(e["severity"], lang),
-             "state": i18n.tr("st_" + e["state"], lang), "within": e["within"], "due_at": when(e["due_at"], lang),
-             "met_at": when(e["met_at"], lang), "seconds": e["seconds"], "scenario_seconds": e["scenario_seconds"]}
+             "state": i18n.tr("st_" + e["state"], lang), "due_at": when(e["due_at"], lang),
+             "met_at": when(e["met_at"], lang),
+             "ttr": "—" if e["seconds"] is None else
+                    f"{fmt.number(e['seconds'], lang, 1)} / {fmt.number(e['scenario_seconds'], lang, 1)}"}
             for e in d["expectations"]]
     return Section("expectations", i18n.tr("expectations", lang), [i18n.tr(
         "exp_counts", lang, met=n["met"], missed=n["missed"], pending=n["pending"], rated=n["rated"],
         na=n["not_applicable"])], [table("aar_expectations", lang, "expectations", [
-            ("inject", "inject", "text"), ("expectation", "expectation", "text"), ("description", "title", "text"),
-            ("severity", "severity", "text"), ("state", "verdict", "text"), ("within", "window", "text"),
-            ("due_at", "due_at", "text"), ("met_at", "met_at", "text"), ("seconds", "ttr_real", "num"),
-            ("scenario_seconds", "ttr_scenario", "num")], rows)])
+            ("inject", "inject", "code"), ("expectation", "expectation", "code"), ("description", "title", "text"),
+            ("severity", "severity", "text"), ("state", "verdict", "text"), ("due_at", "due_at", "text"),
+            ("met_at", "met_at", "text"), ("ttr", "ttr", "text")], rows)])
 
 
 def ratings(d: dict, lang: str, name) -> Section:
@@ -183,7 +184,7 @@ def plan(d: dict, lang: str, name) -> Section:
              "status": i18n.tr(a["status"], lang) + (f" — {i18n.tr('retested', lang)}" if a["retested_here"] else ""),
              "evidence": a["evidence"]} for a in d["actions"]]
     return Section("plan", i18n.tr("plan", lang), [], [table("aar_actions", lang, "plan", [
-        ("id", "action_id", "text"), ("title", "action", "text"), ("objective", "objective", "text"),
+        ("id", "action_id", "code"), ("title", "action", "text"), ("objective", "objective", "text"),
         ("agency", "responsible", "text"), ("contact", "contact", "text"), ("start", "start", "text"),
         ("due", "due", "text"), ("status", "status", "text"), ("evidence", "evidence", "text")], rows)])
 

@@ -96,6 +96,7 @@ WORDS.update({
     "window": ("Thời hạn (kịch bản)", "Window (scenario)"), "met_at": ("Đạt lúc", "Met at"),
     "due_at": ("Hạn lúc", "Due at"), "ttr_real": ("Thời gian phản ứng thực (giây)", "Time to respond, real (s)"),
     "ttr_scenario": ("Thời gian phản ứng kịch bản (giây)", "Time to respond, scenario (s)"),
+    "ttr": ("Thời gian phản ứng, thực / kịch bản (giây)", "Time to respond, real / scenario (s)"),
     "exp_counts": ("Đạt {met} · Không đạt {missed} · Đang chờ {pending} · Chờ người đánh giá {rated} · "
                    "Không áp dụng {na}",
                    "Met {met} · missed {missed} · pending {pending} · for the evaluators {rated} · "

@@ -99,9 +99,9 @@ def test_vietnamese_html_in_chromium(data, tmp_path):
     assert ["20/11/2026 09:00:01", "T+0:00:10", "Gửi tình huống", "Sở Tài chính", HOSTILE_HOST] == timeline[2][:5]
     assert any(r[2] == "Sai sót nghiêm trọng" for r in timeline) and timeline[-1][2] == "Kết thúc diễn tập"
     exp = {r[1]: r for r in _text(dom, "aar_expectations")[1:]}
-    assert exp["av-alert"][4] == "Đạt" and exp["av-alert"][7] == "20/11/2026 09:00:46"
-    assert exp["av-alert"][8:] == ["45,0", "450,0"]
-    assert exp["case"][4] == "Không đạt" and exp["case"][6] == "20/11/2026 09:03:00" and exp["case"][8] == "—"
+    assert exp["av-alert"][4] == "Đạt" and exp["av-alert"][6] == "20/11/2026 09:00:46"
+    assert exp["av-alert"][7] == "45,0 / 450,0"                            # real / scenario seconds
+    assert exp["case"][4] == "Không đạt" and exp["case"][5] == "20/11/2026 09:03:00" and exp["case"][7] == "—"
     plan = _text(dom, "aar_actions")
     assert plan[1][:8] == ["CA-eval-2026-a-01", "Huấn luyện mở hồ sơ sự cố", "respond",
                            "Sở Thông tin và Truyền thông", "Lê Minh Cường, 0912345678", "01/12/2026",
@@ -124,7 +124,7 @@ def test_english_html_in_chromium(data, tmp_path):
     ratings = _text(dom, "aar_ratings")
     assert ratings[2][1:3] == ["Department of Finance", "S (some challenges)"]
     exp = {r[1]: r for r in _text(dom, "aar_expectations")[1:]}
-    assert exp["av-alert"][4] == "Met" and exp["av-alert"][8:] == ["45.0", "450.0"] and exp["case"][4] == "Missed"
+    assert exp["av-alert"][4] == "Met" and exp["av-alert"][7] == "45.0 / 450.0" and exp["case"][4] == "Missed"
     plan = _text(dom, "aar_actions")
     assert plan[0][3:7] == ["Responsible organisation", "Contact", "Start", "Due"]
     assert plan[1][5:8] == ["1 Dec 2026", "31 Mar 2027", "Open"]
@@ -137,7 +137,7 @@ def test_markdown_holds_the_same_and_escapes(data):
     assert not re.search(r"(?<!\\)<(script|img)", md) and "&lt;" not in md       # escaped, no HTML entity
     assert "\\<script\\>document.title='pwned'\\</script\\>" in md               # the note, as text
     assert "| 20 Nov 2026 09:00:46 | T+0:07:40 | Expectation met | so-tc |" in md
-    assert re.search(r"\| av-alert \|.*\| Met \|.*\| 45\.0 \| 450\.0 \|", md)
+    assert re.search(r"\| av-alert \|.*\| Met \|.*\| 45\.0 / 450\.0 \|", md)
     assert re.search(r"\| case \|.*\| Missed \|", md)
     assert "| CA-eval-2026-a-01 | Huấn luyện mở hồ sơ sự cố | respond | so-tttt | Lê Minh Cường, 0912345678 |" \
            " 1 Dec 2026 | 31 Mar 2027 | Open |" in md

@@ -229,3 +229,20 @@ def test_the_after_action_report_and_the_periodic_report_name_the_drill(docs):
         assert "rd-drill-1" not in docs[("periodic", lang)]["seen"]["words"]
     timeline = docs[("aar", "en")]["seen"]["text"]
     assert "Malware (EICAR) on the workstation b-pc1 (technical)" in timeline
+
+
+@pytest.mark.parametrize("kind,lang", ALL)
+def test_no_word_or_address_broken_on_paper(docs, kind, lang):
+    """Each word, address, host name and id the browser shows is whole in the PDF as often as it is
+    shown (no 'ClamA V', no '198.19.65.1 1', no 'b- pc1'). A word of letters may break after its
+    hyphen, as print does ('Self-' / 'handled'); a token with a digit (address, host, id) may not."""
+    d = docs[(kind, lang)]
+    counts: dict[str, int] = {}
+    for t in re.findall(r"\w[\w.:/@-]*\w", d["seen"]["text"]):
+        counts[t] = counts.get(t, 0) + 1
+    broken = []
+    for t, n in sorted(counts.items()):
+        parts = [t] if re.search(r"\d", t) else [p for p in re.split(r"(?<=-)", t) if p]
+        if len(t) >= 4 and any(d["text"].count(p) < n for p in parts):
+            broken.append(t)
+    assert broken == [], f"{kind}.{lang}"
