@@ -103,6 +103,8 @@ def _event_detail(e: dict, lang: str) -> str:
     <description>'."""
     head = f"#{e['inject']} " if e.get("inject") is not None else ""
     text = _t(e.get("text"), lang)
+    if e.get("what") == "cleanup_done" and text.startswith("verified"):   # the runner's record, in words
+        text = i18n.tr("cleanup_verified", lang)
     if e.get("method"):
         return f"{head}{text} ({_word('inj_', e['method'], lang)})".strip()
     if e.get("expectation"):

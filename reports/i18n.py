@@ -133,6 +133,8 @@ WORDS.update({
     "mode_tabletop": ("Diễn tập trên bàn (thảo luận)", "Tabletop (discussion)"),
     "role_player": ("Đơn vị tham gia xử lý", "Player"), "role_controller": ("Ban điều hành", "Controller"),
     "role_evaluator": ("Người đánh giá", "Evaluator"), "role_observer": ("Quan sát viên", "Observer"),
+    "cleanup_verified": ("đã kiểm tra: môi trường diễn tập trở lại như mô tả",
+                         "verified: the range is as described again"),
     "inj_console": ("qua bàn điều khiển", "at the console"), "inj_email": ("qua thư điện tử", "by email"),
     "inj_file": ("qua tệp của đội", "as a team file"), "inj_technical": ("tác động kỹ thuật", "technical"),
     "exk_detect": ("phát hiện", "detection"), "exk_case_opened": ("hồ sơ sự cố được mở", "case opened"),
