@@ -86,3 +86,14 @@ def test_annual_period_includes_both_halves(sqlite_query):
 def test_one_agency_only(sqlite_query):
     fig = period_figures(sqlite_query, parse_period("2026-H2"), ORGS, agency="so-b")
     assert list(fig["agencies"]) == ["so-b"] and fig["city"]["headline"] == dataset.EXPECTED_B
+
+
+def test_a_drill_is_named_by_its_title_in_each_language():
+    """The periodic report names a drill by its scenario's title; a run recorded before scenarios were
+    bilingual has one title (name), used for both languages; a run without any is left out."""
+    from reports.gather import exercise_names
+    rows = [{"citysec.exercise.id": "r1", "citysec.exercise.name": "Diễn tập A", "citysec.exercise.name_en": "Drill A"},
+            {"citysec.exercise.id": "r0", "citysec.exercise.name": "Diễn tập cũ", "citysec.exercise.name_en": None},
+            {"citysec.exercise.id": "r9", "citysec.exercise.name": None, "citysec.exercise.name_en": None}]
+    assert exercise_names(rows) == {"r1": {"vi": "Diễn tập A", "en": "Drill A"},
+                                    "r0": {"vi": "Diễn tập cũ", "en": "Diễn tập cũ"}}
