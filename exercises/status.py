@@ -64,5 +64,5 @@ def status(store: Store, run_id: str) -> dict[str, Any]:
 
 def runs(store: Store, limit: int = 20) -> list[dict[str, Any]]:
     db.ensure_tables(store)
-    return [dict(r) for r in store.query("SELECT id, scenario_id, title, mode, speed, state, started_at, ended_at"
+    return [dict(r) for r in store.query("SELECT id, scenario_id, title, title_en, mode, speed, state, started_at, ended_at"
                                          " FROM exercise_runs ORDER BY started_at DESC LIMIT ?", (limit,))]
