@@ -21,7 +21,9 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from doc_checks import LANGS, a4_numbered, codes, foreign, headings, national_heading, other, read_pdf, words
@@ -40,7 +42,8 @@ EXE = str(Path(sys.executable).parent / "citysec")
 HOSTILE_FILE = "<img src=x onerror=document.title='pwned'>.exe"   # a file name is text, never markup
 MALWARE = f"/var/lib/citysec-data/{HOSTILE_FILE}"
 TCP = "21-23,80,443,445,2375,3306,3389,5432,5900,6379,8080,9200"
-PERIOD, YEAR = time.strftime("%Y-H1" if time.gmtime().tm_mon <= 6 else "%Y-H2"), time.strftime("%Y")
+NOW = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))              # the city's time zone decides the period
+PERIOD, YEAR = f"{NOW.year}-H{1 if NOW.month <= 6 else 2}", str(NOW.year)
 REPORTS = {   # document → the command's arguments
     "periodic": ("report", "periodic", "--period", PERIOD),
     "periodic-agency": ("report", "periodic", "--period", PERIOD, "--agency", "rd-a"),
