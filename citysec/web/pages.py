@@ -300,7 +300,7 @@ async def drill_action(c, request: Request, s: Session) -> Response:
     from exercises.runner import control
     run_id, what = request.path_params["run"], request.path_params["what"]
     _drill(c, s, run_id)
-    if what in ("pause", "resume", "abort"):
+    if what in ("pause", "resume", "end", "abort"):
         authz.require_action(s.account, "drill_control")
         r = await run_in_threadpool(control, c.ctx.store, run_id, what)
         note = "asked" if r["driven_by"] or what == "pause" else "no_runner"

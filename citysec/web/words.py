@@ -45,7 +45,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "final": ("Báo cáo kết thúc", "Final report"), "phase": ("Giai đoạn", "Phase"),
     "opened": ("Mở lúc", "Opened"), "role": ("Vai trò", "Role"), "dry_run": ("Chạy thử", "Dry run"),
     "run": ("Lượt diễn tập", "Drill run"), "state": ("Trạng thái", "State"),
-    "pause": ("Tạm dừng", "Pause"), "resume": ("Tiếp tục", "Resume"), "abort": ("Dừng hẳn", "Abort"),
+    "pause": ("Tạm dừng", "Pause"), "resume": ("Tiếp tục", "Resume"), "end": ("Kết thúc (ENDEX)", "End (ENDEX)"), "abort": ("Dừng hẳn", "Abort"),
     "injects": ("Tình huống", "Injects"), "expectations": ("Kỳ vọng", "Expectations"),
     "rate": ("Đánh giá", "Rate"), "objective": ("Mục tiêu", "Objective"), "rating": ("Mức", "Rating"),
     "scenario_time": ("Thời gian kịch bản", "Scenario time"), "timeline": ("Diễn biến", "Timeline"),
