@@ -2,7 +2,8 @@
 
 :func:`aar_data` reads; :mod:`reports.aar` turns the dict into the document. Times are ISO (real
 time, UTC) with, where it helps, the scenario time in seconds: real seconds since the start minus
-the pauses, times the run's speed. Text from the range and from people is kept as it is (the
+the pauses, times the run's speed. The scenario's texts are given in both languages (``{vi, en}``)
+for the report to pick its own; text from the range and from people is kept as it is (the
 renderer escapes it).
 """
 
@@ -53,25 +54,39 @@ class Clock:
         return round(max(0.0, real) * self.speed, 1)
 
 
-def _detail(x: dict[str, Any]) -> str:
-    """One line of what an event says (its own texts, as recorded)."""
+LANGS = ("vi", "en")
+
+
+def both(text: Any) -> dict[str, str] | None:
+    """A scenario text as {vi, en} (a recorded string is the same in both)."""
+    if text is None:
+        return None
+    return {lang: text.in_lang(lang) for lang in LANGS} if hasattr(text, "in_lang") else {lang: str(text) for lang in LANGS}
+
+
+def _detail(x: dict[str, Any], sc: Scenario) -> dict[str, Any]:
+    """What an event says: its inject's synopsis and its expectation's description from the
+    scenario in both languages (the recorded Vietnamese text for an inject the scenario lacks),
+    the codes (method, kind) apart for the report to put in words."""
     what = x.get("action")
-    inj = f"#{x['inject']} " if x.get("inject") is not None else ""
+    inj = next((i for i in sc.msel if i.number == x.get("inject")), None)
     if what == "inject_sent":
-        return f"{inj}{x.get('synopsis', '')} ({x.get('method', '')})".strip()
+        return {"inject": x.get("inject"), "text": both(inj.synopsis if inj else x.get("synopsis", "")),
+                "method": x.get("method")}
     if what in ("expectation_met", "expectation_missed"):
-        tail = f" — {x['description']}" if x.get("description") else ""
-        return f"{inj}{x.get('expectation', '')} [{x.get('kind', '')}]{tail}"
+        exp = next((e for e in inj.expectations if e.id == x.get("expectation")), None) if inj else None
+        return {"inject": x.get("inject"), "expectation": x.get("expectation"), "kind": x.get("kind"),
+                "text": both(exp.description if exp else x.get("description"))}
     if what in ("inject_refused", "inject_failed", "cleanup_failed", "cleanup_done"):
-        return f"{inj}{x.get('detail', '')}".strip()
+        return {"inject": x.get("inject"), "text": both(x.get("detail", ""))}
     if what == "run_resumed" and x.get("seconds") is not None:
-        return f"{x['seconds']} s"
-    if what in ("run_started",):
-        return f"{x.get('mode', '')} ×{x.get('speed', '')}"
-    return str(x.get("lapse") or x.get("uncleaned") or "")
+        return {"text": both(f"{x['seconds']} s")}
+    if what == "run_started":
+        return {}
+    return {"text": both(x.get("lapse") or x.get("uncleaned") or "")}
 
 
-def timeline(events: list[dict], clock: Clock) -> list[dict[str, Any]]:
+def timeline(events: list[dict], clock: Clock, sc: Scenario) -> list[dict[str, Any]]:
     out = []
     for e in events:
         x = e["citysec"]["exercise"]
@@ -81,7 +96,7 @@ def timeline(events: list[dict], clock: Clock) -> list[dict[str, Any]]:
         out.append({"at": e["@timestamp"], "scenario_seconds": clock.scenario(e["@timestamp"]), "what": x["action"],
                     "agency": e.get("organization", {}).get("id"), "host": host,
                     "severity": e.get("citysec", {}).get("severity"),
-                    "text": e.get("message") if x["action"] == "lapse" else _detail(x)})
+                    **({"text": both(e.get("message"))} if x["action"] == "lapse" else _detail(x, sc))})
     return out
 
 
@@ -93,9 +108,9 @@ def expectations(store: Store, run: dict, sc: Scenario) -> list[dict[str, Any]]:
         inj, sent = msel.get(r["number"]), injects.get(r["number"], {}).get("sent_at")
         exp = next((e for e in inj.expectations if e.id == r["exp_id"]), None) if inj else None
         real = _secs(sent, r["met_at"]) if r["state"] == "met" else None
-        out.append({"inject": r["number"], "synopsis": inj.synopsis if inj else None,
+        out.append({"inject": r["number"], "synopsis": both(inj.synopsis) if inj else None,
                     "objective": inj.objective if inj else None, "expectation": r["exp_id"], "kind": r["kind"],
-                    "description": exp.description if exp else None, "severity": r["severity"],
+                    "description": both(exp.description) if exp else None, "severity": r["severity"],
                     "state": r["state"], "within": exp.within if exp else None, "sent_at": sent,
                     "due_at": r["due_at"], "met_at": r["met_at"], "seconds": real,
                     "scenario_seconds": None if real is None else round(real * float(run["speed"] or 1), 1)})
@@ -109,7 +124,7 @@ def rating_rows(store: Store, run: dict, sc: Scenario) -> list[dict[str, Any]]:
     for o in sc.objectives:
         for a in o.agencies:
             r = given.pop((o.id, a), None)
-            out.append({"objective": o.id, "objective_title": o.title, "agency": a,
+            out.append({"objective": o.id, "objective_title": both(o.title), "agency": a,
                         "rating": r["rating"] if r else None, "evaluator": r["evaluator"] if r else o.evaluator,
                         "note": r["note"] if r else "", "at": r["at"] if r else None,
                         "strengths": json.loads(r["strengths"]) if r else [],
@@ -124,15 +139,16 @@ def findings_of(ratings: list[dict], exps: list[dict]) -> dict[str, list[dict[st
     areas = [{"objective": r["objective"], "agency": r["agency"], "text": s, "source": "evaluator"}
              for r in ratings for s in r["improvements"]]
     areas += [{"objective": e["objective"], "agency": None, "source": "expectation",
-               "text": f"#{e['inject']} {e['expectation']}: {e['description'] or e['kind']}"}
+               "text": {lang: f"#{e['inject']} {e['expectation']}: {(e['description'] or {}).get(lang) or e['kind']}"
+                        for lang in LANGS}}
               for e in exps if e["state"] == "missed"]
     return {"strengths": strengths, "improvements": areas}
 
 
 def survey_rows(store: Store, run: dict, sc: Scenario) -> list[dict[str, Any]]:
     qs = sc.survey.questions
-    return [{"participant": r["participant"], "question": qs[r["question"] - 1] if r["question"] <= len(qs)
-             else str(r["question"]), "number": r["question"], "answer": r["answer"], "at": r["at"]}
+    return [{"participant": r["participant"], "question": both(qs[r["question"] - 1] if r["question"] <= len(qs)
+             else str(r["question"])), "number": r["question"], "answer": r["answer"], "at": r["at"]}
             for r in db.rows(store, "exercise_survey", run["id"], "participant, question")]
 
 
@@ -157,14 +173,15 @@ def scope(events: list[dict], sc: Scenario) -> dict[str, list[str]]:
 
 def overview(run: dict, sc: Scenario, events: list[dict]) -> dict[str, Any]:
     return {
-        "run": run["id"], "name": run["title"], "scenario": sc.id, "summary": sc.summary, "state": run["state"],
+        "run": run["id"], "name": both(sc.title), "scenario": sc.id, "summary": both(sc.summary), "state": run["state"],
         "mode": run["mode"], "speed": run["speed"], "started_at": run["started_at"], "ended_at": run["ended_at"],
-        "organizer": sc.organizer, "scope": scope(events, sc), "rules_of_engagement": list(sc.rules_of_engagement),
-        "objectives": [{"id": o.id, "title": o.title, "capability": o.capability,
-                        "critical_tasks": list(o.critical_tasks), "agencies": list(o.agencies),
+        "organizer": sc.organizer, "scope": scope(events, sc), "rules_of_engagement": [both(r) for r in sc.rules_of_engagement],
+        "objectives": [{"id": o.id, "title": both(o.title), "capability": both(o.capability),
+                        "critical_tasks": [both(t) for t in o.critical_tasks], "agencies": list(o.agencies),
                         "evaluator": o.evaluator} for o in sc.objectives],
-        "participants": [{"id": p.id, "name": p.name, "kind": p.kind, "enterprise_type": p.enterprise_type,
-                          "role": p.role, "contacts": [c.model_dump() for c in p.contacts]} for p in sc.participants],
+        "participants": [{"id": p.id, "name": both(p.name), "kind": p.kind, "enterprise_type": p.enterprise_type,
+                          "role": p.role, "contacts": [c.model_dump() | {"role": both(c.role)} for c in p.contacts]}
+                         for p in sc.participants],
     }
 
 
@@ -172,7 +189,7 @@ def skipped_injects(store: Store, run: dict, sc: Scenario) -> list[dict[str, Any
     """Injects never sent (skipped: a tabletop drill's technical injects, or what an abort
     left), at their scenario time: the timeline shows them too."""
     msel = {i.number: i for i in sc.msel}
-    return [{"inject": r["number"], "synopsis": msel[r["number"]].synopsis if r["number"] in msel else None,
+    return [{"inject": r["number"], "synopsis": both(msel[r["number"]].synopsis) if r["number"] in msel else None,
              "scenario_seconds": parse_duration(msel[r["number"]].at).total_seconds() if r["number"] in msel else None,
              "detail": r.get("detail")}
             for r in db.rows(store, "exercise_injects", run["id"], "number") if r["state"] == "skipped"]
@@ -187,7 +204,7 @@ def aar_data(store: Store, run_id: str) -> dict[str, Any]:
     lapses = db.rows(store, "exercise_lapses", run["id"], "at")
     return {
         "overview": overview(run, sc, events),
-        "timeline": timeline(events, Clock(run, events)),
+        "timeline": timeline(events, Clock(run, events), sc),
         "skipped": skipped_injects(store, run, sc),
         "expectations": exps,
         "ratings": rates,
@@ -195,7 +212,7 @@ def aar_data(store: Store, run_id: str) -> dict[str, Any]:
         "lapses": [{"key": r["key"], "at": r["at"], "message": r["message"], "notified": json.loads(r["notified"])}
                    for r in lapses],
         "survey": survey_rows(store, run, sc),
-        "survey_questions": list(sc.survey.questions),
+        "survey_questions": [both(q) for q in sc.survey.questions],
         "actions": actions_of(store, run),
         "definitions": {k: dict(v) for k, v in RATINGS.items()},
     }

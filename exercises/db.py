@@ -5,7 +5,8 @@ one transaction, so the timeline in the store (and, through the outbox, in Elast
 disagrees with the run's tables. Event ids are deterministic (what, run, subject, time), so an
 event written again after a crash is the same document, never a second one.
 
-Event fields (``citysec.exercise.*``): ``id`` (the run), ``name`` (the scenario's title),
+Event fields (``citysec.exercise.*``): ``id`` (the run), ``name`` and ``name_en`` (the scenario's
+title in Vietnamese and English; runs stored before bilingual scenarios have ``name`` only),
 ``scenario``, ``action`` (run_started, inject_sent, inject_refused, inject_failed, expectation_met,
 expectation_missed, cleanup_done, cleanup_failed, lapse, rated, survey, action_opened,
 action_closed, action_reopened, run_paused, run_resumed, run_aborted, run_completed), ``inject``,
@@ -59,8 +60,8 @@ def event(run: dict, what: str, at: datetime | str, *, agency: str | None = None
     return Finding(check=f"exercise.{what}", agency=agency or run["organizer"], kind="event", dataset=DATASET,
                    severity=severity, message=msg, host_ip=ip, host_name=None if ip else host,
                    subject=f"{run['id']}/{subject}", timestamp=ts, type=("info",),
-                   details={"id": run["id"], "name": run["title"], "scenario": run["scenario_id"],
-                            "action": what, **{k: v for k, v in details.items() if v is not None}})
+                   details={"id": run["id"], "name": run["title"], "scenario": run["scenario_id"], "action": what,
+                            **{k: v for k, v in {"name_en": run.get("title_en"), **details}.items() if v is not None}})
 
 
 def write(store: Store, sql_params: list[tuple[str, tuple]], events: list[Finding]) -> None:

@@ -110,7 +110,7 @@ def survey(store: Store, run_id: str, participant: str, answers: list[str]) -> d
     ev = db.event(run, "survey", now, agency=participant if p.kind == "agency" else None, participant=participant,
                   answers=len(answers))
     db.write(store, stmts, [ev])
-    return {"run": run["id"], "participant": participant, "answers": dict(zip(questions, answers))}
+    return {"run": run["id"], "participant": participant, "answers": dict(zip(map(str, questions), answers))}
 
 
 # -- corrective actions --------------------------------------------------------------------------

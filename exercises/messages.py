@@ -45,7 +45,7 @@ def send_email(smtp: dict, to: list[str], subject: str, body: str, key: str) -> 
 
 def deliver(ch: Channels, run: dict, scenario, inject) -> dict:
     """Deliver a message inject to its recipients; returns what reached whom."""
-    text = inject.message or inject.synopsis
+    text = inject.message or str(inject.synopsis)
     subject = f"[{scenario.title}] #{inject.number}: {inject.synopsis}"
     people = [scenario.participant(p) for p in inject.to]
     key = f"{run['id']}.{inject.number}"

@@ -90,11 +90,11 @@ def start(store: Store, loaded: LoadedScenario, *, mode: str, speed: float, jobs
     now = store.clock()
     rid = run_id or f"{sc.id}-{now:%Y%m%dT%H%M%S}"
     problems = preflight(loaded, mode, setup)
-    run = {"id": rid, "organizer": sc.organizer, "title": sc.title, "scenario_id": sc.id}
-    stmts = [("INSERT INTO exercise_runs (id, scenario_id, title, organizer, scenario_path, scenario_sha256,"
+    run = {"id": rid, "organizer": sc.organizer, "title": sc.title.vi, "title_en": sc.title.en, "scenario_id": sc.id}
+    stmts = [("INSERT INTO exercise_runs (id, scenario_id, title, title_en, organizer, scenario_path, scenario_sha256,"
               " scenario_text, mode, speed, jobs, state, pid, pid_start, started_at, range_spec, range_state)"
-              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-              (rid, sc.id, sc.title, sc.organizer, os.path.abspath(loaded.path), loaded.sha256, loaded.text,
+              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+              (rid, sc.id, sc.title.vi, sc.title.en, sc.organizer, os.path.abspath(loaded.path), loaded.sha256, loaded.text,
                mode, speed, jobs, "refused" if problems else "running", os.getpid(), start_time(os.getpid()), iso(now),
                getattr(getattr(setup.range, "spec", None), "source", None), getattr(setup.range, "state_dir", None)))]
     if problems:
@@ -262,7 +262,7 @@ class Runner:
                           " AND state='pending'", (iso(due), self.id, inj.number, e.id)))
         ev = db.event(self.run, "inject_sent", sent, agency=self._agency_of(inj), host=self._host_ip(inj.host),
                       message=f"inject #{inj.number} sent ({inj.method}): {inj.synopsis}",
-                      inject=inj.number, method=inj.method, synopsis=inj.synopsis, objective=inj.objective,
+                      inject=inj.number, method=inj.method, synopsis=str(inj.synopsis), objective=inj.objective,
                       late_seconds=round(max(0.0, late), 1), technical=inj.technical.type if inj.technical else None)
         db.write(self.store, stmts, [ev])
         log.info("drill %s: inject #%d sent (%s)", self.id, inj.number, inj.synopsis)
@@ -366,7 +366,7 @@ class Runner:
                  [db.event(self.run, "expectation_missed", at or r["due_at"], agency=self._agency_of(inj),
                            severity=exp.severity, host=self._host_ip(inj.host), inject=inj.number,
                            message=f"inject #{inj.number}: {exp.id} {why}: {exp.description}",
-                           expectation=exp.id, kind=exp.kind, description=exp.description)])
+                           expectation=exp.id, kind=exp.kind, description=str(exp.description))])
         if exp.severity == "critical":
             self._lapse(f"expectation-{inj.number}-{exp.id}",
                         f"critical expectation missed: inject #{inj.number} {exp.id}: {exp.description}")

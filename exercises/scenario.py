@@ -9,9 +9,17 @@ a window of thirty scenario minutes. An accelerated run (``--speed N``) compress
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from findings.support.durations import parse_duration
 
@@ -50,6 +58,40 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class Text(Strict):
+    """A text the participants and the documents show, in both languages: ``{vi: …, en: …}``.
+    ``str()`` is the Vietnamese text (the city's working language: terminal, messages, events)."""
+    vi: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def __str__(self) -> str:
+        return self.vi
+
+    def in_lang(self, lang: str) -> str:
+        return self.en if lang == "en" else self.vi
+
+
+ONE_LANGUAGE = ("give this text in both languages, e.g. {vi: '…', en: '…'}: the after-action report and the"
+                " periodic reports are written in the reader's language (docs/exercises.md)")
+
+
+def _both(v: Any, info: ValidationInfo) -> Any:
+    """A single string is refused in a scenario file; a run stored before scenarios were bilingual
+    (``context={'stored': True}``) keeps its one text for both languages, as it was run."""
+    if isinstance(v, str):
+        if (info.context or {}).get("stored"):
+            return {"vi": v, "en": v}
+        raise ValueError(ONE_LANGUAGE)
+    if isinstance(v, dict):
+        missing = [k for k in ("vi", "en") if not (isinstance(v.get(k), str) and v.get(k).strip())]
+        if missing and not set(v) - {"vi", "en"}:
+            raise ValueError(f"the {' and '.join(missing)} text is missing: {ONE_LANGUAGE}")
+    return v
+
+
+Bilingual = Annotated[Text, BeforeValidator(_both)]
+
+
 def _duration(v: Any) -> str:
     parse_duration(v)
     return str(v)
@@ -57,7 +99,7 @@ def _duration(v: Any) -> str:
 
 class Contact(Strict):
     name: str = Field(min_length=1)
-    role: str = Field(min_length=1)
+    role: Bilingual
     email: str | None = None
     phone: str | None = None
     lang: Literal["vi", "en"] = "vi"
@@ -68,7 +110,7 @@ class Participant(Strict):
     (the network provider, a security vendor), with its role in the drill."""
     id: str = Field(pattern=SLUG)
     kind: Literal["agency", "enterprise"]
-    name: str | None = None
+    name: Bilingual | None = None
     enterprise_type: Literal["network_provider", "security_vendor", "other"] | None = None
     role: Literal["player", "controller", "evaluator", "observer"]
     contacts: list[Contact] = []
@@ -88,9 +130,9 @@ class Objective(Strict):
     """An exercise objective with its core capability (HSEEP) and critical tasks; its Exercise
     Evaluation Guide is rated P/S/M/U per rated agency by the evaluator."""
     id: str = Field(pattern=SLUG)
-    title: str = Field(min_length=1)
-    capability: str = Field(min_length=1)
-    critical_tasks: list[str] = Field(min_length=1)
+    title: Bilingual
+    capability: Bilingual
+    critical_tasks: list[Bilingual] = Field(min_length=1)
     agencies: list[str] = Field(min_length=1, description="Participant ids (agencies) rated on it.")
     evaluator: str = Field(description="Participant id of the evaluator who rates it.")
 
@@ -107,7 +149,7 @@ class Expectation(Strict):
     A missed expectation of severity critical is a critical lapse, flagged to controllers at once."""
     id: str = Field(pattern=SLUG)
     kind: Literal["detect", "case_opened", "step_done", "approval", "report_sent", "evaluator"]
-    description: str = Field(min_length=1)
+    description: Bilingual
     check: str | None = None
     host: str | None = Field(None, description="A range host name (default: the inject's host).")
     playbook: str | None = None
@@ -148,11 +190,11 @@ class Inject(Strict):
     """One line of the MSEL."""
     number: int = Field(ge=1)
     at: str = Field(description="Scenario time of the inject, e.g. 0m, 15m, 1h30m.")
-    synopsis: str = Field(min_length=1)
+    synopsis: Bilingual
     method: Literal["console", "email", "file", "technical"]
     from_: str = Field(alias="from", description="Participant id (a controller) that sends it.")
     to: list[str] = Field(min_length=1, description="Participant ids that receive it.")
-    expected_action: str = Field(min_length=1)
+    expected_action: Bilingual
     objective: str
     message: str | None = Field(None, description="Text of a message inject (default: the synopsis).")
     technical: Technical | None = None
@@ -180,18 +222,20 @@ class Inject(Strict):
 
 
 class Survey(Strict):
-    questions: list[str] = Field(
-        ["Mức độ thực tế của kịch bản (1-5)?", "Điều gì đã làm tốt?", "Điều gì cần cải thiện?"],
+    questions: list[Bilingual] = Field(
+        [Text(vi="Mức độ thực tế của kịch bản (1-5)?", en="How realistic was the scenario (1-5)?"),
+         Text(vi="Điều gì đã làm tốt?", en="What went well?"),
+         Text(vi="Điều gì cần cải thiện?", en="What needs to improve?")],
         min_length=1)
 
 
 class Scenario(Strict):
     id: str = Field(pattern=SLUG)
-    title: str = Field(min_length=1)
-    summary: str = Field(min_length=1, description="The scenario as told to the participants.")
+    title: Bilingual
+    summary: Bilingual = Field(description="The scenario as told to the participants.")
     organizer: str = Field(description="Agency id of the organiser (its events carry it).")
     objectives: list[Objective] = Field(min_length=1)
-    rules_of_engagement: list[str] = Field(min_length=1)
+    rules_of_engagement: list[Bilingual] = Field(min_length=1)
     participants: list[Participant] = Field(min_length=1)
     msel: list[Inject] = Field(min_length=1)
     duration: str | None = Field(None, description="Scenario length (default: the last inject's time"

@@ -39,7 +39,7 @@ def status(store: Store, run_id: str) -> dict[str, Any]:
         detect = [e["met_at"] for e in mine if e["kind"] == "detect" and e["met_at"]]
         respond = [e["met_at"] for e in mine if e["kind"] not in ("detect", "evaluator") and e["met_at"]]
         items.append({
-            "number": inj.number, "at": inj.at, "synopsis": inj.synopsis, "method": inj.method,
+            "number": inj.number, "at": inj.at, "synopsis": str(inj.synopsis), "synopsis_en": inj.synopsis.en, "method": inj.method,
             "to": inj.to, "state": row.get("state"), "sent_at": row.get("sent_at"), "cleanup": row.get("cleanup"),
             "detail": row.get("detail"),
             "time_to_detect_s": _scenario_seconds(run, row.get("sent_at"), min(detect) if detect else None),
@@ -53,7 +53,7 @@ def status(store: Store, run_id: str) -> dict[str, Any]:
     count = {s: sum(1 for e in exps if e["state"] == s) for s in ("met", "missed", "pending", "rated", "not_applicable")}
     timeline = [{"at": d["@timestamp"], "action": d["citysec"]["exercise"]["action"], "message": d.get("message", ""),
                  "severity": d["citysec"]["severity"]} for d in db.events_of(store, run["id"])]
-    return {"id": run["id"], "scenario": sc.id, "title": sc.title, "mode": run["mode"], "speed": run["speed"],
+    return {"id": run["id"], "scenario": sc.id, "title": sc.title.vi, "title_en": sc.title.en, "mode": run["mode"], "speed": run["speed"],
             "state": run["state"], "control": run["control"], "pid": run["pid"], "started_at": run["started_at"],
             "ended_at": run["ended_at"], "now": iso(now), "scenario_time": str(timedelta(seconds=round(elapsed))),
             "scenario_seconds": round(elapsed, 1), "length": str(sc.length), "expectations": count,

@@ -149,8 +149,9 @@ def load_scenario(path: str, ctx: Context = Context()) -> LoadedScenario:
 
 
 def from_text(text: str, path: str) -> Scenario:
-    """A scenario a run stored (already validated when the run started)."""
-    return Scenario.model_validate(load_text(text, path))
+    """A scenario a run stored (already validated when the run started). A run stored before
+    scenario texts were bilingual keeps its one text for both languages, as it was run."""
+    return Scenario.model_validate(load_text(text, path), context={"stored": True})
 
 
 def builtin_dir() -> str:
@@ -173,7 +174,7 @@ def resolve(name_or_path: str) -> str:
 
 
 def summary(s: Scenario) -> dict[str, Any]:
-    return {"id": s.id, "title": s.title, "objectives": len(s.objectives), "participants": len(s.participants),
+    return {"id": s.id, "title": s.title.vi, "title_en": s.title.en, "objectives": len(s.objectives), "participants": len(s.participants),
             "injects": len(s.msel), "technical": sum(1 for i in s.msel if i.technical),
             "expectations": sum(len(i.expectations) for i in s.msel),
             "length_minutes": round(s.length.total_seconds() / 60, 1)}

@@ -35,17 +35,26 @@ def clock(seconds: float | None) -> str:
     return f"T+{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+def _t(text: Any, lang: str) -> str:
+    """A scenario text in the document's language ({vi, en}; a plain string as it is)."""
+    if isinstance(text, dict):
+        return text.get(lang) or ""
+    return "" if text is None else str(text)
+
+
 class _Names:
-    def __init__(self, names: dict[str, str], participants: list[dict]):
+    def __init__(self, names: dict[str, str], participants: list[dict], lang: str):
         self.names = dict(names)
         for p in participants:
             if p.get("name") and p["id"] not in self.names:
-                self.names[p["id"]] = p["name"]
+                self.names[p["id"]] = _t(p["name"], lang)
 
     def __call__(self, aid: str | None) -> str:
+        """An agency or participant by its name (words, not its id; the participants table keeps the
+        id in a column of its own); the id only where no name is known."""
         if not aid:
             return "—"
-        return f"{self.names[aid]} ({aid})" if aid in self.names and self.names[aid] != aid else aid
+        return self.names.get(aid) or aid
 
 
 def _word(prefix: str, code: str | None, lang: str) -> str:
@@ -59,25 +68,26 @@ def _rating(code: str | None, lang: str) -> str:
 
 def overview(d: dict, lang: str, name) -> Section:
     o = d["overview"]
-    facts = [("aar_run", o["run"]), ("scenario", f"{o['scenario']} — {o['name']}"), ("started", when(o["started_at"], lang)),
+    facts = [("aar_run", o["run"]), ("scenario", f"{o['scenario']} — {_t(o['name'], lang)}"), ("started", when(o["started_at"], lang)),
              ("ended", when(o["ended_at"], lang)), ("state", _word("run_", o["state"], lang)),
              ("mode", _word("mode_", o["mode"], lang)),
              ("speed", fmt.number(o["speed"], lang, 1)), ("organizer", name(o["organizer"])),
              ("aar_scope_agencies", ", ".join(name(a) for a in o["scope"]["agencies"]) or "—"),
              ("aar_scope_hosts", ", ".join(o["scope"]["hosts"]) or "—")]
     rows = [{"figure": i18n.tr(k, lang), "value": v} for k, v in facts]
-    objectives = [{"id": x["id"], "title": x["title"], "capability": x["capability"],
-                   "critical_tasks": "; ".join(x["critical_tasks"]),
+    objectives = [{"id": x["id"], "title": _t(x["title"], lang), "capability": _t(x["capability"], lang),
+                   "critical_tasks": "; ".join(_t(t, lang) for t in x["critical_tasks"]),
                    "agencies": ", ".join(name(a) for a in x["agencies"]), "evaluator": name(x["evaluator"])}
                   for x in o["objectives"]]
     people = [{"id": p["id"], "name": name(p["id"]), "kind": _word("kind_", p["kind"], lang) + (
                f" ({_word('ent_', p['enterprise_type'], lang)})" if p.get("enterprise_type") else ""),
                "role": _word("role_", p["role"], lang),
-               "contacts": "; ".join(", ".join(filter(None, (c["name"], c["role"], c.get("email"), c.get("phone"))))
+               "contacts": "; ".join(", ".join(filter(None, (c["name"], _t(c["role"], lang), c.get("email"),
+                                                                 c.get("phone"))))
                                      for c in p["contacts"])} for p in o["participants"]]
     return Section("overview", i18n.tr("overview", lang),
-                   [f"{i18n.tr('summary', lang)}: {o['summary']}",
-                    f"{i18n.tr('roe', lang)}: " + " · ".join(o["rules_of_engagement"])], [
+                   [f"{i18n.tr('summary', lang)}: {_t(o['summary'], lang)}",
+                    f"{i18n.tr('roe', lang)}: " + " · ".join(_t(r, lang) for r in o["rules_of_engagement"])], [
         table("aar_overview", lang, "overview", [("figure", "figure", "text"), ("value", "detail", "text")], rows),
         table("aar_objectives", lang, "objectives", [
             ("id", "objective", "text"), ("title", "title", "text"), ("capability", "capability", "text"),
@@ -88,41 +98,54 @@ def overview(d: dict, lang: str, name) -> Section:
             ("role", "role", "text"), ("contacts", "contacts", "text")], people)])
 
 
+def _event_detail(e: dict, lang: str) -> str:
+    """One line of what an event says, in words: '#2 <synopsis> (by email)', '#2 case (case opened):
+    <description>'."""
+    head = f"#{e['inject']} " if e.get("inject") is not None else ""
+    text = _t(e.get("text"), lang)
+    if e.get("method"):
+        return f"{head}{text} ({_word('inj_', e['method'], lang)})".strip()
+    if e.get("expectation"):
+        return f"{head}{e['expectation']} ({_word('exk_', e.get('kind'), lang)})" + (f": {text}" if text else "")
+    return f"{head}{text}".strip()
+
+
 def timeline(d: dict, lang: str, name) -> Section:
     """Every event of the run, and the injects that were never sent (skipped), at their time."""
     o = d["overview"]
     started = f"{_word('mode_', o['mode'], lang)} ×{fmt.number(o['speed'], lang, 1)}"
     events = [(e["scenario_seconds"], {"at": when(e["at"], lang), "scenario": clock(e["scenario_seconds"]),
                "event": i18n.tr("ev_" + e["what"], lang), "agency": name(e["agency"]), "host": e["host"],
-               "detail": started if e["what"] == "run_started" else e["text"]}) for e in d["timeline"]]
+               "detail": started if e["what"] == "run_started" else _event_detail(e, lang)}) for e in d["timeline"]]
     skipped = [(x["scenario_seconds"], {"at": "—", "scenario": clock(x["scenario_seconds"]),
                 "event": i18n.tr("ev_inject_skipped", lang), "agency": "—", "host": None,
-                "detail": f"#{x['inject']} {x['synopsis'] or ''}".strip()}) for x in d.get("skipped", [])]
+                "detail": f"#{x['inject']} {_t(x['synopsis'], lang)}".strip()}) for x in d.get("skipped", [])]
     rows = [r for _, r in sorted(events + skipped, key=lambda t: (t[0] is None, t[0] or 0))]
     return Section("timeline", i18n.tr("timeline", lang), [], [table("aar_timeline", lang, "timeline", [
-        ("at", "time", "text"), ("scenario", "scenario_time", "text"), ("event", "event", "text"),
-        ("agency", "agency", "text"), ("host", "host", "text"), ("detail", "detail", "text")], rows)])
+        ("at", "time", "text"), ("scenario", "scenario_time", "code"), ("event", "event", "text"),
+        ("agency", "agency", "text"), ("host", "host", "code"), ("detail", "detail", "text")], rows)])
 
 
 def expectations(d: dict, lang: str, name) -> Section:
     n = {s: sum(1 for e in d["expectations"] if e["state"] == s)
          for s in ("met", "missed", "pending", "rated", "not_applicable")}
-    rows = [{"inject": f"#{e['inject']} {e['synopsis'] or ''}".strip(), "expectation": e["expectation"],
-             "description": e["description"], "severity": i18n.severity(e["severity"], lang),
-             "state": i18n.tr("st_" + e["state"], lang), "within": e["within"], "due_at": when(e["due_at"], lang),
-             "met_at": when(e["met_at"], lang), "seconds": e["seconds"], "scenario_seconds": e["scenario_seconds"]}
+    rows = [{"inject": f"#{e['inject']}", "expectation": e["expectation"],
+             "description": _t(e["description"], lang), "severity": i18n.severity(e["severity"], lang),
+             "state": i18n.tr("st_" + e["state"], lang), "due_at": when(e["due_at"], lang),
+             "met_at": when(e["met_at"], lang),
+             "ttr": "—" if e["seconds"] is None else
+                    f"{fmt.number(e['seconds'], lang, 1)} / {fmt.number(e['scenario_seconds'], lang, 1)}"}
             for e in d["expectations"]]
     return Section("expectations", i18n.tr("expectations", lang), [i18n.tr(
         "exp_counts", lang, met=n["met"], missed=n["missed"], pending=n["pending"], rated=n["rated"],
         na=n["not_applicable"])], [table("aar_expectations", lang, "expectations", [
-            ("inject", "inject", "text"), ("expectation", "expectation", "text"), ("description", "title", "text"),
-            ("severity", "severity", "text"), ("state", "verdict", "text"), ("within", "window", "text"),
-            ("due_at", "due_at", "text"), ("met_at", "met_at", "text"), ("seconds", "ttr_real", "num"),
-            ("scenario_seconds", "ttr_scenario", "num")], rows)])
+            ("inject", "inject", "code"), ("expectation", "expectation", "code"), ("description", "title", "text"),
+            ("severity", "severity", "text"), ("state", "verdict", "text"), ("due_at", "due_at", "text"),
+            ("met_at", "met_at", "text"), ("ttr", "ttr", "text")], rows)])
 
 
 def ratings(d: dict, lang: str, name) -> Section:
-    rows = [{"objective": f"{r['objective']} — {r['objective_title']}", "agency": name(r["agency"]),
+    rows = [{"objective": f"{r['objective']} — {_t(r['objective_title'], lang)}", "agency": name(r["agency"]),
              "rating": _rating(r["rating"], lang), "evaluator": r["evaluator"], "note": r["note"],
              "at": when(r["at"], lang) if r["at"] else "—"} for r in d["ratings"]]
     return Section("ratings", i18n.tr("ratings", lang), [], [table("aar_ratings", lang, "ratings", [
@@ -132,7 +155,7 @@ def ratings(d: dict, lang: str, name) -> Section:
 
 def analysis(d: dict, lang: str, name) -> Section:
     def rows(items: list[dict]) -> list[dict]:
-        return [{"objective": i["objective"], "agency": name(i["agency"]), "text": i["text"],
+        return [{"objective": i["objective"], "agency": name(i["agency"]), "text": _t(i["text"], lang),
                  "source": i18n.tr("src_" + i["source"], lang)} for i in items]
     cols = [("objective", "objective", "text"), ("agency", "agency", "text"), ("text", "title", "text"),
             ("source", "finding_source", "text")]
@@ -148,7 +171,7 @@ def lapses(d: dict, lang: str, name) -> Section:
 
 
 def feedback(d: dict, lang: str, name) -> Section:
-    rows = [{"participant": name(r["participant"]), "question": f"{r['number']}. {r['question']}",
+    rows = [{"participant": name(r["participant"]), "question": f"{r['number']}. {_t(r['question'], lang)}",
              "answer": r["answer"]} for r in d["survey"]]
     return Section("feedback", i18n.tr("feedback", lang), [], [table("aar_survey", lang, "feedback", [
         ("participant", "participant", "text"), ("question", "question", "text"), ("answer", "answer", "text")], rows)])
@@ -161,7 +184,7 @@ def plan(d: dict, lang: str, name) -> Section:
              "status": i18n.tr(a["status"], lang) + (f" — {i18n.tr('retested', lang)}" if a["retested_here"] else ""),
              "evidence": a["evidence"]} for a in d["actions"]]
     return Section("plan", i18n.tr("plan", lang), [], [table("aar_actions", lang, "plan", [
-        ("id", "action_id", "text"), ("title", "action", "text"), ("objective", "objective", "text"),
+        ("id", "action_id", "code"), ("title", "action", "text"), ("objective", "objective", "text"),
         ("agency", "responsible", "text"), ("contact", "contact", "text"), ("start", "start", "text"),
         ("due", "due", "text"), ("status", "status", "text"), ("evidence", "evidence", "text")], rows)])
 
@@ -180,11 +203,12 @@ def build(data: dict[str, Any], lang: str = "vi", *, names: dict[str, str] | Non
     """The AAR of one drill run, in Vietnamese (default) or English."""
     i18n.check_lang(lang)
     o = data["overview"]
-    name = _Names(names or {}, o["participants"])
+    name = _Names(names or {}, o["participants"], lang)
     meta = [(i18n.tr("aar_run", lang), o["run"]), (i18n.tr("scenario", lang), o["scenario"]),
             (i18n.tr("started", lang), when(o["started_at"], lang)),
             (i18n.tr("generated", lang), fmt.date(generated, lang) if generated else "—")]
     sections = [s(data, lang, name) for s in SECTIONS]
     title = i18n.tr("aar", lang)
-    return Document("aar", title, o["name"], lang, meta, sections, data, header=f"{title} — {o['name']} — {o['run']}",
+    return Document("aar", title, _t(o["name"], lang), lang, meta, sections, data,
+                    header=f"{title} — {_t(o['name'], lang)} — {o['run']}",
                     date=generated)

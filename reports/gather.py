@@ -26,6 +26,7 @@ CASE_FIELDS = ("agency", "citysec.case.type", "citysec.case.help", "citysec.case
                "citysec.case.dry_run")
 RATING = ("agency", "citysec.exercise.id", "citysec.exercise.rating")
 RATING_KEY = "citysec.exercise.rating_key"      # run/objective/agency: a re-rating replaces the rating
+NAME_FIELDS = ("citysec.exercise.name", "citysec.exercise.name_en")   # the drill's title, vi and en
 ACTION_FIELDS = ("agency", "citysec.exercise.id", "citysec.exercise.action_title",
                  "citysec.exercise.action_status", "citysec.exercise.action_due")
 
@@ -41,6 +42,7 @@ class Gathered:
     cases: list[dict[str, Any]]              # per case: its latest attributes
     ratings: list[dict[str, Any]]            # (agency, exercise id, rating) → count
     actions: list[dict[str, Any]]            # per corrective action: its latest state
+    exercise_names: dict[str, dict[str, str]] = field(default_factory=dict)   # run → {vi, en} title
     remediation: dict[str, dict[str, Any]] = field(default_factory=dict)   # check → texts, name
 
 
@@ -94,6 +96,7 @@ def _asks(period: Period, agencies: tuple[str, ...], remedies: bool, *, since: b
         Ask.latest("events", Where(**upto, datasets=(CASE,)), "citysec.case.id", CASE_FIELDS),
         *_rating_asks(Where(**within, datasets=(EXERCISE,))),
         Ask.latest("events", Where(**upto, datasets=(EXERCISE,)), "citysec.exercise.action_id", ACTION_FIELDS),
+        Ask.latest("events", Where(**upto, datasets=(EXERCISE,)), "citysec.exercise.id", NAME_FIELDS),
     ]
     if remedies:   # each check's remediation texts, from its latest failing observation
         asks.append(Ask.latest("history", Where(**upto, verdicts=("fail",)), "check", ("remediation", "check_name")))
@@ -101,13 +104,13 @@ def _asks(period: Period, agencies: tuple[str, ...], remedies: bool, *, since: b
 
 
 def _gathered(period: Period, answers: list[list[dict[str, Any]]]) -> Gathered:
-    state, assets, failed, detections, case_times, cases, rated, keyed, latest, actions, *remedies = answers
+    state, assets, failed, detections, case_times, cases, rated, keyed, latest, actions, names, *remedies = answers
     ratings = latest_ratings(rated, keyed, latest)
     open_checks = {r["check"] for r in state if _is_open(r)}
     return Gathered(
         period=period, state=state, hosts=seen_in(state, period) + assets,
         failed={r["fingerprint"] for r in failed}, detections=detections, case_times=case_times,
-        cases=cases, ratings=ratings, actions=actions,
+        cases=cases, ratings=ratings, actions=actions, exercise_names=exercise_names(names),
         remediation={r["check"]: {"remediation": r.get("remediation") or {}, "name": r.get("check_name")}
                      for r in (remedies[0] if remedies else []) if r["check"] in open_checks})
 
@@ -135,6 +138,17 @@ def latest_ratings(rated: list[dict[str, Any]], keyed: list[dict[str, Any]],
             counts[k] = counts.get(k, 0) + 1
     rows = [dict(zip(RATING, k)) | {"count": n} for k, n in counts.items() if n > 0]
     return sort_rows(rows, RATING)
+
+
+def exercise_names(rows: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Each drill run's title in both languages, from its latest event; a run recorded before
+    scenarios were bilingual has one title (``name``), used for both."""
+    out = {}
+    for r in rows:
+        vi = r.get("citysec.exercise.name")
+        if r.get("citysec.exercise.id") and vi:
+            out[r["citysec.exercise.id"]] = {"vi": vi, "en": r.get("citysec.exercise.name_en") or vi}
+    return out
 
 
 def seen_in(state: list[dict[str, Any]], period: Period) -> list[dict[str, Any]]:

@@ -96,6 +96,7 @@ WORDS.update({
     "window": ("Thời hạn (kịch bản)", "Window (scenario)"), "met_at": ("Đạt lúc", "Met at"),
     "due_at": ("Hạn lúc", "Due at"), "ttr_real": ("Thời gian phản ứng thực (giây)", "Time to respond, real (s)"),
     "ttr_scenario": ("Thời gian phản ứng kịch bản (giây)", "Time to respond, scenario (s)"),
+    "ttr": ("Thời gian phản ứng, thực / kịch bản (giây)", "Time to respond, real / scenario (s)"),
     "exp_counts": ("Đạt {met} · Không đạt {missed} · Đang chờ {pending} · Chờ người đánh giá {rated} · "
                    "Không áp dụng {na}",
                    "Met {met} · missed {missed} · pending {pending} · for the evaluators {rated} · "
@@ -133,6 +134,11 @@ WORDS.update({
     "mode_tabletop": ("Diễn tập trên bàn (thảo luận)", "Tabletop (discussion)"),
     "role_player": ("Đơn vị tham gia xử lý", "Player"), "role_controller": ("Ban điều hành", "Controller"),
     "role_evaluator": ("Người đánh giá", "Evaluator"), "role_observer": ("Quan sát viên", "Observer"),
+    "inj_console": ("qua bàn điều khiển", "at the console"), "inj_email": ("qua thư điện tử", "by email"),
+    "inj_file": ("qua tệp của đội", "as a team file"), "inj_technical": ("tác động kỹ thuật", "technical"),
+    "exk_detect": ("phát hiện", "detection"), "exk_case_opened": ("hồ sơ sự cố được mở", "case opened"),
+    "exk_step_done": ("hoàn thành bước xử lý", "step done"), "exk_approval": ("phê duyệt", "approval"),
+    "exk_report_sent": ("gửi báo cáo", "report sent"), "exk_evaluator": ("người đánh giá", "evaluator"),
     "kind_agency": ("Cơ quan nhà nước", "State agency"), "kind_enterprise": ("Doanh nghiệp", "Enterprise"),
     "ent_network_provider": ("nhà cung cấp mạng", "network provider"),
     "ent_security_vendor": ("nhà cung cấp dịch vụ an toàn thông tin", "security vendor"),

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +21,7 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from findings.errors import MissingTool, RuntimeFailure, UsageError
 from findings.support.templates import environment as sandboxed
@@ -45,8 +46,25 @@ def environment(markdown: bool = False) -> SandboxedEnvironment:
     env.filters["css_fonts"] = lambda fonts: Markup(", ".join(css_string(f) for f in fonts))
     env.filters["css_page"] = css_page
     env.filters["place_date"] = place_date
+    env.filters["unbroken"] = unbroken
     env.globals["word"] = i18n.tr
     return env
+
+
+# an address, host name or id inside a sentence: a digit and a separator ('198.19.65.11', 'b-pc1')
+_TOKEN = re.compile(r"[\w.:/@-]*\d[\w.:/@-]*")
+
+
+def unbroken(text: Any) -> Markup:
+    """HTML of a text cell in which no address, host name or id breaks across lines (each in a
+    nowrap span); the rest escaped, and free to wrap between words."""
+    text, out, last = str(text), [], 0
+    for m in _TOKEN.finditer(text):
+        if not any(c in m.group() for c in ".-:/@") or len(m.group()) < 4:
+            continue
+        out += [str(escape(text[last:m.start()])), f'<span class="c">{escape(m.group())}</span>']
+        last = m.end()
+    return Markup("".join(out) + str(escape(text[last:])))
 
 
 def css_string(text: Any) -> Markup:

@@ -127,6 +127,7 @@ def period_figures(q: Query, period: Period, orgs: list[Org], *, agency: str | N
         city["change"] = change(city["headline"], prev_city["headline"])
     return {"period": {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat()},
             "agencies": agencies, "city": city, "unknown_agencies": _unknown(g, ids),
+            "exercise_names": g.exercise_names,
             "previous_no_data": prev_city is not None and prev_city["no_data"]}
 
 

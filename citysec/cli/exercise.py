@@ -94,7 +94,7 @@ def _organiser(app: App) -> str:
 
 def _plan_rows(sc) -> list[dict]:
     return [{"number": i.number, "at": i.at, "method": i.method, "from": i.from_, "to": i.to,
-             "synopsis": i.synopsis, "expected_action": i.expected_action, "objective": i.objective,
+             "synopsis": str(i.synopsis), "expected_action": str(i.expected_action), "objective": i.objective,
              "technical": i.technical.type if i.technical else None,
              "expectations": [f"{e.kind}:{e.check or e.playbook or ''}{'/' + e.step if e.step else ''}"
                               f" ≤{e.within}" for e in i.expectations]} for i in sc.msel]

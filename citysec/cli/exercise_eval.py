@@ -66,7 +66,7 @@ def register(group: click.Group) -> None:
             if not sys.stdin.isatty():
                 raise UsageError("give --answer once per survey question (or run on a terminal to be asked)")
             _, sc = ev.run_and_scenario(store, run_id)
-            answers = tuple(click.prompt(q) for q in sc.survey.questions)
+            answers = tuple(click.prompt(str(q)) for q in sc.survey.questions)
         out = ev.survey(store, run_id, participant, list(answers))
         emit(out, as_json, lambda o: click.echo(f"{o['run']}: {len(o['answers'])} answers of {o['participant']} recorded"))
 

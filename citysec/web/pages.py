@@ -278,17 +278,17 @@ def _ratings(c, s: Session, run_id: str) -> list[dict[str, Any]]:
     return [r for r in evaluation.ratings(c.ctx.store, run_id) if authz.may_see(s.account, r["agency"])]
 
 
-def _objectives(c, run_id: str) -> list[dict[str, Any]]:
+def _objectives(c, run_id: str, lang: str) -> list[dict[str, Any]]:
     from exercises import evaluation
     _, sc = evaluation.run_and_scenario(c.ctx.store, run_id)
-    return [{"id": o.id, "title": o.title, "agencies": list(o.agencies)} for o in sc.objectives]
+    return [{"id": o.id, "title": o.title.in_lang(lang), "agencies": list(o.agencies)} for o in sc.objectives]
 
 
 async def drill_detail(c, request: Request, s: Session) -> Response:
     run_id = request.path_params["run"]
     st = await run_in_threadpool(_drill, c, s, run_id)
     ratings = await run_in_threadpool(_ratings, c, s, run_id)
-    objectives = await run_in_threadpool(_objectives, c, run_id) if authz.may(s.account, "drill_rate") else []
+    objectives = await run_in_threadpool(_objectives, c, run_id, _lang(request)) if authz.may(s.account, "drill_rate") else []
     live = st["state"] in ("running", "paused", "pending")
     template = "drill_live.html.j2" if request.headers.get("hx-request") else "drill.html.j2"
     return c.render(request, template, st=st if s.account.city_wide else None, run_id=run_id, ratings=ratings,

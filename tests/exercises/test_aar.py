@@ -45,7 +45,8 @@ def test_the_data_holds_what_the_report_needs(data):
     assert (o["scenario"], o["mode"], o["speed"], o["state"]) == ("eval-drill", "accelerated", 10.0, "completed")
     assert o["scope"]["agencies"] == ["so-tc", "so-tttt"] and HOSTILE_HOST in o["scope"]["hosts"]
     assert [x["id"] for x in o["objectives"]] == ["detect", "respond"]
-    assert o["objectives"][0]["critical_tasks"] == ["Phát hiện mã độc trong 15 phút", "Báo cáo ban đầu"]
+    assert [t["vi"] for t in o["objectives"][0]["critical_tasks"]] == ["Phát hiện mã độc trong 15 phút", "Báo cáo ban đầu"]
+    assert o["objectives"][0]["critical_tasks"][1]["en"] == "Initial report"     # both languages, from the scenario
     what = [e["what"] for e in data["timeline"]]
     assert what[0] == "run_started" and what[-1] == "run_completed"
     assert {"inject_sent", "expectation_met", "expectation_missed", "lapse", "run_paused", "run_resumed",
@@ -59,8 +60,9 @@ def test_the_data_holds_what_the_report_needs(data):
     assert exp["press"]["state"] == "rated"
     rated = {(r["objective"], r["agency"]): r["rating"] for r in data["ratings"]}
     assert rated == {("detect", "so-tttt"): "S", ("detect", "so-tc"): "S", ("respond", "so-tttt"): "U"}
-    assert [i["text"] for i in data["improvements"]] == ["Báo cáo ban đầu gửi muộn", "Báo cáo ban đầu gửi muộn",
-                                                         "#2 case: Mở hồ sơ xử lý thay đổi giao diện"]
+    assert [i["text"] for i in data["improvements"]][:2] == ["Báo cáo ban đầu gửi muộn", "Báo cáo ban đầu gửi muộn"]
+    assert data["improvements"][2]["text"] == {"vi": "#2 case: Mở hồ sơ xử lý thay đổi giao diện",
+                                               "en": "#2 case: Open the defacement incident record"}
     assert [a["title"] for a in data["actions"]] == ["Huấn luyện mở hồ sơ sự cố"]
     assert set(data["definitions"]) == {"P", "S", "M", "U"}
 
@@ -90,24 +92,24 @@ def test_vietnamese_html_in_chromium(data, tmp_path):
     assert not re.search(r"<[a-z]+[^>]*\sonerror=", low)                 # no attribute either
     ratings = _text(dom, "aar_ratings")
     assert ratings[0][:5] == ["Mục tiêu", "Cơ quan", "Đánh giá", "Người đánh giá", "Nhận xét của người đánh giá"]
-    assert ["detect — Phát hiện sự cố kịp thời", "Sở Tài chính (so-tc)", "S (một số khó khăn)", "Trần Thị Lan",
+    assert ["detect — Phát hiện sự cố kịp thời", "Sở Tài chính", "S (một số khó khăn)", "Trần Thị Lan",
             HOSTILE] == ratings[2][:5]                                      # the note, shown as its text
     assert ratings[3][2] == "U (không thực hiện được)" and ratings[3][4] == "Không mở hồ sơ sự cố"
     timeline = _text(dom, "aar_timeline")
-    assert ["20/11/2026 09:00:01", "T+0:00:10", "Gửi tình huống", "Sở Tài chính (so-tc)", HOSTILE_HOST] == timeline[2][:5]
+    assert ["20/11/2026 09:00:01", "T+0:00:10", "Gửi tình huống", "Sở Tài chính", HOSTILE_HOST] == timeline[2][:5]
     assert any(r[2] == "Sai sót nghiêm trọng" for r in timeline) and timeline[-1][2] == "Kết thúc diễn tập"
     exp = {r[1]: r for r in _text(dom, "aar_expectations")[1:]}
-    assert exp["av-alert"][4] == "Đạt" and exp["av-alert"][7] == "20/11/2026 09:00:46"
-    assert exp["av-alert"][8:] == ["45,0", "450,0"]
-    assert exp["case"][4] == "Không đạt" and exp["case"][6] == "20/11/2026 09:03:00" and exp["case"][8] == "—"
+    assert exp["av-alert"][4] == "Đạt" and exp["av-alert"][6] == "20/11/2026 09:00:46"
+    assert exp["av-alert"][7] == "45,0 / 450,0"                            # real / scenario seconds
+    assert exp["case"][4] == "Không đạt" and exp["case"][5] == "20/11/2026 09:03:00" and exp["case"][7] == "—"
     plan = _text(dom, "aar_actions")
     assert plan[1][:8] == ["CA-eval-2026-a-01", "Huấn luyện mở hồ sơ sự cố", "respond",
-                           "Sở Thông tin và Truyền thông (so-tttt)", "Lê Minh Cường, 0912345678", "01/12/2026",
+                           "Sở Thông tin và Truyền thông", "Lê Minh Cường, 0912345678", "01/12/2026",
                            "31/03/2027", "Đang mở"]
     defs = {r[0]: r[1] for r in _text(dom, "aar_definitions")[1:]}
     assert defs["U"].startswith("Không thực hiện được") and set(defs) == {"P", "S", "M", "U"}
     survey = _text(dom, "aar_survey")
-    assert survey[3] == ["Sở Tài chính (so-tc)", "3. Điều gì cần cải thiện?", HOSTILE]
+    assert survey[3] == ["Sở Tài chính", "3. Điều gì cần cải thiện?", HOSTILE]
     improvements = [r[2] for r in _text(dom, "aar_improvements")[1:]]
     assert "#2 case: Mở hồ sơ xử lý thay đổi giao diện" in improvements
 
@@ -120,9 +122,9 @@ def test_english_html_in_chromium(data, tmp_path):
         "5. Strengths and areas for improvement", "6. Critical lapses (flagged at once)", "7. Participant feedback",
         "8. Improvement plan", "9. HSEEP rating definitions"]
     ratings = _text(dom, "aar_ratings")
-    assert ratings[2][1:3] == ["Department of Finance (so-tc)", "S (some challenges)"]
+    assert ratings[2][1:3] == ["Department of Finance", "S (some challenges)"]
     exp = {r[1]: r for r in _text(dom, "aar_expectations")[1:]}
-    assert exp["av-alert"][4] == "Met" and exp["av-alert"][8:] == ["45.0", "450.0"] and exp["case"][4] == "Missed"
+    assert exp["av-alert"][4] == "Met" and exp["av-alert"][7] == "45.0 / 450.0" and exp["case"][4] == "Missed"
     plan = _text(dom, "aar_actions")
     assert plan[0][3:7] == ["Responsible organisation", "Contact", "Start", "Due"]
     assert plan[1][5:8] == ["1 Dec 2026", "31 Mar 2027", "Open"]
@@ -135,11 +137,11 @@ def test_markdown_holds_the_same_and_escapes(data):
     assert not re.search(r"(?<!\\)<(script|img)", md) and "&lt;" not in md       # escaped, no HTML entity
     assert "\\<script\\>document.title='pwned'\\</script\\>" in md               # the note, as text
     assert "| 20 Nov 2026 09:00:46 | T+0:07:40 | Expectation met | so-tc |" in md
-    assert re.search(r"\| av-alert \|.*\| Met \|.*\| 45\.0 \| 450\.0 \|", md)
+    assert re.search(r"\| av-alert \|.*\| Met \|.*\| 45\.0 / 450\.0 \|", md)
     assert re.search(r"\| case \|.*\| Missed \|", md)
     assert "| CA-eval-2026-a-01 | Huấn luyện mở hồ sơ sự cố | respond | so-tttt | Lê Minh Cường, 0912345678 |" \
            " 1 Dec 2026 | 31 Mar 2027 | Open |" in md
-    assert "| U | Unable to be performed:" in md and "| respond — Ứng cứu và khôi phục | so-tttt | U (unable) |" in md
+    assert "| U | Unable to be performed:" in md and "| respond — Respond and recover | so-tttt | U (unable) |" in md
 
 
 def test_pdf(data, tmp_path):
@@ -215,8 +217,8 @@ def test_cli_rate_actions_and_aar(cli_city):
     r = citysec(cfg, "exercise", "aar", "eval-2026-a", "--format", "md", "--lang", "en", "--out", str(out))
     assert r.returncode == 0, r.stderr
     md = out.read_text(encoding="utf-8")
-    assert "| Department of Information and Communications (so-tttt) | M (major challenges) | Lan | chậm |" in md
-    assert "| VNPT Hải Phòng (vnpt) | 1. Mức độ thực tế (1-5)? | 5 |" in md
+    assert "| Department of Information and Communications | M (major challenges) | Lan | chậm |" in md
+    assert "| VNPT Hai Phong | 1. How realistic (1-5)? | 5 |" in md
     r = citysec(cfg, "exercise", "aar", "eval-2026-a")
     assert r.returncode == 0 and r.stdout.startswith("<!DOCTYPE html>") and "Kế hoạch khắc phục" in r.stdout
 

@@ -279,7 +279,8 @@ def test_a_critical_lapse_reaches_the_controllers_at_once(city, tmp_path):
     inj = data["msel"][1]
     inj["technical"].update(scan=False, host="tttt-pc01")   # the host's scan never runs: nothing can see it
     inj["expectations"] = [{"id": "av-alert", "kind": "detect", "check": "log.av_detection", "within": "2m",
-                            "severity": "critical", "description": "nobody can see this one"}]
+                            "severity": "critical",
+                            "description": {"vi": "không ai thấy được", "en": "nobody can see this one"}}]
     data["msel"] = data["msel"][:2]
     path = tmp_path / "lapse.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

@@ -54,11 +54,12 @@ def make_run(store: Store, run_id: str, *, text: str | None = None, start: datet
     db.ensure_tables(store)
     text = text or FIXTURE.read_text(encoding="utf-8")
     sc = yaml.safe_load(text)
-    run = {"id": run_id, "organizer": sc["organizer"], "title": sc["title"], "scenario_id": sc["id"]}
+    title = sc["title"] if isinstance(sc["title"], dict) else {"vi": sc["title"], "en": None}   # a stored old run: one
+    run = {"id": run_id, "organizer": sc["organizer"], "title": title["vi"], "title_en": title["en"], "scenario_id": sc["id"]}
     s = lambda sec: start + timedelta(seconds=sec)
-    stmts = [(("INSERT INTO exercise_runs (id, scenario_id, title, organizer, scenario_path, scenario_sha256,"
-              " scenario_text, mode, speed, jobs, state, started_at, ended_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"),
-              (run_id, sc["id"], sc["title"], sc["organizer"], str(FIXTURE), "0" * 64, text, "accelerated", speed,
+    stmts = [(("INSERT INTO exercise_runs (id, scenario_id, title, title_en, organizer, scenario_path, scenario_sha256,"
+              " scenario_text, mode, speed, jobs, state, started_at, ended_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+              (run_id, sc["id"], title["vi"], title["en"], sc["organizer"], str(FIXTURE), "0" * 64, text, "accelerated", speed,
                "external", "completed", iso(start), iso(s(400))))]
     events = [db.event(run, "run_started", start, mode="accelerated", speed=speed)]
     sent = {1: s(1), 2: s(60), 3: s(120)}
@@ -67,7 +68,7 @@ def make_run(store: Store, run_id: str, *, text: str | None = None, start: datet
                       (run_id, n, "sent", iso(at), "done" if n < 3 else "none")))
     inj = {i["number"]: i for i in sc["msel"]}
     events += [db.event(run, "inject_sent", at, agency=inj[n]["to"][0], host=host_name if n == 1 else "198.18.22.10",
-                        inject=n, method=inj[n]["method"], synopsis=inj[n]["synopsis"], objective=inj[n]["objective"])
+                        inject=n, method=inj[n]["method"], synopsis=inj[n]["synopsis"]["vi"], objective=inj[n]["objective"])
                for n, at in sent.items()]
     # inject 1: detection due 15 scenario minutes = 90 real seconds after sending
     due1, met1 = s(1 + 90), s(1 + 45)

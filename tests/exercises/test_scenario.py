@@ -69,6 +69,13 @@ def _line_of(path: str, needle: str) -> int:
     (lambda d: d["msel"][0].update(at="5 minutes"), "msel[0].at", "invalid duration"),
     (lambda d: d.update(schedules={"logs": "sometimes"}), "schedules.logs", "not a schedule"),
     (lambda d: d["msel"][0].update(method="pigeon"), "msel[0].method", "Input should be"),
+    # every text the participants and the documents show is bilingual: one string, or one language, is an error
+    (lambda d: d.update(title="Diễn tập 2026"), "title", "give this text in both languages"),
+    (lambda d: d["objectives"][0]["title"].pop("en"), "objectives[0].title", "the en text is missing"),
+    (lambda d: d["msel"][1].update(synopsis={"vi": "Mã độc", "en": ""}), "msel[1].synopsis", "the en text is missing"),
+    (lambda d: d["msel"][1]["expectations"][0].update(description="citysec thu cảnh báo"),
+     "msel[1].expectations[0].description", "both languages"),
+    (lambda d: d["rules_of_engagement"].append("Chỉ một ngôn ngữ"), "rules_of_engagement[4]", "both languages"),
 ])
 def test_a_bad_scenario_names_file_line_and_path(tmp_path, edit, where, message):
     path = _broken(tmp_path, edit)
@@ -86,6 +93,19 @@ def test_problems_are_all_reported_at_once(tmp_path):
     text = "\n".join(exc.value.problems)
     assert "msel[2].objective" in text and "msel[3].to[0]: 'ghost' is not a participant" in text
     assert f"line {_line_of(path, 'ghost')}" in text
+
+
+def test_a_run_stored_before_bilingual_scenarios_keeps_its_one_text(tmp_path):
+    """A scenario file with single-string texts is refused, but a run stored with such a text (before
+    scenarios were bilingual) is still read, its text the same in both languages, so its
+    after-action report and ratings still work."""
+    from exercises.validate import from_text
+    path = _broken(tmp_path, lambda d: d.update(title="Diễn tập cũ", summary="Tóm tắt cũ"))
+    with pytest.raises(ConfigError):
+        load_scenario(path, Context())
+    with open(path, encoding="utf-8") as fh:
+        sc = from_text(fh.read(), path)
+    assert (sc.title.vi, sc.title.en, sc.summary.en) == ("Diễn tập cũ", "Diễn tập cũ", "Tóm tắt cũ")
 
 
 @pytest.fixture()

@@ -74,7 +74,7 @@ def test_a_new_store_gets_every_table_of_every_package(tmp_path):
     store = Store(tmp_path / "n.db", schemas=ALL)
     tables = {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables - {"sqlite_sequence"} == TABLES
-    assert store.schema_versions() == {"findings": 3, "collectors": 1, "playbooks": 1, "exercises": 2, "web": 1}
+    assert store.schema_versions() == {"findings": 3, "collectors": 1, "playbooks": 1, "exercises": 3, "web": 1}
     assert store.schema_version == 3
 
 
@@ -83,7 +83,7 @@ def test_the_previous_release_store_is_migrated_and_keeps_its_data(release, tmp_
     assert before["current"] == 3 and before["cases"] == 1 and before["exercise_runs"] == 1
     assert "schema_versions" not in shape(release)
     store = Store(release, schemas=ALL)
-    assert store.schema_versions() == {"findings": 3, "collectors": 1, "playbooks": 1, "exercises": 2, "web": 1}
+    assert store.schema_versions() == {"findings": 3, "collectors": 1, "playbooks": 1, "exercises": 3, "web": 1}
     store.close()
     after = counts(release)
     assert {t: after[t] for t in before} == before               # every row kept
@@ -126,7 +126,7 @@ def test_an_owner_gets_its_tables_from_a_store_opened_without_them(tmp_path):
     store = Store(tmp_path / "s.db")
     assert set(store.schema_versions()) == {"findings"}
     drills.ensure_tables(store)                 # the drill tables, and the case tables they read
-    assert store.schema_versions() == {"findings": 3, "playbooks": 1, "exercises": 2}
+    assert store.schema_versions() == {"findings": 3, "playbooks": 1, "exercises": 3}
     assert store.query("SELECT COUNT(*) FROM cases")[0][0] == 0
 
 
@@ -176,7 +176,7 @@ def test_the_command_opens_with_every_schema_and_refuses_a_newer_store_with_exit
                        cwd=tmp_path, check=False, timeout=120)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["store"]["schema_versions"] == {"findings": 3, "collectors": 1, "playbooks": 1,
-                                                               "exercises": 2, "web": 1}
+                                                               "exercises": 3, "web": 1}
     path = tmp_path / "var" / "citysec.db"
     c = raw(path)
     c.execute("UPDATE schema_versions SET version=4 WHERE package='findings'")

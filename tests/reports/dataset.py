@@ -72,10 +72,10 @@ def observations() -> list[Finding]:
           _case(B, "c2", "contained", "2026-10-10T12:00:00", **c2)]
     f += [Finding(check="exercise.rating", agency=B, kind="event", dataset="citysec.exercise",
                   timestamp=t("2026-11-20T03:00:00"), subject="ex-2026",
-                  details={"id": "ex-2026", "name": "Diễn tập 2026", "rating": "S"}),
+                  details={"id": "ex-2026", "name": "Diễn tập 2026", "name_en": "Drill 2026", "rating": "S"}),
           Finding(check="exercise.action", agency=B, kind="event", dataset="citysec.exercise",
                   timestamp=t("2026-11-21T03:00:00"), subject="ca-1",
-                  details={"id": "ex-2026", "action_id": "ca-1", "action_title": "Cập nhật danh bạ khẩn cấp",
+                  details={"id": "ex-2026", "name": "Diễn tập 2026", "name_en": "Drill 2026", "action_id": "ca-1", "action_title": "Cập nhật danh bạ khẩn cấp",
                            "action_status": "open", "action_due": "2027-02-01"})]
     return f
 

@@ -14,15 +14,13 @@ from pathlib import Path
 import dataset
 import pytest
 import yaml
+from doc_checks import LANGS, a4_numbered, codes, foreign, headings, national_heading, read_pdf
 
-from citysec.jobs.scan import load_exposure
-from collectors.catalogue import catalogue
 from playbooks import incident_report
 from reports import i18n, render
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
-LANGS = ("vi", "en")
 DOCS = {   # document → the command's arguments
     "periodic": ("periodic", "--period", "2026-H2"),
     "periodic-agency": ("periodic", "--period", "2026-H2", "--agency", "so-a"),
@@ -32,28 +30,7 @@ DOCS = {   # document → the command's arguments
 }
 INCIDENT = ("notice", "initial", "final")
 OFFICIAL = ("periodic", "periodic-agency", "member", "compliance") + INCIDENT
-# internal codes a reader must never meet outside a technical column (addresses and case ids are
-# technical columns; check ids, datasets, periods as codes, sources and ISO timestamps are not)
-CODES = re.compile(r"\b(?:av|backup|log|collect|discovery|exposure|ssh|citysec)\.[a-z_]+|\bsqlite\b|\bso-[ab]\b"
-                   r"|\b\d{4}-\d\d-\d\dT\d\d|\bC20\d\d\b|\b20\d\d-H[12]\b|\b\d+[dhm] \d+[hm]\b")
-
-
-def _words(lang: str) -> set[str]:
-    """The catalogues' and templates' strings of one language (what the other must not show)."""
-    pairs = [*i18n.WORDS.values(), *i18n.TYPES.values(), *i18n.SEVERITY.values()]
-    names = {**catalogue().names(), **load_exposure().names()}
-    pairs += [(n["vi"], n["en"]) for n in names.values()]
-    labels = incident_report.labels()
-    pairs += [(labels["vi"][k], labels["en"][k]) for k in labels["vi"]]
-    i = LANGS.index(lang)
-    own = {p[1 - i] for p in pairs}
-    out = set()
-    for p in pairs:
-        for chunk in re.split(r"\{[a-z_]+\}", p[i]):
-            chunk = chunk.strip(" .:;,()·—")
-            if len(chunk) >= 10 and " " in chunk and not any(chunk in o for o in own):
-                out.add(chunk)
-    return out
+CODES = codes("so-a", "so-b")
 
 
 @pytest.fixture(scope="module")
@@ -106,21 +83,13 @@ def rendered(city, tmp_path_factory) -> dict[tuple[str, str], dict]:
             assert h.returncode == 0, h.stderr
             pdf = out / f"{name}.{lang}.pdf"
             render.print_html(h.stdout, pdf)
-            got[(name, lang)] = _read(pdf) | {"html": h.stdout}
+            got[(name, lang)] = read_pdf(pdf) | {"html": h.stdout}
         for kind in INCIDENT:
             page = incident_report.render(case_view(), kind, lang, now="2026-12-07T04:00:00.000Z")
             pdf = out / f"incident_{kind}.{lang}.pdf"
             render.print_html(page, pdf)
-            got[(kind, lang)] = _read(pdf) | {"html": page}
+            got[(kind, lang)] = read_pdf(pdf) | {"html": page}
     return got
-
-
-def _read(pdf: Path) -> dict:
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
-    size = re.search(r"^Page size:\s+([\d.]+) x ([\d.]+) pts", info, re.MULTILINE)
-    return {"text": text, "pages": pages, "size": (float(size.group(1)), float(size.group(2)))}
 
 
 ALL = [(n, lang) for lang in LANGS for n in (*DOCS, *INCIDENT)]
@@ -128,36 +97,25 @@ ALL = [(n, lang) for lang in LANGS for n in (*DOCS, *INCIDENT)]
 
 @pytest.mark.parametrize("name,lang", ALL)
 def test_a4_with_page_numbers_on_every_page(rendered, name, lang):
-    d = rendered[(name, lang)]
-    assert abs(d["size"][0] - 595) < 2 and abs(d["size"][1] - 842) < 2      # A4 in points
-    n = d["pages"]
-    for k in range(1, n + 1):
-        assert (f"Trang {k}/{n}" if lang == "vi" else f"Page {k} of {n}") in d["text"]
+    assert a4_numbered(rendered[(name, lang)], lang) == []
 
 
 @pytest.mark.parametrize("name,lang", ALL)
 def test_one_language_and_words_not_codes(rendered, name, lang):
     text = " ".join(rendered[(name, lang)]["text"].split())
-    other = "en" if lang == "vi" else "vi"
-    foreign = sorted(w for w in _words(other) if w in text)
-    assert foreign == [], f"{name}.{lang} shows {other} text: {foreign}"
+    assert foreign(text, lang) == [], f"{name}.{lang} shows the other language"
     assert CODES.findall(text) == [], f"{name}.{lang} shows codes"
 
 
 @pytest.mark.parametrize("name,lang", [(n, lang) for n, lang in ALL if n in OFFICIAL])
 def test_official_documents_carry_the_national_heading_and_a_signature_block(rendered, name, lang):
-    text = rendered[(name, lang)]["text"]
-    if lang == "vi":
-        assert "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
-        assert "(Ký, ghi rõ họ tên, đóng dấu)" in text and re.search(r"ngày \d\d tháng \d\d năm 20\d\d", text, re.IGNORECASE)
-    else:
-        assert "SOCIALIST REPUBLIC OF VIET NAM" in text and "(Signature, full name, seal)" in text
+    assert national_heading(rendered[(name, lang)]["text"], lang)
 
 
 @pytest.mark.parametrize("name,lang", ALL)
 def test_no_heading_twice_and_no_html_entity_shown(rendered, name, lang):
     html = rendered[(name, lang)]["html"]
-    heads = [re.sub(r"<[^>]+>|^\d+\. ", "", h).strip() for h in re.findall(r"<h[123][^>]*>(.*?)</h[123]>", html)]
+    heads = headings(html)
     assert len(heads) == len(set(heads)), heads
     assert not re.search(r"&(gt|lt|amp);\d", rendered[(name, lang)]["text"])
 
@@ -188,6 +146,13 @@ def test_ranking_explains_its_formula_weights_and_no_data(rendered):
         assert i18n.tr(key, "vi").replace('"', "&#34;") in html
     assert "0,25" in text                                                # the weights are printed
     assert "6 tháng đầu năm 2026" in text and "không có dữ liệu" in text  # trend labelled by period
+
+
+def test_drills_are_named_by_their_title_in_the_reader_language(rendered):
+    vi = " ".join(rendered[("periodic", "vi")]["text"].split())
+    en = " ".join(rendered[("periodic", "en")]["text"].split())
+    assert "Diễn tập 2026" in vi and "Drill 2026" in en and "Diễn tập 2026" not in en
+    assert "ex-2026" not in vi and "ex-2026" not in en                  # the run's id is not its name
 
 
 def test_failed_backups_name_the_system_and_host(rendered):
