@@ -22,7 +22,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "open_incidents": ("Sự cố đang xử lý", "Open incidents"), "ranking": ("Xếp hạng", "Ranking"),
     "rank": ("Hạng", "Rank"), "score": ("Điểm", "Score"), "trend": ("Xu hướng", "Trend"),
     "next": ("Việc cần làm tiếp (nghiêm trọng nhất trước)", "What to do next (most severe first)"),
-    "no_data": ("không có dữ liệu", "no data"), "none": ("Không có.", "None."),
+    "no_data": ("không có dữ liệu", "no data"), "after": ("sau", "after"), "none": ("Không có.", "None."),
     "agency": ("Cơ quan", "Agency"), "check": ("Kiểm tra", "Check"), "severity": ("Mức độ", "Severity"),
     "status": ("Trạng thái", "Status"), "triage": ("Quyết định", "Decision"), "host": ("Máy", "Host"),
     "port": ("Cổng", "Port"), "message": ("Mô tả", "Message"), "overdue": ("Quá hạn", "Overdue"),
@@ -72,7 +72,7 @@ STATUS = {"open": ("đang mở", "open"), "reopened": ("mở lại", "reopened")
           "completed": ("hoàn tất", "completed"), "aborted": ("đã dừng", "aborted"), "failed": ("lỗi", "failed"),
           "pending": ("chờ", "pending"), "done": ("xong", "done"), "skipped": ("bỏ qua", "skipped"),
           "declined": ("từ chối", "declined"), "approved": ("đã duyệt", "approved"), "met": ("đạt", "met"),
-          "missed": ("không đạt", "missed"), "rated": ("đã đánh giá", "rated"), "sent": ("đã gửi", "sent"),
+          "missed": ("không đạt", "missed"), "rated": ("chờ người đánh giá", "for the evaluators"), "sent": ("đã gửi", "sent"),
           "accepted": ("chấp nhận rủi ro", "accepted risk"), "false-positive": ("cảnh báo sai", "false positive"),
           "waiting": ("chờ phê duyệt", "awaiting approval"), "in_progress": ("đang làm", "in progress"),
           "blocked": ("dừng, cần xử lý bằng tay", "blocked, needs a hand"), "not_applicable": ("không áp dụng", "not applicable")}
