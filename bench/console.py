@@ -14,7 +14,7 @@ process, uvicorn on loopback); locust (headless, 20 users, each logged in once) 
 | filtered findings page (officer: exposure, high+) | `findings list --agency A --check exposure --severity high --json` |
 | case page (soc) | `case show ID --json` |
 
-    .venv/bin/python bench/console.py [--docs 1000000] [--users 20] [--seconds 60]
+    .venv/bin/python bench/console.py [--docs 1000000] [--users 20] [--seconds 60] [--dir KEEP]
 
 Writes bench/results/console.json.
 """
@@ -151,10 +151,26 @@ def main() -> None:
     ap.add_argument("--hosts", type=int, default=20_000)
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--dir", type=Path, help="keep the built city here and reuse it when it is there already"
+                    " (built by the same arguments): for profiling and reruns")
     args = ap.parse_args()
     rnd = random.Random(7)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-console-"))
+    tmp = args.dir or Path(tempfile.mkdtemp(prefix="bench-console-"))
+    tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / "city.yaml"
+    built = tmp / "built.json"
+    if built.exists():
+        meta = json.loads(built.read_text())
+        n_current, cases, agency = meta["current"], meta["cases"], meta["agency"]
+    else:
+        n_current, cases, agency = build(args, tmp, config, rnd)
+        if args.dir:
+            built.write_text(json.dumps({"current": n_current, "cases": cases, "agency": agency}))
+    run(args, tmp, config, n_current, cases, agency)
+
+
+def build(args, tmp: Path, config: Path, rnd: random.Random) -> tuple[int, list[str], str]:
+    """The synthetic city: its store, cases and accounts."""
     config.write_text(city_yaml(args.agencies), encoding="utf-8")
     orgs, hosts = ra.city(args.agencies, args.hosts)
     fps = ra.fingerprints(hosts, rnd)
@@ -175,7 +191,10 @@ def main() -> None:
     accounts.add("bench-soc", "soc", PASSWORD, by="bench")
     accounts.add("bench-off", "officer", PASSWORD, agencies=[agency], by="bench")
     app.store.close()
+    return n_current, cases, agency
 
+
+def run(args, tmp: Path, config: Path, n_current: int, cases: list[str], agency: str) -> None:
     # the commands, three times each (median)
     commands = {
         "city dashboard": [("report", "periodic", "--period", PERIOD, "--format", "json"),
@@ -251,7 +270,8 @@ def main() -> None:
         if failures.count("\n") > 1:
             print("failures (bench/results/console-failures.csv):\n" + failures[:2000])
     (out / "console.json").write_text(json.dumps(res, indent=2))
-    shutil.rmtree(tmp, ignore_errors=True)
+    if not args.dir:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from .scenario import RATINGS, Scenario, parse_duration
 
 TIMELINE = ("run_started", "inject_sent", "inject_refused", "inject_failed", "expectation_met",
             "expectation_missed", "cleanup_done", "cleanup_failed", "lapse", "run_paused", "run_resumed",
-            "run_aborted", "run_completed", "run_failed")
+            "run_ended", "run_aborted", "run_completed", "run_failed")
 
 
 def _secs(a: str | None, b: str | None) -> float | None:

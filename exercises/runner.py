@@ -6,9 +6,12 @@ accelerated runs compress injects, expectation windows and (with ``jobs: schedul
 job schedules by the speed; tabletop runs send message injects only (technical injects are
 skipped, automatic expectations not applicable) and need no range.
 
-Control from another shell goes through the run's row: ``pause``, ``resume`` and ``abort`` set its
-``control`` column; the loop reads it every ``poll`` seconds. ``abort`` is the kill switch: no
-inject is sent after it, and every cleanup runs. A runner killed with kill -9 is taken over by
+Control from another shell goes through the run's row: ``pause``, ``resume``, ``end`` and ``abort``
+set its ``control`` column; the loop reads it every ``poll`` seconds. ``abort`` is the kill switch: no
+inject is sent after it, every cleanup runs, and what was still expected is not applicable.
+``end`` is the control cell's ENDEX: the drill is over now and scored as it stands — injects not
+sent yet are skipped (their expectations not applicable), every expectation still pending of a
+sent inject is missed (the players did not do it during the exercise), every cleanup runs. A runner killed with kill -9 is taken over by
 ``resume`` (the row's pid is dead): every inject already sent stays sent (never sent twice), every
 pending one is sent, pending cleanups still run. An inject the crash caught in the middle of its
 own ``apply`` (state ``sending``) is applied again: its facts were not stored yet, and without
@@ -187,6 +190,8 @@ class Runner:
         self.run = db.run_row(self.store, self.id)
         if self.run["control"] == "abort":
             return self._abort()
+        if self.run["control"] == "end":
+            return self._endex()
         self._pause_or_resume()
         if self.run["state"] == "paused":
             return "paused"
@@ -355,12 +360,12 @@ class Runner:
                            inject=inj.number, expectation=exp.id, kind=exp.kind, seconds=secs,
                            scenario_seconds=round(secs * self.run["speed"], 1), evidence=json.dumps(evidence))])
 
-    def _missed(self, inj, exp, irow: dict, r: dict) -> None:
+    def _missed(self, inj, exp, irow: dict, r: dict, at: str | None = None, why: str = "missed") -> None:
         db.write(self.store, [("UPDATE exercise_expectations SET state='missed' WHERE run_id=? AND number=? AND"
                                " exp_id=? AND state='pending'", (self.id, inj.number, exp.id))],
-                 [db.event(self.run, "expectation_missed", r["due_at"], agency=self._agency_of(inj),
+                 [db.event(self.run, "expectation_missed", at or r["due_at"], agency=self._agency_of(inj),
                            severity=exp.severity, host=self._host_ip(inj.host), inject=inj.number,
-                           message=f"inject #{inj.number}: {exp.id} missed: {exp.description}",
+                           message=f"inject #{inj.number}: {exp.id} {why}: {exp.description}",
                            expectation=exp.id, kind=exp.kind, description=str(exp.description))])
         if exp.severity == "critical":
             self._lapse(f"expectation-{inj.number}-{exp.id}",
@@ -397,6 +402,25 @@ class Runner:
     def _abort(self) -> str:
         return self._finish("aborted", "run_aborted")
 
+    def _endex(self) -> str:
+        """The control cell ended the drill: score it as it stands (see the module's text)."""
+        self._check_expectations()            # what was done before the end counts
+        now = iso(self.now())
+        sent = {r["number"]: r for r in db.rows(self.store, "exercise_injects", self.id, "number")}
+        for r in self._pending_expectations():
+            irow = sent[r["number"]]
+            if irow["state"] != "sent":
+                continue
+            inj = self.injects[r["number"]]
+            exp = next(e for e in inj.expectations if e.id == r["exp_id"])
+            self._missed(inj, exp, irow, r, at=now, why="missed (the drill ended before it was done)")
+        db.write(self.store, [("UPDATE exercise_injects SET state='skipped' WHERE run_id=? AND state IN"
+                               " ('pending','sending') AND facts='{}'", (self.id,)),
+                              ("UPDATE exercise_expectations SET state='not_applicable' WHERE run_id=? AND"
+                               " state='pending' AND kind!='evaluator'", (self.id,))],
+                 [db.event(self.run, "run_ended", self.now(), message=f"drill {self.id}: ended by the control cell")])
+        return self._complete()
+
     def _complete(self) -> str:
         return self._finish("completed", "run_completed")
 
@@ -431,12 +455,12 @@ class Runner:
 
 
 def control(store: Store, run_id: str, what: str) -> dict:
-    """pause, resume or abort a run from any shell (the runner acts on its next pass)."""
+    """pause, resume, end or abort a run from any shell (the runner acts on its next pass)."""
     db.ensure_tables(store)
     run = db.run_row(store, run_id)
     if run["state"] not in ACTIVE:
         raise UsageError(f"run {run['id']} is {run['state']}")
-    value = {"pause": "pause", "resume": "run", "abort": "abort"}[what]
+    value = {"pause": "pause", "resume": "run", "end": "end", "abort": "abort"}[what]
     db.write(store, [("UPDATE exercise_runs SET control=? WHERE id=?", (value, run["id"]))], [])
     return {**run, "control": value, "driven_by": driver(run)}
 

@@ -38,13 +38,16 @@ def status(store: Store, run_id: str) -> dict[str, Any]:
         mine = [e for e in exps if e["number"] == inj.number]
         detect = [e["met_at"] for e in mine if e["kind"] == "detect" and e["met_at"]]
         respond = [e["met_at"] for e in mine if e["kind"] not in ("detect", "evaluator") and e["met_at"]]
+        described = {e.id: e.description for e in inj.expectations}
         items.append({
-            "number": inj.number, "at": inj.at, "synopsis": str(inj.synopsis), "synopsis_en": inj.synopsis.en, "method": inj.method,
+            "number": inj.number, "at": inj.at, "at_s": parse_duration(inj.at).total_seconds(), "synopsis": str(inj.synopsis), "synopsis_en": inj.synopsis.en, "method": inj.method,
             "to": inj.to, "state": row.get("state"), "sent_at": row.get("sent_at"), "cleanup": row.get("cleanup"),
             "detail": row.get("detail"),
             "time_to_detect_s": _scenario_seconds(run, row.get("sent_at"), min(detect) if detect else None),
             "time_to_respond_s": _scenario_seconds(run, row.get("sent_at"), max(respond) if respond else None),
             "expectations": [{"id": e["exp_id"], "kind": e["kind"], "state": e["state"], "severity": e["severity"],
+                              "description": str(described[e["exp_id"]]) if e["exp_id"] in described else None,
+                              "description_en": described[e["exp_id"]].en if e["exp_id"] in described else None,
                               "due_at": e["due_at"], "met_at": e["met_at"],
                               "after_s": _scenario_seconds(run, row.get("sent_at"), e["met_at"])} for e in mine]})
     upcoming = [{"number": i["number"], "at": i["at"], "synopsis": i["synopsis"],

@@ -121,6 +121,12 @@ def load_library(*dirs: str) -> dict[str, LoadedPlaybook]:
             if lp.playbook.id in out:
                 problems.append(f"{path}: line 1: id: {lp.playbook.id!r} is also the id of {out[lp.playbook.id].path}")
             out[lp.playbook.id] = lp
+    for lp in out.values():
+        for i, other in enumerate(lp.playbook.supersedes):
+            if other not in out or other == lp.playbook.id:
+                problems.append(problem(lp.positions, lp.path, ("supersedes", i),
+                                        f"{other!r} is not another playbook of the library"
+                                        f" (known: {', '.join(sorted(out))})"))
     if problems:
         raise ConfigError(problems)
     return out

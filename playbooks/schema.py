@@ -102,6 +102,9 @@ class Playbook(Strict):
     # what makes later findings the same incident while its case is open: the same host, or (brute
     # force) the same source address, whichever host it targets (docs/incident-response.md)
     correlate: Literal["host", "source"] = "host"
+    # playbooks this one replaces for a finding both match (ransomware over malware-detected for a
+    # critical detection): one problem is one incident, handled by the narrower playbook
+    supersedes: list[str] = []
     two_person_destructive: bool = False           # destructive actions need 2 distinct approvers
     phases: list[Phase] = Field(min_length=1)
 

@@ -31,7 +31,11 @@ def trigger_matches(t: Trigger, doc: dict, zone: str | None) -> bool:
 
 
 def matching_playbooks(playbooks: list[Playbook], doc: dict, zone: str | None) -> list[Playbook]:
-    return [pb for pb in playbooks if any(trigger_matches(t, doc, zone) for t in pb.triggers)]
+    """The playbooks whose case a finding opens or joins. One problem is one incident: a playbook
+    superseded by another matching one (``supersedes``) does not take it."""
+    hits = [pb for pb in playbooks if any(trigger_matches(t, doc, zone) for t in pb.triggers)]
+    replaced = {other for pb in hits for other in pb.supersedes}
+    return [pb for pb in hits if pb.id not in replaced]
 
 
 def doc_host(doc: dict) -> str | None:

@@ -125,6 +125,7 @@ WORDS.update({
     "ev_cleanup_done": ("Đã hoàn nguyên", "Cleanup done"), "ev_cleanup_failed": ("Hoàn nguyên lỗi", "Cleanup failed"),
     "ev_lapse": ("Sai sót nghiêm trọng", "Critical lapse"), "ev_run_paused": ("Tạm dừng", "Paused"),
     "ev_run_resumed": ("Tiếp tục", "Resumed"), "ev_run_aborted": ("Huỷ diễn tập", "Aborted"),
+    "ev_run_ended": ("Ban điều hành kết thúc diễn tập (ENDEX)", "Ended by the control cell (ENDEX)"),
     "ev_run_completed": ("Kết thúc diễn tập", "Drill completed"), "ev_run_failed": ("Diễn tập lỗi", "Drill failed"),
     "st_met": ("Đạt", "Met"), "st_missed": ("Không đạt", "Missed"), "st_pending": ("Đang chờ", "Pending"),
     "st_rated": ("Chờ người đánh giá", "For the evaluators"), "st_not_applicable": ("Không áp dụng", "Not applicable"),

@@ -240,7 +240,7 @@ def register(cli: click.Group) -> None:
                 return
             time.sleep(2)
 
-    for verb in ("pause", "abort"):
+    for verb in ("pause", "end", "abort"):
         _control_command(exercise_group, verb)
 
     @exercise_group.command("resume")
@@ -271,6 +271,8 @@ def register(cli: click.Group) -> None:
 
 
 CONTROL_HELP = {"pause": "Pause a run: no inject is sent and scenario time stands still until resume.",
+                "end": "ENDEX: the drill is over now. Injects not sent are skipped, what the players have not"
+                       " done yet is missed, every cleanup runs; the run completes and is scored as it stands.",
                 "abort": "The kill switch: stop sending injects and run (and verify) every cleanup."}
 
 
@@ -293,11 +295,12 @@ def _control_command(group: click.Group, verb: str) -> None:
         elif verb == "pause":
             _control_out(out | {"state": "paused"}, as_json,
                          "paused (no live runner; `citysec exercise resume` drives it)")
-        else:   # the kill switch works without the runner too: clean up here
+        else:   # end and the kill switch work without the runner too: finish and clean up here
             from exercises.runner import Runner
             from exercises.validate import from_text
             st = setup(app, r["mode"], r["range_state"], from_text(r["scenario_text"], ""))
             if not as_json:
-                click.echo(f"drill run {r['id']}: no live runner; aborting and cleaning up here", err=True)
+                doing = "ending" if verb == "end" else "aborting"
+                click.echo(f"drill run {r['id']}: no live runner; {doing} and cleaning up here", err=True)
             final = Runner(app.store, r["id"], st).loop()
             _control_out(out | {"driven_by": os.getpid(), "state": final}, as_json, final)

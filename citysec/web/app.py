@@ -76,7 +76,7 @@ class Console:
         self.known = [a.id for a in ctx.city.agencies]
         self.names = {a.id: (a.name, a.name_en or a.name) for a in ctx.city.agencies}
         self.accounts = Accounts(ctx.store, self.known)
-        self.figures = DashboardFigures(ctx)
+        self.figures = DashboardFigures(ctx, lambda: self.engine)
         self._engine = None
         self._check_names: dict[str, dict[str, str]] | None = None
         self.env = environment(FileSystemLoader(str(HERE / "templates")))

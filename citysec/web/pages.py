@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from citysec import queries
-from citysec.web import authz, pending
+from citysec.web import authz, figures, pending
+from citysec.web.figures import case_rows
 from citysec.web.accounts import Session
 from findings.errors import UsageError
 from findings.model import clean_text, parse_ts
@@ -52,8 +53,11 @@ def _dashboard_data(c, s: Session) -> dict[str, Any]:
         views, rank = [("city", None, figs["city"])], data["ranking"]
     else:
         views, rank = [("agency", aid, figs["agencies"][aid]) for aid in mine if aid in figs["agencies"]], None
-    return {"period": data["period"], "views": views, "ranking": rank, "cases": _cases(c, mine, "active"),
-            "todo": queries.findings(c.ctx, agencies=mine, limit=10), "now": c.ctx.store.clock()}
+    wanted = set(mine)
+    todo = (data["todo"] if s.account.city_wide
+            else queries.findings(c.ctx, agencies=mine, limit=figures.TOP_FINDINGS))
+    return {"period": data["period"], "views": views, "ranking": rank,
+            "cases": [r for r in data["cases"] if r["agency"] in wanted], "todo": todo, "now": c.ctx.store.clock()}
 
 
 async def dashboard(c, request: Request, s: Session) -> Response:
@@ -146,23 +150,10 @@ async def finding_action(c, request: Request, s: Session) -> Response:
 
 # -- incidents ---------------------------------------------------------------------------------
 def _cases(c, agencies: list[str], status: str | None) -> list[dict[str, Any]]:
-    from playbooks import views
-    from playbooks.casedb import case_row
-    from playbooks.operations import case_deadlines
-    out = []
-    wanted = set(agencies)
-    now = c.ctx.store.clock()
-    phases: dict[str, dict] = {}
-    for r in views.list_cases(c.engine, status=status, agency=agencies[0] if len(agencies) == 1 else None):
-        if r["agency"] not in wanted:
-            continue
-        dl = [d.as_dict() for d in case_deadlines(c.engine, case_row(c.ctx.store, r["id"]), now)]
-        due = [d for d in dl if d["due"] and not d["met_at"]]
-        if r["playbook"] not in phases:
-            phases[r["playbook"]] = {p.id: p.title.model_dump() for p in c.engine.playbook(r["playbook"]).playbook.phases}
-        out.append(r | {"next_deadline": min(due, key=lambda d: d["due"]) if due else None,
-                        "phase_title": phases[r["playbook"]].get(r["phase"], {}), "dry_run": bool(r["dry_run"])})
-    return out
+    if status == "active":       # the dashboard's, computed once per change of the store
+        wanted = set(agencies)
+        return [r for r in c.figures.get()["cases"] if r["agency"] in wanted]
+    return case_rows(c.ctx, c.engine, status, agencies)
 
 
 async def cases_list(c, request: Request, s: Session) -> Response:
@@ -309,7 +300,7 @@ async def drill_action(c, request: Request, s: Session) -> Response:
     from exercises.runner import control
     run_id, what = request.path_params["run"], request.path_params["what"]
     _drill(c, s, run_id)
-    if what in ("pause", "resume", "abort"):
+    if what in ("pause", "resume", "end", "abort"):
         authz.require_action(s.account, "drill_control")
         r = await run_in_threadpool(control, c.ctx.store, run_id, what)
         note = "asked" if r["driven_by"] or what == "pause" else "no_runner"

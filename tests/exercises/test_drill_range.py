@@ -33,6 +33,7 @@ from drill_helpers import (
     write_config,
 )
 
+from exercises.db import events_of
 from exercises.range import EICAR
 from findings.support.netns import connect_in_netns
 from tests.playbooks.pb_helpers import SmtpSink, serve_smtp
@@ -152,14 +153,23 @@ def test_a_database_exposed_on_a_department_lan(city):
     rid, proc = city.drill("exposed-database", 30)
     wait_for(lambda: inject_state(city.store, rid, 2) == "sent", 60)
     connect_in_netns(rng.sensor_netns, IP["tttt-pc01"], 5432, 5).close()     # it listens, seen from the SOC
-    _, err = proc.communicate(timeout=900)
+    # the scan finds it and the case opens; nobody stops the service; the control cell calls ENDEX
+    # (without it the run waits out the stop's 2 h window: 4 minutes at ×30)
+    wait_for(lambda: all(_expectations(city.status(rid))[(2, e)]["state"] == "met" for e in ("scan", "case")), 600)
+    ended = city.run("exercise", "end", rid)
+    assert ended.returncode == 0, ended.stderr
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     st = city.status(rid)
+    assert st["state"] == "completed"
     exp = _expectations(st)
     assert exp[(2, "scan")]["state"] == "met", st
     _detected_by(city, st, 2, "scan", "services")
     assert exp[(2, "case")]["state"] == "met" and exp[(2, "stop")]["state"] == "missed"
     assert st["injects"][1]["cleanup"] == "done"
+    actions = [e["citysec"]["exercise"]["action"] for e in events_of(city.store, rid)]
+    assert actions[-1] == "run_completed" and "expectation_missed" in actions
+    assert actions.index("run_ended") < actions.index("cleanup_done")     # ENDEX, then the cleanups
     with pytest.raises(OSError):
         connect_in_netns(rng.sensor_netns, IP["tttt-pc01"], 5432, 3).close()
 

@@ -151,6 +151,6 @@ def test_tabletop_run_without_a_range_sends_messages_only_and_pauses(tmp_path, s
 
 def test_status_and_control_of_an_unknown_run_exit_2(tmp_path):
     cfg = write_config(tmp_path)
-    for args in (("status", "no-such-run"), ("abort", "no-such-run"), ("pause", "x")):
+    for args in (("status", "no-such-run"), ("abort", "no-such-run"), ("end", "no-such-run"), ("pause", "x")):
         out = citysec(tmp_path, cfg, "exercise", *args)
         assert out.returncode == 2 and "no drill run" in out.stderr, out

@@ -10,7 +10,7 @@ import pytest
 from pb_helpers import alert
 
 from findings import Finding
-from findings.errors import UsageError
+from findings.errors import ConfigError, UsageError
 from findings.model import to_document
 from findings.query_sqlite import SqliteQuery
 from playbooks import case_metrics
@@ -191,3 +191,30 @@ def test_a_host_named_by_an_alert_and_addressed_by_a_check_is_one_host(engine, s
     counts = evaluate(engine, host_of=lambda agency, host: known.get(host, host))
     assert counts == {"seen": 2, "opened": 1, "attached": 1}
     assert [c["host"] for c in _cases(store, "backup-failed").values()] == [H1]
+
+
+def test_a_critical_detection_is_one_ransomware_incident_not_two(tmp_path):
+    """ransomware supersedes malware-detected: a critical detection matches both and opens the
+    ransomware case only; a high one opens malware-detected only."""
+    from playbooks import load_library
+    from playbooks.triggers import matching_playbooks
+    playbooks = [lp.playbook for lp in load_library().values()]
+    critical = to_document(alert("log.av_detection", host=H1, source=None, user=None, severity="critical"))
+    high = to_document(alert("log.av_detection", host=H1, source=None, user=None, severity="high"))
+    assert [pb.id for pb in matching_playbooks(playbooks, critical, None)] == ["ransomware"]
+    assert [pb.id for pb in matching_playbooks(playbooks, high, None)] == ["malware-detected"]
+
+
+def test_supersedes_names_a_playbook_of_the_library(tmp_path):
+    from playbooks import load_library
+    from playbooks.loader import builtin_dir
+    text = open(f"{builtin_dir()}/ransomware.yaml", encoding="utf-8").read()
+    (tmp_path / "ransomware-2.yaml").write_text(
+        text.replace("id: ransomware", "id: ransomware-2").replace("supersedes: [malware-detected]",
+                                                                   "supersedes: [malware-detectd]"), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_library(str(tmp_path))
+    line = next(i for i, t in enumerate((tmp_path / "ransomware-2.yaml").read_text().splitlines(), 1)
+                if t.startswith("supersedes:"))
+    assert f"ransomware-2.yaml: line {line}" in str(err.value) and "supersedes" in str(err.value)
+    assert "'malware-detectd' is not another playbook" in str(err.value)

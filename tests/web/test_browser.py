@@ -203,7 +203,9 @@ def test_the_control_room_refreshes_while_a_drill_runs(browser, console, city):
     browser.get(console.url + "/drills/drill-live")
     rows = lambda: browser.find_elements(By.CSS_SELECTOR, "#injects tbody tr")  # noqa: E731
     assert "chờ" in rows()[2].text
-    assert browser.find_elements(By.ID, "abort")
+    # scenario times and expectations in words, the expectation's id beside them as a code
+    assert rows()[1].text.startswith("2 10 phút") and "Mở hồ sơ xử lý thay đổi giao diện: không đạt" in rows()[1].text
+    assert browser.find_elements(By.ID, "abort") and browser.find_elements(By.ID, "end")
     browser.execute_script("window.__same_page = true")
     with app.store.write() as c:
         c.execute("UPDATE exercise_injects SET state='sent' WHERE run_id='drill-live' AND number=3")

@@ -4,6 +4,7 @@ password guessing, hostile text, headers, open redirects, the command's refusals
 
 from __future__ import annotations
 
+import json
 import re
 import ssl
 import subprocess
@@ -283,3 +284,27 @@ def test_case_record_fields_are_set_by_the_logged_in_account(city, console):
     assert tuple(audit[0]) == ("off-tc", "field_set")
     r = off.post(f"/cases/{case}/field", data={"name": "playbook", "value": "x", "csrf": token})
     assert r.status_code == 400 and "unknown case field" in r.text
+
+
+def test_the_dashboard_follows_the_cases_without_a_restart(city, console):   # keep last: it adds a case
+    """The dashboard's figures are computed once per change of the store: a case opened and a step
+    done after the page was first shown appear on the next page (same process, nothing restarted)."""
+    from citysec.jobs.cases import engine
+    app, ids = city
+    soc = login(console.url, "soc1")
+    before = soc.get("/").text
+    eng = engine(app)
+    rdp = json.loads(next(r for r in app.store.current() if r["check_id"] == "exposure.rdp")["doc"])
+    new = eng.open_case("forbidden-service", agency="so-tttt", findings=[rdp], host="198.18.93.98")
+    assert new not in before
+    page = soc.get("/").text
+    assert f'href="/cases/{new}"' in page
+    officer = login(console.url, "off-tc")        # an officer of so-tc still sees only so-tc's case
+    mine = officer.get("/").text
+    assert f'href="/cases/{ids["cases"]["so-tc"]}"' in mine and new not in mine
+    opened_phase = eng.show(new)["phase"]
+    eng.advance(new)                               # the automated steps run (and fail: no such host)
+    phase = eng.show(new)["phase"]
+    title = next(p.title.vi for p in eng.playbook("forbidden-service").playbook.phases if p.id == phase)
+    row = re.search(rf'href="/cases/{new}".*?</tr>', soc.get("/").text, re.S).group(0)
+    assert title in row, (opened_phase, phase, row)
