@@ -112,20 +112,26 @@ def add_triage(app: App, figs: dict, period: Period) -> dict:
     return figs
 
 
+def check_names() -> dict[str, dict[str, str]]:
+    """Check id → its name in both languages: the collectors' and the exposure catalogues'
+    (what a document, a page or an incident report shows instead of the id)."""
+    from collectors.catalogue import catalogue
+
+    from citysec.jobs.scan import load_exposure
+    return {**catalogue().names(), **load_exposure().names()}
+
+
 def labels_of(app: App) -> dict:
     """What documents show instead of codes: each check's name in both languages (the
     catalogues), the information system of each host address; set as ``check_names`` and
     ``host_systems`` in a report's figures. Also sets the documents' time zone."""
-    from collectors.catalogue import catalogue
     from reports import fmt
-
-    from citysec.jobs.scan import load_exposure
     fmt.use_zone(app.city.reports.timezone)
     reg = {h.name: h.ip for a in app.city.agencies for h in a.hosts}
     host_systems = {reg.get(h, h): s.name for s in app.city.systems for h in s.hosts}
     from playbooks.loader import load_library
     titles = {pid: lp.playbook.title.model_dump() for pid, lp in load_library().items()}
-    return {"check_names": {**catalogue().names(), **load_exposure().names()}, "host_systems": host_systems,
+    return {"check_names": check_names(), "host_systems": host_systems,
             "system_names": {s.id: s.name for s in app.city.systems},
             "system_hosts": {s.id: ", ".join(s.hosts) for s in app.city.systems},
             "playbook_titles": titles}

@@ -12,6 +12,7 @@ from findings.errors import ConfigError
 from findings.model import clean_text, iso, parse_ts, utcnow
 from findings.support.yamlpos import load_one
 from reports import fmt
+from reports.i18n import check_name
 from reports.render import environment
 
 TYPES = {
@@ -67,8 +68,30 @@ def _hours(seconds: float | None, lang: str, L: dict) -> str | None:
     return None if seconds is None else f"{seconds / 3600:.1f} {L['hours']}"
 
 
-def report_fields(view: dict[str, Any], lang: str, now: str) -> dict[str, Any]:
-    """Everything the templates show, from a case view (pure)."""
+def _sign(f: dict[str, Any], lang: str, names: dict[str, dict[str, str]] | None, L: dict) -> str:
+    """One finding of the case as a sign a reader understands: the check's name in the reader's
+    language (not citysec's own English message), where, when, and for a log alert the line of
+    the log that raised it, quoted as evidence (the machine's own words)."""
+    cs = f.get("citysec", {})
+    host = f.get("host", {})
+    where = (host.get("ip") or [None])[0] or host.get("name")
+    name = (host.get("name") if host.get("ip") else None)
+    port = f.get("server", {}).get("port") or f.get("destination", {}).get("port")
+    service = f.get("service", {}).get("name") or f.get("network", {}).get("protocol")
+    place = " ".join(x for x in (name, f"{where}:{port}" if where and port else where) if x)
+    if service:
+        place += f" ({service})"
+    sign = " — ".join(x for x in (check_name(cs.get("check", ""), lang, names), place, _when(f.get("@timestamp"), lang))
+                      if x)
+    area = (f.get("event", {}).get("dataset") or "").partition(".")[2]
+    line = (cs.get(area) or {}).get("line") if area else None
+    return f"{sign} — {L['log_line']}: «{str(line)[:300]}»" if isinstance(line, str) and line.strip() else sign
+
+
+def report_fields(view: dict[str, Any], lang: str, now: str,
+                  names: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """Everything the templates show, from a case view (pure); ``names``: check id → its name in
+    both languages (the catalogues')."""
     L = labels()[lang]
     rec, ctx = view["record"], view["record"].get("context", {})
     system = ctx.get("system") or {}
@@ -92,7 +115,7 @@ def report_fields(view: dict[str, Any], lang: str, now: str) -> dict[str, Any]:
         "type": TYPES[lang][view["incident_type"]], "severity": L.get(f"sev_{view['severity']}", view["severity"]),
         "status": L.get(f"status_{view['status']}", view["status"]),
         "summary": _summary(view, rec, lang), "indicators": view["nist"]["indicators"],
-        "symptoms": rec.get("symptoms") or [f.get("message") for f in view["findings"] if f.get("message")] or None,
+        "symptoms": rec.get("symptoms") or [_sign(f, lang, names, L) for f in view["findings"]] or None,
         "harm_estimate": rec.get("harm_estimate"), "spread": rec.get("spread"), "impact": rec.get("impact"),
         "infrastructure_provider": rec.get("infrastructure_provider"),
         "measures": done + [f"({'dự kiến' if lang == 'vi' else 'planned'}) {p}" for p in planned]
@@ -124,7 +147,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def render(view: dict[str, Any], kind: str, lang: str, now: str | None = None) -> str:
-    """The HTML of one report of a case."""
-    fields = _clean(report_fields(view, lang, now or iso(utcnow())))
+def render(view: dict[str, Any], kind: str, lang: str, now: str | None = None,
+           names: dict[str, dict[str, str]] | None = None) -> str:
+    """The HTML of one report of a case; ``names`` as for :func:`report_fields`."""
+    fields = _clean(report_fields(view, lang, now or iso(utcnow()), names))
     return environment().get_template(f"incident_{kind}.html.j2").render(r=fields, L=labels()[lang], lang=lang)

@@ -4,6 +4,7 @@ engine from the city config, shared with the `citysec case` commands."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from typing import Any
@@ -12,7 +13,7 @@ from collectors.hostkeys import KnownHosts
 from collectors.ssh import Target
 from config.profiles import load_profile
 from findings.errors import ConfigError
-from playbooks import CaseEngine, Wiring, load_library
+from playbooks import CaseEngine, Wiring, incident_report, load_library
 from playbooks.deadlines import rules_from_profile
 from playbooks.transport import SshTransport
 from playbooks.triggers import evaluate
@@ -37,6 +38,7 @@ def _target(app, agency, host) -> Target:
 
 
 def wiring(app) -> Wiring:
+    from citysec.report_inputs import check_names
     city = app.city
     targets = {key: _target(app, agency, host) for key, (agency, host) in _hosts(city).items()
                if host.os == "linux" and not (host.ssh or agency.ssh).jump}
@@ -47,7 +49,8 @@ def wiring(app) -> Wiring:
                   evidence_dir=app.config.resolve("var/evidence"),
                   reports_dir=app.config.resolve(city.reports.out_dir),
                   smtp=smtp, webhooks=dict(city.notify.webhooks), backups=host_backups(city),
-                  deadline_rules=rules_from_profile(city.profile, profile.incident_deadlines()))
+                  deadline_rules=rules_from_profile(city.profile, profile.incident_deadlines()),
+                  renderer=functools.partial(incident_report.render, names=check_names()))
 
 
 def host_backups(city) -> dict[str, dict[str, str]]:

@@ -86,9 +86,8 @@ class Console:
     def check_names(self) -> dict[str, dict[str, str]]:
         """Check id → its name in both languages, from the same catalogues as the reports."""
         if self._check_names is None:
-            from citysec.jobs.scan import load_exposure
-            from collectors.catalogue import catalogue
-            self._check_names = {**catalogue().names(), **load_exposure().names()}
+            from citysec.report_inputs import check_names
+            self._check_names = check_names()
         return self._check_names
 
     def check_name(self, cid: str | None, lang: str) -> str:

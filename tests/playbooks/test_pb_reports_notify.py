@@ -49,9 +49,11 @@ def test_initial_report_has_every_field_of_art_11_4(engine, tmp_path):
 
 def test_report_escapes_finding_text(engine):
     cid = engine.open_case("contain-test", agency="pb-a", host="198.19.49.10",
-                           findings=[to_document(alert().with_(message="<script>alert(1)</script>"))])
+                           findings=[to_document(alert().with_(host_name="<script>alert(1)</script>",
+                                                               details={"line": "sshd: <b onmouseover=x>"}))])
     html = Path(op.generate_report(engine, cid, "initial", "an", ["en"])["files"][0]).read_text(encoding="utf-8")
-    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html      # the host's name
+    assert "<b onmouseover" not in html and "&lt;b onmouseover=x&gt;" in html       # the log line quoted
 
 
 def _serve(server):

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from doc_checks import LANGS, a4_numbered, codes, foreign, headings, national_heading, read_pdf
 
+from citysec.report_inputs import check_names
 from playbooks import incident_report
 from reports import i18n, render
 
@@ -62,7 +63,11 @@ def case_view() -> dict:
                 "agency_name": "Sở A", "agency_name_en": "Department A", "host_name": dataset.HOSTILE_NAME,
                 "contacts": [{"name": "Trần Thị B", "role": "Cán bộ CNTT", "phone": "+84 912 000 000"}]},
                 "chain_of_custody": []},
-            "nist": {"indicators": []}, "findings": [{"message": "telnet open", "event": {"dataset": "citysec.exposure"}}],
+            "nist": {"indicators": []},
+            "findings": [{"message": "telnet open on 198.18.90.13:23", "event": {"dataset": "citysec.exposure"},
+                          "citysec": {"check": "exposure.telnet"}, "@timestamp": "2026-12-07T03:40:00.000Z",
+                          "host": {"ip": ["198.18.90.13"], "name": "tc-pc1"}, "server": {"port": 23},
+                          "service": {"name": "telnet"}}],
             "steps": steps, "times": {"to_acknowledge": 600.0, "to_contain": None, "to_close": None},
             "deadlines": [{"name": "notice", "report": "notice", "due": "2026-12-12T03:40:00.000Z", "met_at": None,
                            "left_seconds": 4 * 86400 + 23 * 3600 + 47 * 60, "left": "4d 23h 47m", "missed": False},
@@ -85,7 +90,8 @@ def rendered(city, tmp_path_factory) -> dict[tuple[str, str], dict]:
             render.print_html(h.stdout, pdf)
             got[(name, lang)] = read_pdf(pdf) | {"html": h.stdout}
         for kind in INCIDENT:
-            page = incident_report.render(case_view(), kind, lang, now="2026-12-07T04:00:00.000Z")
+            page = incident_report.render(case_view(), kind, lang, now="2026-12-07T04:00:00.000Z",
+                                          names=check_names())
             pdf = out / f"incident_{kind}.{lang}.pdf"
             render.print_html(page, pdf)
             got[(kind, lang)] = read_pdf(pdf) | {"html": page}
@@ -164,3 +170,13 @@ def test_failed_backups_name_the_system_and_host(rendered):
 def test_labels_of_the_incident_reports_have_both_languages():
     data = yaml.safe_load((ROOT / "reports" / "templates" / "incident_labels.yaml").read_text(encoding="utf-8"))
     assert set(data["vi"]) == set(data["en"])
+
+
+def test_the_initial_reports_signs_are_the_checks_in_the_reader_language(rendered):
+    """The signs of an incident are its findings named by the catalogue in the reader's language,
+    with host, port and time; not citysec's own English message."""
+    vi = " ".join(rendered[("initial", "vi")]["text"].split())
+    en = " ".join(rendered[("initial", "en")]["text"].split())
+    assert "Telnet (đăng nhập từ xa không mã hoá) — tc-pc1 198.18.90.13:23 (telnet) — 07/12/2026 10:40" in vi
+    assert "Telnet (unencrypted remote login) — tc-pc1 198.18.90.13:23 (telnet)" in en
+    assert "telnet open" not in vi and "telnet open" not in en
