@@ -45,7 +45,8 @@ def systems_of(app: App) -> list[compliance.System]:
     out = []
     for s in app.city.systems:
         reg = {h.name: h.ip for a in app.city.agencies for h in a.hosts}
-        out.append(compliance.System(s.id, s.name, s.owner, s.level, tuple(reg.get(h, h) for h in s.hosts)))
+        out.append(compliance.System(s.id, s.name, s.owner, s.level, tuple(reg.get(h, h) for h in s.hosts),
+                                     s.name_en))
     return out
 
 
@@ -128,11 +129,12 @@ def labels_of(app: App) -> dict:
     from reports import fmt
     fmt.use_zone(app.city.reports.timezone)
     reg = {h.name: h.ip for a in app.city.agencies for h in a.hosts}
-    host_systems = {reg.get(h, h): s.name for s in app.city.systems for h in s.hosts}
+    named = {s.id: {"vi": s.name, "en": s.name_en or s.name} for s in app.city.systems}
+    host_systems = {reg.get(h, h): named[s.id] for s in app.city.systems for h in s.hosts}
     from playbooks.loader import load_library
     titles = {pid: lp.playbook.title.model_dump() for pid, lp in load_library().items()}
     return {"check_names": check_names(), "host_systems": host_systems,
-            "system_names": {s.id: s.name for s in app.city.systems},
+            "system_names": named,
             "system_hosts": {s.id: ", ".join(s.hosts) for s in app.city.systems},
             "playbook_titles": titles}
 

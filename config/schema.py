@@ -36,6 +36,7 @@ class Contact(Strict):
     """A person to call about the agency's systems."""
     name: str
     role: str
+    role_en: str | None = Field(None, description="The role in English (English documents); the role when absent.")
     phone: str | None = None
     email: str | None = None
     lang: Literal["vi", "en"] = Field("vi", description="Language of the notifications this person receives.")
@@ -123,6 +124,7 @@ class InfoSystem(Strict):
     """An information system of the register (Decree 85 levels 1–5)."""
     id: str = Field(pattern=SLUG)
     name: str
+    name_en: str | None = Field(None, description="The name in English (English documents); the name when absent.")
     owner: str = Field(description="Agency id of the owner.")
     operator: str = Field(description="Agency id of the operator.")
     level: int = Field(ge=1, le=5, description="Security level 1–5 (Decree 85).")

@@ -68,6 +68,11 @@ def _hours(seconds: float | None, lang: str, L: dict) -> str | None:
     return None if seconds is None else f"{seconds / 3600:.1f} {L['hours']}"
 
 
+def _local(values: dict[str, Any], key: str, lang: str) -> Any:
+    """``key`` of a configured thing in the reader's language (``key_en`` in English when set)."""
+    return (lang == "en" and values.get(f"{key}_en")) or values.get(key)
+
+
 def _sign(f: dict[str, Any], lang: str, names: dict[str, dict[str, str]] | None, L: dict) -> str:
     """One finding of the case as a sign a reader understands: the check's name in the reader's
     language (not citysec's own English message), where, when, and for a log alert the line of
@@ -105,12 +110,12 @@ def report_fields(view: dict[str, Any], lang: str, now: str,
     agency = (lang == "en" and ctx.get("agency_name_en")) or ctx.get("agency_name") or view["agency"]
     return {
         "case_id": view["id"], "dry_run": bool(view.get("dry_run")), "generated_at": _when(now, lang), "dated": _dated(now, lang, L), "agency": agency,
-        "operator": ctx.get("operator_name") or system.get("operator") or agency,
-        "owner": ctx.get("owner_name") or system.get("owner") or agency,
-        "system": system.get("name") or view.get("system"), "level": str(level) if level else None,
+        "operator": ctx.get("operator_name") or _local(system, "operator", lang) or agency,
+        "owner": ctx.get("owner_name") or _local(system, "owner", lang) or agency,
+        "system": _local(system, "name", lang) or view.get("system"), "level": str(level) if level else None,
         "host": " ".join(x for x in (ctx.get("host_name"), view.get("host")) if x) or None,
         "detected_at": _when(view["detected_at"], lang), "response_ended_at": _when(view.get("response_ended_at"), lang),
-        "contact": {"name": first.get("name"), "position": first.get("role"), "phone": first.get("phone"),
+        "contact": {"name": first.get("name"), "position": _local(first, "role", lang), "phone": first.get("phone"),
                     "email": first.get("email")},
         "type": TYPES[lang][view["incident_type"]], "severity": L.get(f"sev_{view['severity']}", view["severity"]),
         "status": L.get(f"status_{view['status']}", view["status"]),

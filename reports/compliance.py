@@ -49,6 +49,7 @@ class System:
     owner: str
     level: int
     hosts: tuple[str, ...]        # addresses (or names) as the findings carry them
+    name_en: str | None = None    # English documents' name (the name when None)
 
 
 def _matches(check: str, patterns: list[str]) -> bool:
@@ -76,7 +77,7 @@ def assess(system: System, state: list[dict], criteria, period: Period) -> list[
 
 def figures(systems: list[System], state: list[dict], period: Period, criteria=CRITERIA) -> dict[str, Any]:
     return {"period": {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat()},
-            "systems": [{"id": s.id, "name": s.name, "owner": s.owner, "level": s.level,
+            "systems": [{"id": s.id, "name": s.name, "name_en": s.name_en or s.name, "owner": s.owner, "level": s.level,
                          "criteria": assess(s, state, criteria, period)} for s in systems]}
 
 
@@ -100,11 +101,12 @@ def build(fig: dict[str, Any], lang: str, meta: list[tuple[str, str]]) -> Docume
                          "evidence": evidence + (f" {i18n.tr('failing', lang)}: {failing}." if failing else ""),
                          "target": c["target"]})
         road = [r for r, c in zip(rows, s["criteria"]) if c["met"] is not True]
-        title = f"{s['name']} ({i18n.tr('level', lang).lower()} {s['level']})"
+        name = s.get("name_en") or s["name"] if lang == "en" else s["name"]
+        title = f"{name} ({i18n.tr('level', lang).lower()} {s['level']})"
         sections.append(Section(s["id"], title, [], [
-            table(f"{s['id']}-criteria", lang, f"{i18n.tr('criteria', lang)} — {s['name']}", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
+            table(f"{s['id']}-criteria", lang, f"{i18n.tr('criteria', lang)} — {name}", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
                   ("met", "criterion_met", "text"), ("evidence", "evidence", "text")], rows),
-            table(f"{s['id']}-roadmap", lang, f"{i18n.tr('roadmap', lang)} — {s['name']}", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
+            table(f"{s['id']}-roadmap", lang, f"{i18n.tr('roadmap', lang)} — {name}", [("clause", "clause", "code"), ("criterion", "criterion", "text"),
                   ("target", "target", "date")], road)]))
     label = fig["period"]["label"]
     return Document("compliance", i18n.tr("compliance", lang), i18n.period_name(label, lang).capitalize(), lang, meta,

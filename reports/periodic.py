@@ -94,12 +94,17 @@ def exposure(f: dict, orgs: dict, lang: str) -> Section:
                     table("exposure_items", lang, "exposure", cols, items)], [chart])
 
 
+def _in(name: dict[str, str] | str | None, lang: str) -> str | None:
+    """A configured name in the reader's language ({vi, en}; a plain string as it is)."""
+    return name.get(lang) or name.get("vi") if isinstance(name, dict) else name
+
+
 def backups(f: dict, orgs: dict, lang: str) -> Section:
     rows = [{"agency": _name(orgs, aid, lang), **{k: fig["backups"][k] for k in ("checked", "compliant", "pct")}}
             for aid, fig in f["agencies"].items() if fig["backups"]["checked"]]
     systems, names = f.get("host_systems") or {}, f.get("system_names") or {}   # by address; by system id
     failing = [r | {"check": _check(f, r["check"], lang), "verdict": i18n.verdict(r["verdict"], lang),
-                    "system": systems.get(r["host"]) or names.get(r.get("subject")) or "—",
+                    "system": _in(systems.get(r["host"]) or names.get(r.get("subject")), lang) or "—",
                     "host_name": r.get("host_name") or (f.get("system_hosts") or {}).get(r.get("subject"))}
                for r in _each(f, orgs, lang, "backups.failing")]
     return Section("backups", i18n.tr("backups", lang), [], [

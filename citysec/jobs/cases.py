@@ -84,6 +84,7 @@ def context_of(app, agency_id: str, host: str | None) -> dict[str, Any]:
     except KeyError:
         raise ConfigError(f"unknown agency {agency_id!r}") from None
     names = {a.id: a.name for a in city.agencies}
+    names_en = {a.id: a.name_en or a.name for a in city.agencies}
     found = _hosts(city).get(host or "")
     kh = found[1] if found and found[0].id == agency_id else None
     system = next((s for s in city.systems if kh and (s.id == kh.system or kh.name in s.hosts or kh.ip in s.hosts)),
@@ -93,9 +94,12 @@ def context_of(app, agency_id: str, host: str | None) -> dict[str, Any]:
                            "host_name": kh.name if kh else None}
     if system:
         ctx.update(system_id=system.id, level=system.level,
-                   system={"id": system.id, "name": system.name, "level": system.level, "type": system.type,
+                   system={"id": system.id, "name": system.name, "name_en": system.name_en or system.name,
+                           "level": system.level, "type": system.type,
                            "owner": names.get(system.owner, system.owner),
-                           "operator": names.get(system.operator, system.operator)})
+                           "owner_en": names_en.get(system.owner, system.owner),
+                           "operator": names.get(system.operator, system.operator),
+                           "operator_en": names_en.get(system.operator, system.operator)})
     return ctx
 
 

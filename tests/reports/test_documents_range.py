@@ -249,3 +249,13 @@ def test_no_word_or_address_broken_on_paper(docs, kind, lang):
         if len(t) >= 4 and any(d["text"].count(p) < n for p in parts):
             broken.append(t)
     assert broken == [], f"{kind}.{lang}"
+
+
+def test_the_citys_own_names_are_in_the_reader_language(docs):
+    """A system's and a contact role's English name (name_en, role_en in the configuration) in the
+    English documents, the Vietnamese one in the Vietnamese documents."""
+    text = {(k, lang): " ".join(docs[(k, lang)]["text"].split()) for k in ("compliance", "initial") for lang in LANGS}
+    assert "Accounting" in text[("compliance", "en")] and "Kế toán" not in text[("compliance", "en")]
+    assert "Kế toán" in text[("compliance", "vi")] and "Accounting" not in text[("compliance", "vi")]
+    assert "IT officer" in text[("initial", "en")] and "Cán bộ CNTT" not in text[("initial", "en")]
+    assert "Cán bộ CNTT" in text[("initial", "vi")] and "IT officer" not in text[("initial", "vi")]
