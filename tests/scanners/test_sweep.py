@@ -94,8 +94,9 @@ def test_a_sweep_closes_nothing_it_did_not_look_at(first_sweep, config):
     daily = exposure(config)[("198.18.130.10", 161)]["last_run"]
     out = cli(config, "scan", "sweep", "--target", "198.18.130.10", "--json")          # TCP only
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["open_ports"] == 2                                    # ssh, postgresql
-    assert exposure(config)[("198.18.130.10", 161)]["last_run"] == daily                # UDP not asked
+    rows = exposure(config)
+    assert rows[("198.18.130.10", 15432)]["last_run"] == json.loads(out.stdout)["run_id"]
+    assert rows[("198.18.130.10", 161)]["last_run"] == daily                            # UDP not asked
     out = cli(config, "scan", "sweep", "--target", "198.18.129.12", "--ports", "1-100,8000-9000,161/udp", "--json")
     assert out.returncode == 0, out.stderr
     run_id, rows = json.loads(out.stdout)["run_id"], exposure(config)
