@@ -36,12 +36,15 @@ SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN '
 @dataclass(frozen=True)
 class Scope:
     """What a run covered. A complete run closes the open findings of its scope it did not see;
-    an incomplete one closes nothing. ``checks`` holds check ids or prefixes ending in '.'."""
+    an incomplete one closes nothing. ``checks`` holds check ids or prefixes ending in '.';
+    ``ports`` ((port, transport) pairs), when given, limits the closing to findings on those ports
+    (a TCP sweep must not close a UDP finding, nor a scan of ports 1-100 the telnet on 2323)."""
 
     checks: frozenset[str]
     agencies: frozenset[str]
     hosts: frozenset[str] | None = None
     complete: bool = True
+    ports: frozenset[tuple[int, str]] | None = None
 
     def covers_check(self, check: str) -> bool:
         return any(check == c or (c.endswith(".") and check.startswith(c)) for c in self.checks)
@@ -328,13 +331,15 @@ class Store:
         if not scope.complete:
             return
         rows = c.execute(
-            "SELECT fingerprint, check_id, agency, host, doc FROM current WHERE kind='state'"
+            "SELECT fingerprint, check_id, agency, host, port, transport, doc FROM current WHERE kind='state'"
             " AND status IN ('open','reopened') AND (last_run IS NULL OR last_run != ?)"
             " AND (host IS NULL OR host NOT IN (SELECT host FROM history WHERE run_id=? AND host IS NOT NULL"
             "      AND verdict IN ('error','incomplete')))", (run_id, run_id)).fetchall()
         now = self.clock()
-        for fp, check, agency, host, body in rows:
+        for fp, check, agency, host, port, transport, body in rows:
             if agency not in scope.agencies or not scope.covers_check(check):
+                continue
+            if scope.ports is not None and (port, transport) not in scope.ports:
                 continue
             if scope.hosts is not None and host not in scope.hosts:
                 continue

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -129,7 +130,8 @@ def services(app, run_id: str, *, agency: str | None = None, targets: tuple[str,
                           run_id=run_id, on_start=on_start,
                           on_host=_host_progress(progress, len(expected)))
         scope = Scope(checks=frozenset({"exposure."}), agencies=frozenset(t.agency for t in group),
-                      hosts=frozenset(result.complete_hosts), complete=not result.partial)
+                      hosts=frozenset(result.complete_hosts), complete=not result.partial,
+                      ports=swept_ports(tcp, udp if root else ()))
         rec = store.record(result.findings, run_id=run_id, scope=scope)
         for k, v in rec.as_dict().items():
             totals[k] = totals.get(k, 0) + v
@@ -149,94 +151,141 @@ def portsweep(app, run_id: str, *, agency: str | None = None, targets: tuple[str
               ports: str | None = None, progress: Progress | None = None,
               on_start: Callable | None = None, retries: int = 3) -> dict[str, Any]:
     """Every TCP port (or ``ports``) of every live host: a SYN sweep (scanners/synsweep.py), then
-    nmap -sV and the safe scripts on the open ports only (plus the daily UDP set), judged like
-    the service scan. Chunks of hosts are recorded as they finish; a cut sweep closes nothing
-    for the hosts it did not finish."""
+    nmap -sV and the safe scripts on the open ports only, judged like the service scan. TCP only
+    (UDP is the daily scan's, unless ``ports`` names UDP ports): the run closes only TCP findings.
+    While nmap looks at one chunk of hosts the next chunk is swept; chunks are recorded as they
+    finish; a cut sweep closes nothing for the hosts it did not finish."""
     now = utcnow()
     sensor, agencies, guard, policy, ids, skipped = _setup(app, agency, now)
     chosen = guard.targets(ids, targets)              # ScopeError before any packet
     nmap_path()                                       # MissingTool (exit 3) before any packet
     cat, store = load_exposure(), app.store
-    tcp, udp = parse_ports(ports) if ports else (list(range(1, 65536)), port_sets(policy, cat)[1])
+    tcp, udp = parse_ports(ports) if ports else (list(range(1, 65536)), [])
     netns, sid = (sensor.netns, sensor.id) if sensor else (None, None)
     totals: dict[str, Any] = {"hosts": 0, "live": 0, "open_ports": 0, "probes": 0, "incomplete": {},
-                              "notes": [], "skipped": skipped, "sweep_seconds": 0.0}
+                              "notes": [], "skipped": skipped, "sweep_seconds": 0.0, "nmap_seconds": 0.0}
     if not is_root():
         raise RuntimeFailure("the full sweep sends raw SYN probes: run it as root (or with CAP_NET_RAW)")
     groups: dict[tuple[str, ...], list] = {}
     for t in chosen:
         groups.setdefault(scripts_for(agencies[t.agency].allow_intrusive), []).append(t)
-    stop: str | None = None
-    for scripts, group in groups.items():
-        local = [x for t in group if t.net.segment == "local" for x in guard.addresses(t)]
-        routed = [x for t in group if t.net.segment != "local" for x in guard.addresses(t)]
-        guard.check(local + routed)
-        live = sorted(disc.sweep(local, routed, netns=netns, pps=policy.sweep_rate_pps, timeout=1.0).live,
-                      key=lambda ip: tuple(int(x) for x in ip.split(".")) if "." in ip else (ip,))
-        totals["live"] += len(live)
-        for i in range(0, len(live), SWEEP_CHUNK):
-            chunk = live[i:i + SWEEP_CHUNK]
-            owners = {ip: svc.owner_of(ip, agencies).id for ip in chunk}
-            stop = stop or next((f"{a}: {why}" for a in sorted(set(owners.values()))
-                                 if (why := blocked(policy, a, utcnow()))), None)
-            if stop:
-                _record_incomplete(store, cat, chunk, owners, stop, run_id, sid, totals)
-                continue
-            if progress:
-                progress("portsweep", i, len(live))
-            stop = _sweep_chunk(app, run_id, chunk, owners, tcp, udp, scripts, policy, agencies, cat, guard,
-                                netns, sid, totals, on_start, retries)
+    ctx = _Sweep(app, run_id, cat, agencies, policy, guard, netns, sid, totals, on_start, retries, udp)
+    with ThreadPoolExecutor(max_workers=1) as pool:   # one nmap at a time, beside the next chunk's sweep
+        for scripts, group in groups.items():
+            local = [x for t in group if t.net.segment == "local" for x in guard.addresses(t)]
+            routed = [x for t in group if t.net.segment != "local" for x in guard.addresses(t)]
+            guard.check(local + routed)
+            live = sorted(disc.sweep(local, routed, netns=netns, pps=policy.sweep_rate_pps, timeout=1.0).live,
+                          key=lambda ip: tuple(int(x) for x in ip.split(".")) if "." in ip else (ip,))
+            totals["live"] += len(live)
+            for i in range(0, len(live), SWEEP_CHUNK):
+                if progress:
+                    progress("portsweep", i, len(live))
+                ctx.chunk(pool, live[i:i + SWEEP_CHUNK], tcp, scripts)
+        ctx.finish()
     if progress:
         progress("portsweep", totals["live"], totals["live"])
     totals["failed"] = len(store.current(status=("open", "reopened"), check="exposure"))
     totals["sweep_seconds"] = round(totals["sweep_seconds"], 2)
+    totals["nmap_seconds"] = round(totals["nmap_seconds"], 2)
     return totals
 
 
-def _sweep_chunk(app, run_id, chunk, owners, tcp, udp, scripts, policy, agencies, cat, guard, netns, sid,
-                 totals, on_start, retries) -> str | None:
-    """Sweep one chunk of hosts, version-detect its open ports, record it. Returns why the
-    sweep must stop (the window closed, nmap was cut), or None."""
-    store = app.store
-    now = utcnow()
-    lefts = [x for a in set(owners.values()) if (x := window_left(policy, a, now)) is not None]
-    deadline = time.monotonic() + min(lefts) if lefts else None
-    guard.check(chunk)                                # the last gate before the SYN probes
-    res = run_in_netns(netns, synsweep.sweep, chunk, tcp, pps=policy.sweep_rate_pps, retries=retries,
-                       deadline=deadline)
-    totals["probes"] += res.sent
-    totals["sweep_seconds"] += sum(p.seconds for p in res.passes)
-    if res.cut:
-        _record_incomplete(store, cat, chunk, owners, res.cut, run_id, sid, totals)
-        return res.cut
-    found = sorted({p for ports in res.open.values() for p in ports})
-    if not found and not udp:
-        findings = [cat.check("exposure.scan").finding(
-            agency=owners[ip], verdict="pass", host_ip=ip, sensor=sid, run_id=run_id,
-            message=f"{ip}: full sweep complete (0 open ports)", details={"open_ports": 0}) for ip in chunk]
-        rec = store.record(findings, run_id=run_id, scope=Scope(
-            checks=frozenset({"exposure."}), agencies=frozenset(owners.values()), hosts=frozenset(chunk),
-            complete=True))
-        _add(totals, rec.as_dict())
-        totals["hosts"] += len(chunk)
-        return None
-    plan = NmapPlan(targets=tuple(chunk), tcp=tuple(found), udp=tuple(udp), scripts=scripts,
-                    host_timeout_seconds=policy.host_timeout_seconds, version_intensity=policy.version_intensity,
-                    privileged=True, extra=("-Pn",))
-    result = svc.scan(plan, agencies, policy.rules, cat, expected=chunk, netns=netns, sensor=sid, run_id=run_id,
-                      on_start=on_start)
-    silent = {ip: n for ip, n in res.silent.items() if n}
-    if silent:
-        totals["notes"].append("never answered (filtered) after retries: "
-                               + ", ".join(f"{ip} {n} ports" for ip, n in sorted(silent.items())))
-    scope = Scope(checks=frozenset({"exposure."}), agencies=frozenset(owners.values()),
-                  hosts=frozenset(result.complete_hosts), complete=not result.partial)
-    _add(totals, store.record(result.findings, run_id=run_id, scope=scope).as_dict())
-    totals["hosts"] += len(result.complete_hosts)
-    totals["open_ports"] += result.open_ports
-    totals["incomplete"].update(result.incomplete_hosts)
-    totals["notes"] += result.notes + ([f"partial: {result.why}"] if result.partial else [])
-    return f"nmap did not finish: {result.why}" if result.partial else None
+class _Sweep:
+    """The sweep's pipeline: sweep a chunk, hand its open ports to nmap in the background, record
+    the previous chunk when its nmap is done. ``stop`` says why later chunks are not swept."""
+
+    def __init__(self, app, run_id, cat, agencies, policy, guard, netns, sid, totals, on_start, retries, udp):
+        self.app, self.store, self.run_id, self.cat, self.agencies = app, app.store, run_id, cat, agencies
+        self.policy, self.guard, self.netns, self.sid, self.totals = policy, guard, netns, sid, totals
+        self.on_start, self.retries, self.udp = on_start, retries, tuple(udp)
+        self.stop: str | None = None
+        self.ports: frozenset[tuple[int, str]] | None = None
+        self.pending: tuple[Future, dict[str, str], list[str]] | None = None
+
+    def chunk(self, pool: ThreadPoolExecutor, chunk: list[str], tcp, scripts) -> None:
+        self.ports = self.ports or swept_ports(tcp, self.udp)
+        owners = {ip: svc.owner_of(ip, self.agencies).id for ip in chunk}
+        now = utcnow()
+        self.stop = self.stop or next((f"{a}: {why}" for a in sorted(set(owners.values()))
+                                       if (why := blocked(self.policy, a, now))), None)
+        if self.stop:
+            self.finish()
+            _record_incomplete(self.store, self.cat, chunk, owners, self.stop, self.run_id, self.sid, self.totals)
+            return
+        lefts = [x for a in set(owners.values()) if (x := window_left(self.policy, a, now)) is not None]
+        deadline = time.monotonic() + min(lefts) if lefts else None
+        self.guard.check(chunk)                       # the last gate before the SYN probes
+        res = run_in_netns(self.netns, synsweep.sweep, chunk, tcp, pps=self.policy.sweep_rate_pps,
+                           retries=self.retries, deadline=deadline)
+        self.totals["probes"] += res.sent
+        self.totals["sweep_seconds"] += sum(p.seconds for p in res.passes)
+        self.finish()                                 # the previous chunk's nmap, recorded
+        if res.cut or self.stop:
+            self.stop = self.stop or res.cut
+            _record_incomplete(self.store, self.cat, chunk, owners, self.stop, self.run_id, self.sid, self.totals)
+            return
+        silent = {ip: n for ip, n in res.silent.items() if n}
+        if silent:
+            self.totals["notes"].append("never answered (filtered) after retries: "
+                                        + ", ".join(f"{ip} {n} ports" for ip, n in sorted(silent.items())))
+        found = sorted({p for ports in res.open.values() for p in ports})
+        if not found and not self.udp:
+            self._record_closed(chunk, owners)
+            return
+        hosts = tuple(ip for ip in chunk if res.open.get(ip)) if not self.udp else tuple(chunk)
+        plan = NmapPlan(targets=hosts, tcp=tuple(found), udp=self.udp, scripts=scripts,
+                        host_timeout_seconds=self.policy.host_timeout_seconds,
+                        version_intensity=self.policy.version_intensity, privileged=True,
+                        extra=("-Pn", "--min-hostgroup", str(len(hosts))))
+        quiet = [ip for ip in chunk if ip not in hosts]
+        self.pending = (pool.submit(self._nmap, plan, hosts), owners, quiet)
+
+    def _nmap(self, plan: NmapPlan, hosts) -> svc.ServiceScan:
+        t = time.monotonic()
+        try:
+            return svc.scan(plan, self.agencies, self.policy.rules, self.cat, expected=hosts, netns=self.netns,
+                            sensor=self.sid, run_id=self.run_id, on_start=self.on_start)
+        finally:
+            self.totals["nmap_seconds"] += time.monotonic() - t
+
+    def finish(self) -> None:
+        """Wait for the chunk nmap is looking at and record it."""
+        if self.pending is None:
+            return
+        fut, owners, quiet = self.pending
+        self.pending = None
+        result = fut.result()
+        if quiet:                                     # no open TCP port: nothing for nmap to look at
+            self._record_closed(quiet, owners)
+        scope = Scope(checks=frozenset({"exposure."}), agencies=frozenset(owners.values()),
+                      hosts=frozenset(result.complete_hosts), complete=not result.partial,
+                      ports=self.ports)
+        totals = self.totals
+        _add(totals, self.store.record(result.findings, run_id=self.run_id, scope=scope).as_dict())
+        totals["hosts"] += len(result.complete_hosts)
+        totals["open_ports"] += result.open_ports
+        totals["incomplete"].update(result.incomplete_hosts)
+        totals["notes"] += result.notes + ([f"partial: {result.why}"] if result.partial else [])
+        if result.partial:
+            self.stop = self.stop or f"nmap did not finish: {result.why}"
+
+    def _record_closed(self, hosts: list[str], owners: dict[str, str]) -> None:
+        """Hosts swept completely with no open TCP port: every TCP finding of theirs is closed."""
+        check = self.cat.check("exposure.scan")
+        findings = [check.finding(agency=owners[ip], verdict="pass", host_ip=ip, sensor=self.sid, run_id=self.run_id,
+                                  message=f"{ip}: full sweep complete (0 open ports)", details={"open_ports": 0})
+                    for ip in hosts]
+        rec = self.store.record(findings, run_id=self.run_id, scope=Scope(
+            checks=frozenset({"exposure."}), agencies=frozenset(owners[ip] for ip in hosts), hosts=frozenset(hosts),
+            complete=True, ports=self.ports))
+        _add(self.totals, rec.as_dict())
+        self.totals["hosts"] += len(hosts)
+
+
+def swept_ports(tcp, udp) -> frozenset[tuple[int, str]]:
+    """The (port, transport) pairs a run looked at: it closes findings on those only."""
+    return frozenset((p, "tcp") for p in tcp) | frozenset((p, "udp") for p in udp)
 
 
 def _record_incomplete(store, cat, hosts, owners, why, run_id, sid, totals) -> None:

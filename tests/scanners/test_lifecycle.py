@@ -97,3 +97,17 @@ def test_findings_carry_the_registered_host_name(agencies, policy, cat):
     registered = {h.ip: h.name for a in agencies.values() for h in a.hosts}
     assert names and all(names[ip] == registered[ip] for ip in names if ip in registered)
     assert any(ip in registered for ip in names)
+
+
+def test_a_run_closes_only_findings_on_the_ports_it_looked_at(tmp_path, agencies, policy, cat):
+    store = Store(tmp_path / "s.db")
+    record(store, judge_run(run_of("complete.xml"), agencies, policy.rules, cat, expected=(), netns=None,
+                            sensor=None, run_id="r1", enrich=False), "r1")
+    store.start_run("portsweep", run_id="r2")
+    sweep = Scope(checks=frozenset({"exposure."}), agencies=frozenset({"soc", "ward", "dept"}),
+                  hosts=frozenset({"198.19.16.20", "198.19.17.11"}), complete=True,
+                  ports=frozenset((p, "tcp") for p in range(1, 101)))      # a TCP sweep of 1-100 saw nothing
+    store.record([], run_id="r2", scope=sweep)
+    status = {(r["host"], r["port"]): r["status"] for r in store.current(check="exposure") if r["port"]}
+    assert status[("198.19.17.11", 23)] == "closed"                        # telnet 23/tcp: looked at, gone
+    assert status[("198.19.16.20", 161)] == "open"                         # snmp-public 161/udp: not asked

@@ -75,7 +75,7 @@ def test_moved_services_are_found_and_judged_by_what_answers(first_sweep, config
         assert f"{host}:{port}/tcp" in doc["message"] and "not on its usual port" in doc["message"]
     assert "Redis" in json.loads(rows[("198.18.129.12", 6380)]["doc"])["service"]["version"]
     assert rows[("198.18.130.10", 15432)]["verdict"] == "pass"            # postgresql allowed on servers
-    assert rows[("198.18.130.10", 161)]["check_id"] == "exposure.snmp"     # the UDP set is scanned too
+    assert ("198.18.130.10", 161) not in rows                              # UDP is the daily scan's
 
 
 def test_the_daily_scan_rechecks_what_the_sweep_found(first_sweep, config):
@@ -87,6 +87,23 @@ def test_the_daily_scan_rechecks_what_the_sweep_found(first_sweep, config):
     rows = exposure(config)
     for key in PLACED:
         assert rows[key]["last_run"] == run_id and rows[key]["status"] == "open"
+    assert rows[("198.18.130.10", 161)]["check_id"] == "exposure.snmp"     # the daily UDP set
+
+
+def test_a_sweep_closes_nothing_it_did_not_look_at(first_sweep, config):
+    daily = exposure(config)[("198.18.130.10", 161)]["last_run"]
+    out = cli(config, "scan", "sweep", "--target", "198.18.130.10", "--json")          # TCP only
+    assert out.returncode == 0, out.stderr
+    rows = exposure(config)
+    assert rows[("198.18.130.10", 15432)]["last_run"] == json.loads(out.stdout)["run_id"]
+    assert rows[("198.18.130.10", 161)]["last_run"] == daily                            # UDP not asked
+    out = cli(config, "scan", "sweep", "--target", "198.18.129.12", "--ports", "1-100,8000-9000,161/udp", "--json")
+    assert out.returncode == 0, out.stderr
+    run_id, rows = json.loads(out.stdout)["run_id"], exposure(config)
+    assert rows[("198.18.129.12", 22)]["last_run"] == run_id
+    for port in (6380, 45900):                      # forbidden, open, outside the list: not closed
+        assert (rows[("198.18.129.12", port)]["status"], rows[("198.18.129.12", port)]["last_run"] != run_id) \
+            == ("open", True), port
 
 
 def test_a_stopped_service_is_closed(first_sweep, rng, config):
