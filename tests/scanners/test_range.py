@@ -19,35 +19,20 @@ import pytest
 
 from citysec.cli.context import App
 from citysec.jobs import run_job
-from tests.range_support import build_range
+from tests.scanners.range_city import cli, module_city, module_range
 
 pytestmark = pytest.mark.range
 
-HERE = os.path.dirname(__file__)
-FIXTURES = os.path.join(HERE, "..", "fixtures", "scanners")
-CITSEC = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".venv", "bin", "citysec")
 
 
 @pytest.fixture(scope="module")
 def rng(tmp_path_factory):
-    with build_range(os.path.join(FIXTURES, "range.yaml"), "sc", tmp_path_factory.mktemp("sc-range")) as r:
-        yield r
+    yield from module_range(tmp_path_factory, "range.yaml", "sc")
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory):
-    d = tmp_path_factory.mktemp("sc-city")
-    with open(os.path.join(FIXTURES, "city.yaml"), encoding="utf-8") as fh:
-        text = fh.read().replace("path: var/scanners-test.db", f"path: {d}/citysec.db")
-    path = d / "city.yaml"
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def cli(config, *args, env=None):
-    proc = subprocess.run([CITSEC, "--config", config, *args], check=False, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "CI": "1", **(env or {})}, stdin=subprocess.DEVNULL)
-    return proc
+    return module_city(tmp_path_factory, "city.yaml", "sc", "var/scanners-test.db")
 
 
 @pytest.fixture(scope="module")

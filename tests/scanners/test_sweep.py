@@ -7,7 +7,6 @@ nothing; any port list works; 1 % packet loss on the range's core loses no open 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -18,13 +17,10 @@ from citysec.cli.context import App
 from citysec.jobs import run_job
 from findings.support.netns import run_in_netns
 from scanners import synsweep
-from tests.range_support import build_range
+from tests.scanners.range_city import cli, module_city, module_range
 
 pytestmark = pytest.mark.range
 
-HERE = os.path.dirname(__file__)
-FIXTURES = os.path.join(HERE, "..", "fixtures", "scanners")
-CITSEC = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".venv", "bin", "citysec")
 HOSTS = ["198.18.129.11", "198.18.129.12", "198.18.130.10"]
 PLACED = {("198.18.129.11", 2323): "exposure.telnet", ("198.18.129.12", 6380): "exposure.redis",
           ("198.18.129.12", 45900): "exposure.vnc"}
@@ -32,23 +28,12 @@ PLACED = {("198.18.129.11", 2323): "exposure.telnet", ("198.18.129.12", 6380): "
 
 @pytest.fixture(scope="module")
 def rng(tmp_path_factory):
-    with build_range(os.path.join(FIXTURES, "sweep_range.yaml"), "sw", tmp_path_factory.mktemp("sw-range")) as r:
-        yield r
+    yield from module_range(tmp_path_factory, "sweep_range.yaml", "sw")
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory):
-    d = tmp_path_factory.mktemp("sw-city")
-    with open(os.path.join(FIXTURES, "sweep_city.yaml"), encoding="utf-8") as fh:
-        text = fh.read().replace("path: var/sweep-test.db", f"path: {d}/citysec.db")
-    path = d / "city.yaml"
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def cli(config, *args):
-    return subprocess.run([CITSEC, "--config", config, *args], check=False, capture_output=True, text=True,
-                          timeout=900, env={**os.environ, "CI": "1"}, stdin=subprocess.DEVNULL)
+    return module_city(tmp_path_factory, "sweep_city.yaml", "sw", "var/sweep-test.db")
 
 
 def exposure(config) -> dict:
