@@ -4,7 +4,9 @@ installed command run against that city."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 from tests.range_support import build_range
@@ -34,3 +36,21 @@ def cli(config: str, *args: str, env: dict | None = None, timeout: float = 900) 
     """``citysec --config CONFIG ARGS…`` as a person runs it (no terminal, CI=1)."""
     return subprocess.run([CITSEC, "--config", config, *args], check=False, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, "CI": "1", **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+def capture(rng, action, bpf: str = "ip"):
+    """(what ``action()`` returned, the pcap bytes of the packets matching ``bpf`` on every link of
+    the range's core router while it ran): what the scope tests read to prove nothing was sent."""
+    cap = subprocess.Popen(["ip", "netns", "exec", rng.core_netns, "tcpdump", "-i", "any", "-n", "-U",
+                            "--immediate-mode", "-w", "-", bpf], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL)
+    head = b""
+    while b"listening on any" not in head:   # the capture is live before the action starts
+        line = cap.stderr.readline()
+        assert line, f"tcpdump did not start: {head!r}"
+        head += line
+    result = action()
+    time.sleep(0.5)
+    cap.send_signal(signal.SIGINT)
+    pcap, _ = cap.communicate(timeout=10)
+    return result, pcap

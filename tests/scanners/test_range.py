@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import threading
-import time
 
 import pytest
 
 from citysec.cli.context import App
 from citysec.jobs import run_job
-from tests.scanners.range_city import cli, module_city, module_range
+from tests.scanners.range_city import capture, cli, module_city, module_range
 
 pytestmark = pytest.mark.range
 
@@ -123,23 +121,6 @@ def test_a_stopped_service_is_closed_by_the_next_scan(first_scan, rng, config):
         assert [(i["host"], i["port"]) for i in diff["gone"]] == [("198.19.17.11", 23)]
     finally:
         rng.service("w-pc01", "telnet", "start")
-
-
-def capture(rng, action):
-    """IPv4 packets on every link of the range's core router while ``action`` runs (pcap bytes)."""
-    argv = ["tcpdump", "-i", "any", "-n", "-U", "--immediate-mode", "-w", "-", "ip"]
-    cap = subprocess.Popen(["ip", "netns", "exec", rng.core_netns, *argv], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    head = b""
-    while b"listening on any" not in head:   # the capture is live before the action starts
-        line = cap.stderr.readline()
-        assert line, f"tcpdump did not start: {head!r}"
-        head += line
-    result = action()
-    time.sleep(0.5)
-    cap.send_signal(signal.SIGINT)
-    pcap, _ = cap.communicate(timeout=10)
-    return result, pcap
 
 
 def test_the_capture_sees_a_probe_from_the_sensor(rng):

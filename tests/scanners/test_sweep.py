@@ -7,7 +7,6 @@ nothing; any port list works; 1 % packet loss on the range's core loses no open 
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import time
 
@@ -17,7 +16,7 @@ from citysec.cli.context import App
 from citysec.jobs import run_job
 from findings.support.netns import run_in_netns
 from scanners import synsweep
-from tests.scanners.range_city import cli, module_city, module_range
+from tests.scanners.range_city import capture, cli, module_city, module_range
 
 pytestmark = pytest.mark.range
 
@@ -101,23 +100,6 @@ def test_a_stopped_service_is_closed(first_sweep, rng, config):
         assert exposure(config)[("198.18.129.12", 6380)]["status"] == "open"
     finally:
         rng.service("sw-pc01", "telnet", "start")
-
-
-def capture(rng, action, bpf: str):
-    """Packets matching ``bpf`` on every link of the range's core router while ``action`` runs."""
-    cap = subprocess.Popen(["ip", "netns", "exec", rng.core_netns, "tcpdump", "-i", "any", "-n", "-U",
-                            "--immediate-mode", "-w", "-", bpf], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           stdin=subprocess.DEVNULL)
-    head = b""
-    while b"listening on any" not in head:   # the capture is live before the action starts
-        line = cap.stderr.readline()
-        assert line, f"tcpdump did not start: {head!r}"
-        head += line
-    result = action()
-    time.sleep(0.5)
-    cap.send_signal(signal.SIGINT)
-    pcap, _ = cap.communicate(timeout=10)
-    return result, pcap
 
 
 def test_the_capture_sees_a_probe_to_an_outside_address(rng):
