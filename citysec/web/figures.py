@@ -12,7 +12,8 @@ Time left before a case's deadline is counted at rendering, from the deadline it
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from citysec import queries
 

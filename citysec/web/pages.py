@@ -14,7 +14,6 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from citysec import queries
 from citysec.web import authz, figures, pending
-from citysec.web.figures import case_rows
 from citysec.web.accounts import Session
 from findings.errors import UsageError
 from findings.model import clean_text, parse_ts
@@ -53,11 +52,10 @@ def _dashboard_data(c, s: Session) -> dict[str, Any]:
         views, rank = [("city", None, figs["city"])], data["ranking"]
     else:
         views, rank = [("agency", aid, figs["agencies"][aid]) for aid in mine if aid in figs["agencies"]], None
-    wanted = set(mine)
     todo = (data["todo"] if s.account.city_wide
             else queries.findings(c.ctx, agencies=mine, limit=figures.TOP_FINDINGS))
-    return {"period": data["period"], "views": views, "ranking": rank,
-            "cases": [r for r in data["cases"] if r["agency"] in wanted], "todo": todo, "now": c.ctx.store.clock()}
+    return {"period": data["period"], "views": views, "ranking": rank, "cases": _of(data["cases"], mine),
+            "todo": todo, "now": c.ctx.store.clock()}
 
 
 async def dashboard(c, request: Request, s: Session) -> Response:
@@ -149,11 +147,15 @@ async def finding_action(c, request: Request, s: Session) -> Response:
 
 
 # -- incidents ---------------------------------------------------------------------------------
+def _of(rows: list[dict[str, Any]], agencies: list[str]) -> list[dict[str, Any]]:
+    wanted = set(agencies)
+    return [r for r in rows if r["agency"] in wanted]
+
+
 def _cases(c, agencies: list[str], status: str | None) -> list[dict[str, Any]]:
     if status == "active":       # the dashboard's, computed once per change of the store
-        wanted = set(agencies)
-        return [r for r in c.figures.get()["cases"] if r["agency"] in wanted]
-    return case_rows(c.ctx, c.engine, status, agencies)
+        return _of(c.figures.get()["cases"], agencies)
+    return figures.case_rows(c.ctx, c.engine, status, agencies)
 
 
 async def cases_list(c, request: Request, s: Session) -> Response:
