@@ -13,6 +13,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from web_helpers import PASSWORD
 
@@ -106,8 +107,9 @@ def test_two_accounts_approve_a_case_step(browser, console, city):
     # the steps before the approval: a manual one, then an action that failed (its host is not reachable)
     for step in ("confirm", "listening"):
         browser.get(console.url + f"/cases/{case}")
-        browser.find_element(By.CSS_SELECTOR, f"#step-{step} button.complete").click()
-        WebDriverWait(browser, 30).until(lambda d, step=step: d.find_elements(By.ID, f"step-{step}"))
+        button = browser.find_element(By.CSS_SELECTOR, f"#step-{step} button.complete")
+        button.click()
+        WebDriverWait(browser, 30).until(staleness_of(button))           # the answer to the post is shown
     browser.get(console.url + f"/cases/{case}")
     assert browser.find_element(By.CSS_SELECTOR, "#step-approve-stop .state").text == "chờ phê duyệt"
     for name in ("soc1", "soc2"):
@@ -115,7 +117,7 @@ def test_two_accounts_approve_a_case_step(browser, console, city):
         browser.get(console.url + f"/cases/{case}")
         row = browser.find_element(By.ID, "step-approve-stop")
         row.find_element(By.CSS_SELECTOR, "button.approve").click()
-        WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "approvals"))
+        WebDriverWait(browser, 30).until(staleness_of(row))
     approvals = text(browser, "approvals")
     assert "soc1" in approvals and "soc2" in approvals
     state = browser.find_element(By.CSS_SELECTOR, "#step-approve-stop .state").text
@@ -132,7 +134,7 @@ def test_one_account_cannot_approve_twice(browser, console, city):
         buttons = browser.find_elements(By.CSS_SELECTOR, "#step-approve-stop button.approve")
         assert buttons
         buttons[0].click()
-        WebDriverWait(browser, 30).until(lambda d: "/cases/" in d.current_url)
+        WebDriverWait(browser, 30).until(staleness_of(buttons[0]))     # the answer to the post is shown
     assert "a second person must" in browser.page_source
     browser.get(console.url + f"/cases/{case}")
     assert browser.find_element(By.CSS_SELECTOR, "#step-approve-stop .state").text != "xong"
@@ -201,7 +203,7 @@ def test_the_control_room_refreshes_while_a_drill_runs(browser, console, city):
         c.execute("UPDATE exercise_injects SET state='pending' WHERE run_id='drill-live' AND number=3")
     log_in(browser, console.url, "ctl")
     browser.get(console.url + "/drills/drill-live")
-    rows = lambda: browser.find_elements(By.CSS_SELECTOR, "#injects tbody tr")  # noqa: E731
+    rows = lambda: browser.find_elements(By.CSS_SELECTOR, "#injects tbody tr")
     assert "chờ" in rows()[2].text
     # scenario times and expectations in words, the expectation's id beside them as a code
     assert rows()[1].text.startswith("2 10 phút") and "Mở hồ sơ xử lý thay đổi giao diện: không đạt" in rows()[1].text

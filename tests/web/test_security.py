@@ -306,5 +306,5 @@ def test_the_dashboard_follows_the_cases_without_a_restart(city, console):   # k
     eng.advance(new)                               # the automated steps run (and fail: no such host)
     phase = eng.show(new)["phase"]
     title = next(p.title.vi for p in eng.playbook("forbidden-service").playbook.phases if p.id == phase)
-    row = re.search(rf'href="/cases/{new}".*?</tr>', soc.get("/").text, re.S).group(0)
+    row = re.search(rf'href="/cases/{new}".*?</tr>', soc.get("/").text, re.DOTALL).group(0)
     assert title in row, (opened_phase, phase, row)
